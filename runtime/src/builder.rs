@@ -1,0 +1,123 @@
+//! `Builder`: runtime settings.
+
+use crate::blocking::{BlockingConfig, BlockingPool};
+use crate::runtime::Runtime;
+use crate::scheduler;
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// let rt = filch::Builder::new()
+///     .worker_threads(2)
+///     .thread_name("app")
+///     .max_blocking_threads(16)
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    worker_threads: Option<usize>,
+    thread_name: String,
+    max_blocking_threads: usize,
+    keep_alive: Duration,
+    stack_size: Option<usize>,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// The defaults: one worker per available core, thread names starting with `filch`, at most
+    /// 512 blocking threads that exit after 10 s idle, the platform's default stack size.
+    pub fn new() -> Builder {
+        Builder {
+            worker_threads: None,
+            thread_name: "filch".to_owned(),
+            max_blocking_threads: 512,
+            keep_alive: Duration::from_secs(10),
+            stack_size: None,
+        }
+    }
+
+    /// Number of worker threads, which run the tasks. Default: `std::thread::available_parallelism()`.
+    ///
+    /// # Panics
+    /// If `n` is 0: a runtime without workers could never run a task.
+    pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(n > 0, "filch::Builder::worker_threads: the number of workers must be at least 1");
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// The prefix of the runtime's thread names: workers are `{name}-worker-{i}`, blocking-pool
+    /// threads `{name}-blocking`. Default: `filch`.
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// The most threads the blocking pool may run at once; more `spawn_blocking` jobs wait for a
+    /// free thread. Default: 512.
+    ///
+    /// # Panics
+    /// If `n` is 0: `spawn_blocking` jobs would never run.
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(
+            n > 0,
+            "filch::Builder::max_blocking_threads: the blocking pool needs at least 1 thread"
+        );
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before it exits. Default: 10 s.
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Builder {
+        self.keep_alive = keep_alive;
+        self
+    }
+
+    /// Stack size of every runtime thread, in bytes. Default: the platform's (as `std::thread`).
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Starts the worker threads. Fails only if the operating system refuses a thread.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let num_workers = match self.worker_threads {
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let blocking = BlockingPool::new(BlockingConfig {
+            max_threads: self.max_blocking_threads,
+            keep_alive: self.keep_alive,
+            thread_name: self.thread_name.clone(),
+            stack_size: self.stack_size,
+        });
+        let (handle, threads) = scheduler::start(scheduler::WorkerConfig {
+            num_workers,
+            thread_name: self.thread_name.clone(),
+            stack_size: self.stack_size,
+            blocking,
+        })?;
+        Ok(Runtime::from_parts(handle, threads))
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("worker_threads", &self.worker_threads)
+            .field("thread_name", &self.thread_name)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.keep_alive)
+            .field("thread_stack_size", &self.stack_size)
+            .finish()
+    }
+}

@@ -1,0 +1,36 @@
+//! The runtime entered on the current thread: what `filch::spawn` and `Handle::current` use.
+//!
+//! Worker threads and blocking-pool threads enter their runtime for their whole life; `block_on`
+//! enters it for the duration of the call.
+
+use crate::scheduler;
+use std::cell::RefCell;
+
+thread_local! {
+    static CURRENT: RefCell<Option<scheduler::Handle>> = const { RefCell::new(None) };
+}
+
+/// Restores the previously entered runtime (if any) when dropped.
+pub(crate) struct EnterGuard {
+    prev: Option<scheduler::Handle>,
+}
+
+pub(crate) fn enter(handle: scheduler::Handle) -> EnterGuard {
+    let prev = CURRENT.with(|c| c.borrow_mut().replace(handle));
+    EnterGuard { prev }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+/// Runs `f` with the entered runtime, or returns `None` outside one.
+pub(crate) fn with_current<R>(f: impl FnOnce(&scheduler::Handle) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}

@@ -1,0 +1,123 @@
+//! `Runtime`: the worker pool, `block_on`, and shutdown.
+
+use crate::handle::Handle;
+use crate::task::JoinHandle;
+use crate::{context, park_thread, scheduler};
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::time::{Duration, Instant};
+
+/// A running filch runtime: worker threads, the injector, and the blocking pool.
+///
+/// Dropping it shuts it down: the workers stop at their next scheduling point, every unfinished
+/// task has its future dropped (its destructors run, and its join handle reports cancellation),
+/// and the worker threads are joined. The drop also waits for running `spawn_blocking` jobs, as
+/// they cannot be interrupted; [`shutdown_timeout`](Runtime::shutdown_timeout) bounds that wait.
+///
+/// ```
+/// let rt = filch::Runtime::new().unwrap();
+/// let handle = rt.spawn(async { "hello" });
+/// assert_eq!(rt.block_on(handle).unwrap(), "hello");
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    /// Set once `shutdown` ran, so that `Drop` after `shutdown_timeout` does not wait again.
+    shut_down: bool,
+}
+
+impl Runtime {
+    /// A runtime with the default settings (see [`Builder::new`](crate::Builder::new)).
+    pub fn new() -> io::Result<Runtime> {
+        crate::Builder::new().build()
+    }
+
+    pub(crate) fn from_parts(
+        inner: scheduler::Handle,
+        threads: Vec<std::thread::JoinHandle<()>>,
+    ) -> Runtime {
+        Runtime {
+            handle: Handle { inner },
+            threads,
+            shut_down: false,
+        }
+    }
+
+    /// Runs `future` to completion on the current thread, with this runtime entered (so
+    /// `filch::spawn` works inside it), and returns its output. Tasks it spawns run on the
+    /// workers. A panic in `future` propagates to the caller.
+    ///
+    /// # Panics
+    /// When called from a task or from inside another `block_on`: blocking there would stall a
+    /// worker (or deadlock); `.await` the future instead.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = context::enter(self.handle.inner.clone());
+        park_thread::block_on(future)
+    }
+
+    /// Spawns a task on this runtime; see [`filch::spawn`](crate::spawn).
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs a blocking closure on the blocking pool; see [`filch::spawn_blocking`](crate::spawn_blocking).
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// A handle to this runtime, to spawn on it from anywhere.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Shuts the runtime down, waiting at most `timeout` for the worker threads (each finishes the
+    /// poll it is in) and for running blocking jobs. Threads still busy after that are detached;
+    /// every task that is not running has its future dropped either way.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(Instant::now() + timeout));
+    }
+
+    fn shutdown(&mut self, deadline: Option<Instant>) {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return;
+        }
+        let shared = &self.handle.inner.shared;
+        shared.begin_shutdown();
+        // A runtime dropped from one of its own workers cannot wait for that worker.
+        let on_own_worker = scheduler::in_worker_of(&self.handle.inner);
+        if !on_own_worker && shared.wait_workers_exited(deadline) {
+            for thread in self.threads.drain(..) {
+                let _ = thread.join();
+            }
+        } else {
+            self.threads.clear();
+        }
+        shared.finish_shutdown();
+        shared
+            .blocking
+            .shutdown(if on_own_worker { Some(Instant::now()) } else { deadline });
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.handle.inner.shared.num_workers())
+            .finish()
+    }
+}

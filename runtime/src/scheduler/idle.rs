@@ -1,0 +1,138 @@
+//! Which workers are searching for work and which are asleep: the half of the park/unpark protocol
+//! that decides whom to wake.
+//!
+//! One atomic word counts the *unparked* workers (awake, whether busy or searching) and, of those,
+//! the *searching* ones (awake, with no task, looking through the other queues). A list of parked
+//! worker indices, under a mutex, says whom to wake.
+//!
+//! # The rules
+//!
+//! - Whoever makes work available (a push to the injector, a task left in a local queue) calls
+//!   [`Idle::worker_to_notify`] afterwards. It wakes a worker only if **no one is searching**: a
+//!   searcher will find the work anyway, and waking a second thread for one task wastes tens of
+//!   microseconds of syscalls on both sides. The woken worker is counted as searching before it runs.
+//! - At most **half** of the workers search at once ([`Idle::try_transition_to_searching`]), so a
+//!   burst of idle workers does not hammer the same queues.
+//! - A searcher that finds work stops searching; if it was the **last searcher**, it wakes one more
+//!   worker ([`Idle::transition_worker_from_searching`] returns true), because there may be more
+//!   work and no one is looking for it now.
+//! - A worker going to sleep registers as parked under the lock, and if it was the **last searcher**
+//!   it checks every queue once more afterwards and wakes a worker if it sees work.
+//!
+//! # Why no wake-up is lost
+//!
+//! The pusher writes the task, then (after a SeqCst fence) reads the counters; the last searcher
+//! writes the counters (SeqCst read-modify-write), then reads the queues. Under SeqCst one of the two
+//! must see the other's write: either the pusher sees no searcher and wakes someone, or the parking
+//! searcher sees the task and wakes someone (possibly itself). A worker that was not searching when
+//! it parks had no task and could not start searching only because others were; those will be the
+//! last searcher eventually. The loom model in `scheduler/tests` checks this.
+
+use crate::loom::lock;
+use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering};
+use crate::loom::sync::Mutex;
+
+/// Searching workers in the low bits, unparked workers above.
+const UNPARK_SHIFT: usize = 16;
+const UNPARK_ONE: usize = 1 << UNPARK_SHIFT;
+const SEARCH_MASK: usize = UNPARK_ONE - 1;
+
+pub(crate) struct Idle {
+    state: AtomicUsize,
+    /// Indices of parked workers, most recently parked last.
+    sleepers: Mutex<Vec<usize>>,
+    num_workers: usize,
+}
+
+fn num_searching(state: usize) -> usize {
+    state & SEARCH_MASK
+}
+
+fn num_unparked(state: usize) -> usize {
+    state >> UNPARK_SHIFT
+}
+
+impl Idle {
+    /// All workers start unparked and not searching.
+    pub(crate) fn new(num_workers: usize) -> Idle {
+        assert!(num_workers < SEARCH_MASK, "too many workers");
+        Idle {
+            state: AtomicUsize::new(num_workers * UNPARK_ONE),
+            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+            num_workers,
+        }
+    }
+
+    /// Called after making work available: the index of a parked worker to unpark, if one should
+    /// be woken. That worker is already counted as unparked and searching.
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+        if !self.should_notify() {
+            return None;
+        }
+        let mut sleepers = lock(&self.sleepers);
+        // Re-check under the lock: another notifier may have woken someone meanwhile.
+        if !self.should_notify() {
+            return None;
+        }
+        let index = sleepers.pop()?;
+        // SeqCst: part of the protocol's total order (see the module doc).
+        self.state.fetch_add(UNPARK_ONE | 1, Ordering::SeqCst);
+        Some(index)
+    }
+
+    fn should_notify(&self) -> bool {
+        // SeqCst fence: orders the caller's push before this load (pairs with the SeqCst
+        // read-modify-write in `transition_worker_to_parked`).
+        fence(Ordering::SeqCst);
+        let state = self.state.load(Ordering::SeqCst);
+        num_searching(state) == 0 && num_unparked(state) < self.num_workers
+    }
+
+    /// A worker out of local work asks to search. Refused when half the workers already search.
+    pub(crate) fn try_transition_to_searching(&self) -> bool {
+        let state = self.state.load(Ordering::SeqCst);
+        if 2 * num_searching(state) >= self.num_workers {
+            return false;
+        }
+        // Two workers may pass the check at once; the bound is a heuristic, so that is fine.
+        self.state.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    /// A searcher found work. True if it was the last searcher: the caller must then wake another
+    /// worker ([`Idle::worker_to_notify`]).
+    #[must_use]
+    pub(crate) fn transition_worker_from_searching(&self) -> bool {
+        let prev = self.state.fetch_sub(1, Ordering::SeqCst);
+        debug_assert!(num_searching(prev) > 0);
+        num_searching(prev) == 1
+    }
+
+    /// Registers worker `index` as parked. True if it was the last searcher: the caller must then
+    /// check every queue once more and wake a worker if any holds work.
+    #[must_use]
+    pub(crate) fn transition_worker_to_parked(&self, index: usize, is_searching: bool) -> bool {
+        let mut sleepers = lock(&self.sleepers);
+        let dec = UNPARK_ONE + usize::from(is_searching);
+        // SeqCst: pairs with the fence in `should_notify` (see the module doc).
+        let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
+        sleepers.push(index);
+        is_searching && num_searching(prev) == 1
+    }
+
+    /// Called by worker `index` after its park returned. If a notifier took it off the list, it is
+    /// already counted as unparked and searching: returns true. Otherwise (a spurious wake-up, or
+    /// shutdown) it takes itself off the list and counts itself as unparked, not searching.
+    pub(crate) fn transition_worker_from_parked(&self, index: usize) -> bool {
+        let mut sleepers = lock(&self.sleepers);
+        match sleepers.iter().position(|&i| i == index) {
+            Some(pos) => {
+                sleepers.remove(pos);
+                self.state.fetch_add(UNPARK_ONE, Ordering::SeqCst);
+                false
+            }
+            None => true,
+        }
+    }
+
+}

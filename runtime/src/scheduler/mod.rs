@@ -1,0 +1,231 @@
+//! The work-stealing scheduler.
+//!
+//! # Roles
+//!
+//! - **Workers**: `N` threads (default: `available_parallelism()`), each owning a [`Core`]: a LIFO
+//!   slot, a FIFO local queue (crossbeam `Worker`, at most [`LOCAL_QUEUE_CAPACITY`] tasks before half
+//!   spill to the injector), a list of tasks that yielded, a tick counter and a random generator.
+//!   The core is reachable from the worker's thread only, through a thread-local pointer, so that a
+//!   task woken or spawned on a worker goes straight into that worker's queues.
+//! - **The injector**: one crossbeam `Injector` for tasks scheduled from any other thread.
+//! - **[`Idle`]**: counts searching and awake workers and lists the parked ones; it decides whom to
+//!   wake (see `idle.rs` for the protocol and why no wake-up is lost).
+//! - **The owned-task list**: every live task, so shutdown can cancel the ones that no queue holds.
+//!
+//! # Where a task goes when it becomes runnable
+//!
+//! | from | goes to | then |
+//! |---|---|---|
+//! | spawned or woken on a worker of this runtime | the LIFO slot; the task it displaces goes to the back of the local queue | if a task was displaced, wake a parked worker if no one is searching |
+//! | woke itself while it ran (`yield_now`) | the worker's yielded list: it runs after the local queue *and the injector* are empty | moved to the local queue (stealable) every maintenance tick |
+//! | anywhere else (`block_on`, another thread, another runtime) | the injector | wake a parked worker if no one is searching |
+//!
+//! The LIFO slot makes a message ping-pong between two tasks run back to back on one warm core; a
+//! task may take the slot at most [`MAX_LIFO_STREAK`] times in a row, after which it goes to the back
+//! of the queue (and, if the queue was empty, a batch is first taken from the injector), so such a
+//! pair cannot starve the other tasks or remote spawns.
+//!
+//! # Find-work order (one tick per task run)
+//!
+//! 1. Every [`MAINTENANCE_INTERVAL`] ticks: check for shutdown, make yielded tasks stealable, and
+//!    take from the injector *first*, so remote tasks are never starved by local ones.
+//! 2. The LIFO slot (subject to the streak limit).
+//! 3. The local queue.
+//! 4. A batch from the injector.
+//! 5. The yielded list: yielded tasks are lower priority than remote spawns and local wake-ups.
+//! 6. Search: if fewer than half the workers are searching, become a searcher and steal half of a
+//!    random victim's queue (`steal_batch_and_pop`), trying each victim once, then the injector.
+//!    A searcher that finds work stops searching and, if it was the last one, wakes another worker.
+//! 7. Park: register as parked (re-checking every queue if it was the last searcher) and sleep on
+//!    its `Parker` until unparked.
+//!
+//! # Shutdown
+//!
+//! `Runtime` drop or `shutdown_timeout`: set the shutdown flag (every later remote push drains the
+//! injector itself), unpark every worker; each worker notices at its next maintenance tick or park,
+//! drops the tasks in its queues and exits; the runtime waits for the workers (up to the timeout),
+//! closes the owned-task list and cancels every task left in it (dropping the futures), drains the
+//! injector, and shuts the blocking pool down.
+
+mod idle;
+mod park;
+mod queue;
+mod worker;
+
+#[cfg(all(test, filch_loom))]
+mod loom_tests;
+
+pub(crate) use park::{Parker, Unparker};
+pub(crate) use worker::{in_any_worker, in_worker_of, start, WorkerConfig};
+
+use crate::blocking::BlockingPool;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::task::{self, Id, JoinHandle, OwnedTasks, Schedule, Task};
+use idle::Idle;
+use queue::{Injector, Stealer};
+use std::future::Future;
+// Not modelled by loom (the loom models drive `Idle`, the queues and the parker directly), so the
+// shared state itself and the exit counter use std.
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+/// How many times in a row a task may run from the LIFO slot.
+pub(crate) const MAX_LIFO_STREAK: u8 = 3;
+/// Ticks between maintenance steps (a prime, as in Go's and tokio's schedulers, so it does not
+/// beat with periodic workloads).
+pub(crate) const MAINTENANCE_INTERVAL: u32 = 61;
+/// Tasks a local queue holds before half of them spill to the injector.
+pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 256;
+
+type Notified = task::Notified<Handle>;
+
+/// The state all workers and handles share.
+pub(crate) struct Shared {
+    remotes: Box<[Remote]>,
+    injector: Injector<Notified>,
+    idle: Idle,
+    pub(crate) owned: OwnedTasks<Handle>,
+    shutdown: AtomicBool,
+    pub(crate) blocking: BlockingPool,
+    /// Number of worker threads that have exited, for a bounded wait at shutdown.
+    exited: Mutex<usize>,
+    exited_cv: Condvar,
+}
+
+/// What other threads need of a worker: its stealer and its unparker.
+struct Remote {
+    stealer: Stealer<Notified>,
+    unparker: Unparker,
+}
+
+/// The scheduler as tasks know it: a cheap, cloneable reference to the shared state.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// Binds `future` as a new task and schedules it.
+    pub(crate) fn spawn<F>(&self, future: F, id: Id) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) = self.shared.owned.bind(future, self.clone(), id);
+        if let Some(notified) = notified {
+            self.schedule_task(notified, false);
+        }
+        join
+    }
+
+    fn schedule_task(&self, task: Notified, is_yield: bool) {
+        if let Err(task) = worker::schedule_local(self, task, is_yield) {
+            self.push_remote(task);
+        }
+    }
+
+    fn push_remote(&self, task: Notified) {
+        self.shared.injector.push(task);
+        // SeqCst: pairs with the SeqCst store in `Shared::begin_shutdown`: either that side's
+        // drain sees this task, or this load sees the flag and drains it here.
+        if self.shared.shutdown.load(Ordering::SeqCst) {
+            self.shared.drain_injector();
+        } else {
+            self.shared.notify_parked();
+        }
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shared.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Same runtime?
+    pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl Schedule for Handle {
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.shared.owned.remove(task)
+    }
+
+    fn schedule(&self, task: Notified) {
+        self.schedule_task(task, false);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.schedule_task(task, true);
+    }
+}
+
+impl Shared {
+    fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            self.remotes[index].unparker.unpark();
+        }
+    }
+
+    /// Whether any queue a worker could take from holds a task.
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
+    }
+
+    fn drain_injector(&self) {
+        while let Some(task) = self.injector.steal() {
+            drop(task);
+        }
+    }
+
+    /// Sets the shutdown flag and wakes every worker so that it exits. Idempotent.
+    pub(crate) fn begin_shutdown(&self) {
+        if self.shutdown.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        for remote in self.remotes.iter() {
+            remote.unparker.unpark();
+        }
+    }
+
+    /// Waits until every worker thread has exited, or until `deadline`. True if all exited.
+    pub(crate) fn wait_workers_exited(&self, deadline: Option<Instant>) -> bool {
+        let mut exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
+        while *exited < self.remotes.len() {
+            match deadline {
+                None => {
+                    exited = self
+                        .exited_cv
+                        .wait(exited)
+                        .unwrap_or_else(|e| e.into_inner())
+                }
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    exited = self
+                        .exited_cv
+                        .wait_timeout(exited, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+        true
+    }
+
+    /// After the workers are gone: cancel every task still alive and empty the injector.
+    pub(crate) fn finish_shutdown(&self) {
+        self.owned.close_and_shutdown();
+        self.drain_injector();
+    }
+
+    fn worker_exited(&self) {
+        *self.exited.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.exited_cv.notify_all();
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.remotes.len()
+    }
+}

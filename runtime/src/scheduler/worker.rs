@@ -1,0 +1,353 @@
+//! A worker thread: its core, its find-work loop, and local scheduling.
+
+use super::idle::Idle;
+use super::park::Parker;
+use super::queue::{Injector, Local};
+use super::{
+    Handle, Notified, Remote, Shared, LOCAL_QUEUE_CAPACITY, MAINTENANCE_INTERVAL, MAX_LIFO_STREAK,
+};
+use crate::blocking::BlockingPool;
+use crate::context;
+use crate::loom::sync::atomic::AtomicBool;
+use crate::task::OwnedTasks;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io;
+use std::ptr;
+use std::sync::{Arc, Condvar, Mutex};
+
+/// A worker's own scheduling state. Touched only by its thread.
+pub(crate) struct Core {
+    /// The task to run next: the one most recently spawned or woken by this worker.
+    lifo: Option<Notified>,
+    /// How many tasks in a row came from the LIFO slot.
+    lifo_streak: u8,
+    local: Local<Notified>,
+    /// Tasks that woke themselves while running (`yield_now`), run after other work.
+    yielded: VecDeque<Notified>,
+    tick: u32,
+    rng: FastRand,
+    /// Counted as searching in [`Idle`].
+    searching: bool,
+}
+
+/// Everything a worker thread needs, reachable from its thread-local pointer.
+struct Worker {
+    handle: Handle,
+    index: usize,
+    core: RefCell<Core>,
+    parker: Parker,
+}
+
+thread_local! {
+    /// The worker running on this thread, if any. Set for the whole life of a worker thread.
+    static WORKER: Cell<*const Worker> = const { Cell::new(ptr::null()) };
+}
+
+enum Found {
+    Task(Notified),
+    Nothing,
+    Shutdown,
+}
+
+/// Per-worker thread settings.
+pub(crate) struct WorkerConfig {
+    pub(crate) num_workers: usize,
+    pub(crate) thread_name: String,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) blocking: BlockingPool,
+}
+
+/// Creates the shared state and starts the worker threads.
+pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Vec<std::thread::JoinHandle<()>>)> {
+    let n = config.num_workers;
+    let mut cores = Vec::with_capacity(n);
+    let mut remotes = Vec::with_capacity(n);
+    for i in 0..n {
+        let local = Local::new();
+        let parker = Parker::new();
+        remotes.push(Remote {
+            stealer: local.stealer(),
+            unparker: parker.unparker().clone(),
+        });
+        let core = Core {
+            lifo: None,
+            lifo_streak: 0,
+            local,
+            yielded: VecDeque::new(),
+            tick: 0,
+            rng: FastRand::new(i as u64),
+            searching: false,
+        };
+        cores.push((core, parker));
+    }
+    let handle = Handle {
+        shared: Arc::new(Shared {
+            remotes: remotes.into_boxed_slice(),
+            injector: Injector::new(),
+            idle: Idle::new(n),
+            owned: OwnedTasks::new(4 * n),
+            shutdown: AtomicBool::new(false),
+            blocking: config.blocking,
+            exited: Mutex::new(0),
+            exited_cv: Condvar::new(),
+        }),
+    };
+
+    let mut threads = Vec::with_capacity(n);
+    for (index, (core, parker)) in cores.into_iter().enumerate() {
+        let mut builder =
+            std::thread::Builder::new().name(format!("{}-worker-{index}", config.thread_name));
+        if let Some(size) = config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let worker = Worker {
+            handle: handle.clone(),
+            index,
+            core: RefCell::new(core),
+            parker,
+        };
+        match builder.spawn(move || worker.run_thread()) {
+            Ok(thread) => threads.push(thread),
+            Err(err) => {
+                // Stop the ones already started; the rest were never counted.
+                handle.shared.begin_shutdown();
+                for t in threads {
+                    let _ = t.join();
+                }
+                handle.shared.finish_shutdown();
+                return Err(err);
+            }
+        }
+    }
+    Ok((handle, threads))
+}
+
+/// Whether the current thread is a worker of `handle`'s runtime.
+pub(crate) fn in_worker_of(handle: &Handle) -> bool {
+    with_worker(|w| w.is_some_and(|w| w.handle.ptr_eq(handle)))
+}
+
+fn with_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
+    let ptr = WORKER.try_with(Cell::get).unwrap_or(ptr::null());
+    // SAFETY: the pointer is set by `run_thread` to a `Worker` on its own stack frame and cleared
+    // before that frame ends, and only this thread reads it.
+    f(unsafe { ptr.as_ref() })
+}
+
+/// Schedules `task` on the current worker if it belongs to `handle`'s runtime; otherwise gives it
+/// back, for the injector.
+pub(super) fn schedule_local(handle: &Handle, task: Notified, is_yield: bool) -> Result<(), Notified> {
+    with_worker(|worker| {
+        let Some(worker) = worker.filter(|w| w.handle.ptr_eq(handle)) else {
+            return Err(task);
+        };
+        // Busy only while the worker itself is inside its scheduling code (say, dropping a task
+        // there woke another one): use the injector then.
+        let Ok(mut core) = worker.core.try_borrow_mut() else {
+            return Err(task);
+        };
+        if is_yield {
+            core.yielded.push_back(task);
+            return Ok(());
+        }
+        let displaced = core.lifo.replace(task);
+        if let Some(prev) = displaced {
+            worker.push_local(&mut core, prev);
+            drop(core);
+            worker.handle.shared.notify_parked();
+        }
+        Ok(())
+    })
+}
+
+impl Worker {
+    fn shared(&self) -> &Shared {
+        &self.handle.shared
+    }
+
+    fn run_thread(self) {
+        struct Exit<'a>(&'a Worker);
+        impl Drop for Exit<'_> {
+            fn drop(&mut self) {
+                let _ = WORKER.try_with(|w| w.set(ptr::null()));
+                self.0.drain_core();
+                self.0.shared().worker_exited();
+            }
+        }
+        WORKER.with(|w| w.set(&self));
+        let _exit = Exit(&self);
+        let _enter = context::enter(self.handle.clone());
+        while let Some(task) = self.next_task() {
+            task.run();
+        }
+    }
+
+    /// The next task to run, parking as needed; `None` once the runtime shuts down.
+    fn next_task(&self) -> Option<Notified> {
+        loop {
+            let found = self.find_task(&mut self.core.borrow_mut());
+            match found {
+                Found::Task(task) => return Some(task),
+                Found::Shutdown => return None,
+                Found::Nothing => {
+                    if !self.park() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    fn find_task(&self, core: &mut Core) -> Found {
+        let shared = self.shared();
+        core.tick = core.tick.wrapping_add(1);
+        if core.tick % MAINTENANCE_INTERVAL == 0 {
+            if self.handle.is_shutdown() {
+                return Found::Shutdown;
+            }
+            if !core.yielded.is_empty() {
+                while let Some(task) = core.yielded.pop_front() {
+                    self.push_local(core, task);
+                }
+                shared.notify_parked();
+            }
+            if let Some(task) = shared.injector.steal_batch_and_pop(&core.local) {
+                return self.found(core, task);
+            }
+        }
+
+        if let Some(task) = core.lifo.take() {
+            if core.lifo_streak < MAX_LIFO_STREAK {
+                core.lifo_streak += 1;
+                return Found::Task(task);
+            }
+            // Fairness point: the task goes behind the queue, and behind a batch of remote tasks
+            // if the queue held nothing else.
+            if core.local.is_empty() {
+                shared.injector.steal_batch(&core.local);
+            }
+            self.push_local(core, task);
+        }
+        core.lifo_streak = 0;
+
+        if let Some(task) = core.local.pop() {
+            return self.found(core, task);
+        }
+        if let Some(task) = shared.injector.steal_batch_and_pop(&core.local) {
+            return self.found(core, task);
+        }
+        if let Some(task) = core.yielded.pop_front() {
+            return Found::Task(task);
+        }
+        match self.steal(core) {
+            Some(task) => self.found(core, task),
+            None => Found::Nothing,
+        }
+    }
+
+    /// A task was found: stop searching, and wake another worker if we were the last searcher.
+    fn found(&self, core: &mut Core, task: Notified) -> Found {
+        if core.searching {
+            core.searching = false;
+            if self.shared().idle.transition_worker_from_searching() {
+                self.shared().notify_parked();
+            }
+        }
+        Found::Task(task)
+    }
+
+    fn steal(&self, core: &mut Core) -> Option<Notified> {
+        let shared = self.shared();
+        if !core.searching {
+            if !shared.idle.try_transition_to_searching() {
+                return None;
+            }
+            core.searching = true;
+        }
+        let n = shared.remotes.len();
+        let start = core.rng.below(n);
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            if let Some(task) = shared.remotes[victim].stealer.steal_batch_and_pop(&core.local) {
+                return Some(task);
+            }
+        }
+        shared.injector.steal_batch_and_pop(&core.local)
+    }
+
+    /// Sleeps until unparked. False if the runtime is shutting down.
+    fn park(&self) -> bool {
+        let shared = self.shared();
+        let was_searching = std::mem::take(&mut self.core.borrow_mut().searching);
+        if shared.idle.transition_worker_to_parked(self.index, was_searching) && shared.has_work() {
+            shared.notify_parked();
+        }
+        if self.handle.is_shutdown() {
+            return false;
+        }
+        self.parker.park();
+        let searching = shared.idle.transition_worker_from_parked(self.index);
+        self.core.borrow_mut().searching = searching;
+        !self.handle.is_shutdown()
+    }
+
+    /// Pushes to the back of the local queue, first spilling half of a full queue to the injector.
+    fn push_local(&self, core: &mut Core, task: Notified) {
+        if core.local.len() >= LOCAL_QUEUE_CAPACITY {
+            for _ in 0..LOCAL_QUEUE_CAPACITY / 2 {
+                match core.local.pop() {
+                    Some(t) => self.shared().injector.push(t),
+                    None => break,
+                }
+            }
+        }
+        core.local.push(task);
+    }
+
+    /// On exit: give up every queued task reference. The tasks themselves are cancelled when the
+    /// runtime closes its owned-task list.
+    fn drain_core(&self) {
+        let mut tasks = Vec::new();
+        {
+            let mut core = self.core.borrow_mut();
+            tasks.extend(core.lifo.take());
+            tasks.extend(core.yielded.drain(..));
+            while let Some(task) = core.local.pop() {
+                tasks.push(task);
+            }
+            if core.searching {
+                core.searching = false;
+                let _ = self.shared().idle.transition_worker_from_searching();
+            }
+        }
+        // Outside the borrow: dropping a reference can free a task.
+        drop(tasks);
+    }
+}
+
+/// A small xorshift generator for picking steal victims.
+pub(crate) struct FastRand(u64);
+
+impl FastRand {
+    pub(crate) fn new(seed: u64) -> FastRand {
+        FastRand(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        ((x >> 32) as usize * n) >> 32
+    }
+}
+
+/// Whether the current thread is a worker of any runtime.
+pub(crate) fn in_any_worker() -> bool {
+    with_worker(|w| w.is_some())
+}

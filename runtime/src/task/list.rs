@@ -1,0 +1,155 @@
+//! The owned-task list: every live task of a runtime, so that shutdown can reach the ones no queue
+//! holds (idle tasks waiting on a waker somewhere).
+//!
+//! An intrusive doubly-linked list through `Header::owned`, split into shards by task id so that
+//! workers spawning and completing tasks at once rarely meet on a lock. The list holds one reference
+//! per task. A task leaves the list when it completes (`remove`, called from the scheduler's
+//! `release`) or when shutdown pops it, whichever comes first under the shard's lock; the other
+//! finds it gone.
+
+use super::raw::{Header, Links};
+use super::{Id, JoinHandle, Notified, Schedule, Task};
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::Mutex;
+use crate::loom::lock;
+use crossbeam_utils::CachePadded;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+pub(crate) struct OwnedTasks<S: 'static> {
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
+    closed: AtomicBool,
+    _p: PhantomData<S>,
+}
+
+struct Shard {
+    head: Option<NonNull<Header>>,
+}
+
+// SAFETY: the shard only stores pointers to tasks that the list holds a reference to, and the
+// tasks are `Send`; the pointers are followed only under the shard's lock.
+unsafe impl Send for Shard {}
+
+impl<S: Schedule> OwnedTasks<S> {
+    /// A list with at least `shards` shards (rounded up to a power of two).
+    pub(crate) fn new(shards: usize) -> OwnedTasks<S> {
+        let n = shards.max(1).next_power_of_two();
+        OwnedTasks {
+            shards: (0..n)
+                .map(|_| CachePadded::new(Mutex::new(Shard { head: None })))
+                .collect(),
+            closed: AtomicBool::new(false),
+            _p: PhantomData,
+        }
+    }
+
+    fn shard(&self, id: Id) -> &Mutex<Shard> {
+        &self.shards[id.as_u64() as usize & (self.shards.len() - 1)]
+    }
+
+    /// Allocates a task and adds it to the list. Returns its join handle and, unless the list is
+    /// closed (the runtime shut down), its first `Notified`; a task refused by a closed list is
+    /// already complete as cancelled.
+    pub(crate) fn bind<T>(
+        &self,
+        future: T,
+        scheduler: S,
+        id: Id,
+    ) -> (JoinHandle<T::Output>, Option<Notified<S>>)
+    where
+        T: Future + Send + 'static,
+        T::Output: Send + 'static,
+    {
+        let (task, notified, join) = super::owned(future, scheduler, id);
+        let mut shard = lock(self.shard(id));
+        // Relaxed is enough under the lock: see `close_and_shutdown`.
+        if self.closed.load(Ordering::Relaxed) {
+            drop(shard);
+            drop(notified);
+            task.shutdown();
+            return (join, None);
+        }
+        shard.push_front(task.into_raw());
+        (join, Some(notified))
+    }
+
+    /// Takes `task` out of the list, returning the list's reference if it was still there.
+    pub(crate) fn remove(&self, task: &Task<S>) -> Option<Task<S>> {
+        let mut shard = lock(self.shard(task.id()));
+        // SAFETY: the task was bound to this list (it has this scheduler) and we hold its shard's
+        // lock; the list's reference returns to the caller.
+        unsafe {
+            shard
+                .remove(task.header_ptr())
+                .map(|ptr| Task::from_raw(ptr))
+        }
+    }
+
+    /// Refuses every later `bind`, then cancels every task in the list.
+    ///
+    /// `closed` is written before any shard is locked and read by `bind` under its shard's lock, so
+    /// a `bind` either sees the flag or pushes before this function locks that shard and pops it.
+    pub(crate) fn close_and_shutdown(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        for shard in self.shards.iter() {
+            loop {
+                let popped = lock(shard).pop_front();
+                let Some(ptr) = popped else { break };
+                // SAFETY: the list's reference, now ours. The task is cancelled outside the lock,
+                // since dropping its future runs user code.
+                unsafe { Task::<S>::from_raw(ptr) }.shutdown();
+            }
+        }
+    }
+
+}
+
+impl Shard {
+    fn links(ptr: NonNull<Header>) -> *mut Links {
+        // SAFETY: the caller holds the shard's lock and the task is live (the list or the caller
+        // holds a reference).
+        unsafe { ptr.as_ref() }.owned.with_mut(|links| links)
+    }
+
+    fn push_front(&mut self, ptr: NonNull<Header>) {
+        // SAFETY: we hold the lock; `ptr` is a live task not in any list, and `head` is a live task
+        // of this list.
+        unsafe {
+            *Self::links(ptr) = Links {
+                prev: None,
+                next: self.head,
+            };
+            if let Some(head) = self.head {
+                (*Self::links(head)).prev = Some(ptr);
+            }
+        }
+        self.head = Some(ptr);
+    }
+
+    fn pop_front(&mut self) -> Option<NonNull<Header>> {
+        let head = self.head?;
+        // SAFETY: we hold the lock and `head` is in this list.
+        unsafe { self.remove(head) }
+    }
+
+    /// # Safety
+    /// The shard's lock is held and `ptr` is a live task that is in this shard or in no list.
+    unsafe fn remove(&mut self, ptr: NonNull<Header>) -> Option<NonNull<Header>> {
+        // SAFETY: forwarded to the caller; linked neighbours are live members of this list.
+        unsafe {
+            let links = &mut *Self::links(ptr);
+            match links.prev {
+                Some(prev) => (*Self::links(prev)).next = links.next,
+                None if self.head == Some(ptr) => self.head = links.next,
+                // Neither linked nor the head: not in the list (already popped by shutdown).
+                None => return None,
+            }
+            if let Some(next) = links.next {
+                (*Self::links(next)).prev = links.prev;
+            }
+            *links = Links::default();
+        }
+        Some(ptr)
+    }
+}

@@ -1,0 +1,51 @@
+//! # filch
+//!
+//! A multi-threaded, work-stealing async runtime with the programming model of Python's asyncio,
+//! on every core.
+//!
+//! | asyncio | filch |
+//! |---|---|
+//! | `asyncio.run(main())` | [`filch::run(main())`](run) |
+//! | `await coro` | `fut.await` |
+//! | `asyncio.create_task(coro)` | [`filch::spawn(fut)`](spawn) → [`JoinHandle`] |
+//! | `task.cancel()` | [`JoinHandle::abort`] |
+//! | `await asyncio.sleep(0)` | [`filch::yield_now().await`](yield_now) |
+//! | `asyncio.to_thread(f)` | [`filch::spawn_blocking(f)`](spawn_blocking) |
+//!
+//! Unlike asyncio, tasks run on a pool of worker threads (one per core by default); a worker
+//! that runs out of tasks steals queued ones from a busy worker.
+//!
+//! ```
+//! async fn fetch(n: u64) -> u64 {
+//!     filch::yield_now().await; // stand-in for real I/O
+//!     n * 2
+//! }
+//!
+//! let total = filch::run(async {
+//!     // Both tasks start at once and run in parallel on the workers.
+//!     let a = filch::spawn(fetch(10));
+//!     let b = filch::spawn(fetch(11));
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(total, 42);
+//! ```
+//!
+//! For control over the runtime, build one with [`Builder`] and use [`Runtime::block_on`],
+//! [`Runtime::spawn`] and [`Handle`]. A panicking task never takes its worker down: its
+//! [`JoinHandle`] returns a [`JoinError`] for which [`JoinError::is_panic`] is true.
+//!
+//! The crate is a facade: the runtime lives in `filch-runtime`, the I/O and timer reactor in
+//! `filch-reactor`.
+
+#![deny(unsafe_code)]
+
+pub use filch_runtime::{
+    run, spawn, spawn_blocking, yield_now, Builder, Handle, Id, JoinError, JoinHandle, Runtime,
+    TryCurrentError, YieldNow,
+};
+
+/// Task types: join handles, ids and errors.
+pub mod task {
+    pub use filch_runtime::task::{Id, JoinError, JoinHandle};
+    pub use filch_runtime::{spawn, spawn_blocking, yield_now, YieldNow};
+}
