@@ -150,14 +150,16 @@ mod imp {
         pub(crate) fn steal_batch_and_pop(&self, dest: &Local<T>) -> Option<T> {
             let mut queue = lock(&self.0);
             let first = queue.pop_front()?;
-            let batch: Vec<T> = queue.drain(..queue.len().min(2)).collect();
+            let n = queue.len().min(2);
+            let batch: Vec<T> = queue.drain(..n).collect();
             drop(queue);
             lock(&dest.0).extend(batch);
             Some(first)
         }
         pub(crate) fn steal_batch(&self, dest: &Local<T>) -> bool {
             let mut queue = lock(&self.0);
-            let batch: Vec<T> = queue.drain(..queue.len().min(2)).collect();
+            let n = queue.len().min(2);
+            let batch: Vec<T> = queue.drain(..n).collect();
             drop(queue);
             let any = !batch.is_empty();
             lock(&dest.0).extend(batch);

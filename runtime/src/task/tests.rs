@@ -1,0 +1,474 @@
+//! Unit tests of the task cell on its own, with a hand-cranked scheduler: every state transition
+//! and every way a task's memory is released. They run under Miri (see `.ci/run`), which checks
+//! the unsafe code for undefined behaviour and leaks.
+
+use super::*;
+use crate::loom::lock;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// A scheduler whose run queue is turned by the test.
+#[derive(Default)]
+struct Sched {
+    queue: Mutex<VecDeque<Notified<Arc<Sched>>>>,
+    yields: AtomicUsize,
+}
+
+type TestSched = Arc<Sched>;
+
+impl Schedule for TestSched {
+    fn release(&self, _task: &Task<Self>) -> Option<Task<Self>> {
+        None
+    }
+    fn schedule(&self, task: Notified<Self>) {
+        lock(&self.queue).push_back(task);
+    }
+    fn yield_now(&self, task: Notified<Self>) {
+        self.yields.fetch_add(1, SeqCst);
+        self.schedule(task);
+    }
+}
+
+impl Sched {
+    fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (notified, join) = unowned(future, self.clone(), Id::next());
+        self.schedule(notified);
+        join
+    }
+
+    /// Runs every queued task once; returns how many ran.
+    fn tick(self: &Arc<Self>) -> usize {
+        let batch: Vec<_> = lock(&self.queue).drain(..).collect();
+        let n = batch.len();
+        for task in batch {
+            task.run();
+        }
+        n
+    }
+
+    fn queued(&self) -> usize {
+        lock(&self.queue).len()
+    }
+}
+
+/// Counts wake-ups.
+#[derive(Default)]
+struct CountWaker(AtomicUsize);
+
+impl Wake for CountWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+fn poll_join<T>(join: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, JoinError>> {
+    Pin::new(join).poll(&mut Context::from_waker(waker))
+}
+
+/// Counts its drops.
+struct DropCount(Arc<AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Pending until `release` is called; stores the latest waker where the test can reach it.
+#[derive(Clone, Default)]
+struct Gate(Arc<Mutex<(bool, Option<Waker>)>>);
+
+impl Gate {
+    fn wait(&self) -> GateWait {
+        GateWait(self.clone())
+    }
+    fn release(&self) {
+        let waker = {
+            let mut g = lock(&self.0);
+            g.0 = true;
+            g.1.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+    fn take_waker(&self) -> Option<Waker> {
+        lock(&self.0).1.take()
+    }
+}
+
+struct GateWait(Gate);
+
+impl Future for GateWait {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut g = lock(&(self.0).0);
+        if g.0 {
+            Poll::Ready(())
+        } else {
+            g.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+#[test]
+fn completes_and_joins() {
+    let sched = Arc::new(Sched::default());
+    let mut join = sched.spawn(async { 7 });
+    assert_eq!(sched.tick(), 1);
+    assert!(join.is_finished());
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Ok(7))));
+}
+
+#[test]
+fn join_waker_is_woken_on_completion() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let mut join = sched.spawn({
+        let gate = gate.clone();
+        async move {
+            gate.wait().await;
+            "done"
+        }
+    });
+    let count = Arc::new(CountWaker::default());
+    let waker = Waker::from(count.clone());
+    assert!(poll_join(&mut join, &waker).is_pending());
+    sched.tick();
+    assert!(poll_join(&mut join, &waker).is_pending());
+    gate.release();
+    assert_eq!(sched.tick(), 1);
+    assert_eq!(count.0.load(SeqCst), 1);
+    assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Ok("done"))));
+}
+
+#[test]
+fn join_waker_can_be_replaced() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let mut join = sched.spawn(gate.wait());
+    let first = Arc::new(CountWaker::default());
+    let second = Arc::new(CountWaker::default());
+    assert!(poll_join(&mut join, &Waker::from(first.clone())).is_pending());
+    assert!(poll_join(&mut join, &Waker::from(second.clone())).is_pending());
+    sched.tick();
+    gate.release();
+    sched.tick();
+    assert_eq!(first.0.load(SeqCst), 0);
+    assert_eq!(second.0.load(SeqCst), 1);
+    assert!(poll_join(&mut join, &Waker::from(second)).is_ready());
+}
+
+#[test]
+fn output_dropped_by_runner_when_handle_dropped_first() {
+    let sched = Arc::new(Sched::default());
+    let drops = Arc::new(AtomicUsize::new(0));
+    let out = DropCount(drops.clone());
+    drop(sched.spawn(async move { out }));
+    assert_eq!(drops.load(SeqCst), 0);
+    sched.tick();
+    assert_eq!(drops.load(SeqCst), 1);
+}
+
+#[test]
+fn output_dropped_by_handle_when_dropped_after_completion() {
+    let sched = Arc::new(Sched::default());
+    let drops = Arc::new(AtomicUsize::new(0));
+    let out = DropCount(drops.clone());
+    let join = sched.spawn(async move { out });
+    sched.tick();
+    assert_eq!(drops.load(SeqCst), 0);
+    drop(join);
+    assert_eq!(drops.load(SeqCst), 1);
+}
+
+#[test]
+fn handle_dropped_with_join_waker_set() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let mut join = sched.spawn(gate.wait());
+    let count = Arc::new(CountWaker::default());
+    assert!(poll_join(&mut join, &Waker::from(count.clone())).is_pending());
+    sched.tick();
+    drop(join);
+    gate.release();
+    sched.tick();
+    assert_eq!(count.0.load(SeqCst), 0, "a dropped handle's waker is not woken");
+    // The Arc behind the waker was released: only our reference is left.
+    assert_eq!(Arc::strong_count(&count), 1);
+}
+
+#[test]
+fn wake_from_another_thread() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let mut join = sched.spawn({
+        let gate = gate.clone();
+        async move {
+            gate.wait().await;
+            1
+        }
+    });
+    sched.tick();
+    assert_eq!(sched.queued(), 0);
+    let g = gate.clone();
+    std::thread::spawn(move || g.release()).join().unwrap();
+    assert_eq!(sched.tick(), 1);
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Ok(1))));
+}
+
+#[test]
+fn repeated_wakes_queue_the_task_once() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let _join = sched.spawn(gate.wait());
+    sched.tick();
+    let waker = gate.take_waker().unwrap();
+    waker.wake_by_ref();
+    waker.wake_by_ref();
+    waker.clone().wake();
+    assert_eq!(sched.queued(), 1);
+    drop(waker);
+    sched.tick();
+    // The future stored a fresh waker when polled again.
+    assert!(gate.take_waker().is_some());
+}
+
+#[test]
+fn wakers_outliving_the_task_are_harmless() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let join = sched.spawn(gate.wait());
+    sched.tick();
+    let waker = gate.take_waker().unwrap();
+    let clone = waker.clone();
+    gate.release();
+    waker.wake_by_ref();
+    sched.tick();
+    assert!(join.is_finished());
+    drop(join);
+    // The task is complete and its handle gone; the wakers still hold the cell.
+    clone.wake_by_ref();
+    assert_eq!(sched.queued(), 0);
+    clone.wake();
+    drop(waker);
+}
+
+#[test]
+fn self_wake_while_running_is_a_yield() {
+    let sched = Arc::new(Sched::default());
+    let mut join = sched.spawn(async {
+        crate::yield_now().await;
+        crate::yield_now().await;
+        3
+    });
+    assert_eq!(sched.tick(), 1);
+    assert_eq!(sched.tick(), 1);
+    assert_eq!(sched.tick(), 1);
+    assert_eq!(sched.yields.load(SeqCst), 2);
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Ok(3))));
+}
+
+#[test]
+fn abort_before_first_poll() {
+    let sched = Arc::new(Sched::default());
+    let polled = Arc::new(AtomicUsize::new(0));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(drops.clone());
+    let p = polled.clone();
+    let mut join = sched.spawn(async move {
+        let _guard = guard;
+        p.fetch_add(1, SeqCst);
+    });
+    join.abort();
+    assert_eq!(sched.queued(), 1, "abort on a queued task does not queue it twice");
+    sched.tick();
+    assert_eq!(polled.load(SeqCst), 0);
+    assert_eq!(drops.load(SeqCst), 1);
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    match poll_join(&mut join, &waker) {
+        Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e}"),
+        other => panic!("unexpected {:?}", other.map(|r| r.map(|_| ()))),
+    }
+}
+
+#[test]
+fn abort_while_idle_schedules_the_cancellation() {
+    let sched = Arc::new(Sched::default());
+    let drops = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(drops.clone());
+    let gate = Gate::default();
+    let g = gate.clone();
+    let mut join = sched.spawn(async move {
+        let _guard = guard;
+        g.wait().await;
+    });
+    sched.tick();
+    join.abort();
+    assert_eq!(drops.load(SeqCst), 0, "the future is dropped by a runner, not by abort");
+    assert_eq!(sched.tick(), 1);
+    assert_eq!(drops.load(SeqCst), 1);
+    // A wake after cancellation finds the task complete.
+    gate.release();
+    assert_eq!(sched.queued(), 0);
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Err(e)) if e.is_cancelled()));
+}
+
+#[test]
+fn abort_while_running_cancels_after_the_poll() {
+    let sched = Arc::new(Sched::default());
+    let slot: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
+    let s = slot.clone();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(drops.clone());
+    let join = sched.spawn(async move {
+        let _guard = guard;
+        // Abort ourselves through our own handle, mid-poll.
+        lock(&s).as_ref().unwrap().abort();
+        std::future::pending::<()>().await;
+    });
+    *lock(&slot) = Some(join);
+    sched.tick();
+    assert_eq!(drops.load(SeqCst), 1);
+    assert_eq!(sched.queued(), 0);
+    let mut join = lock(&slot).take().unwrap();
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Err(e)) if e.is_cancelled()));
+}
+
+#[test]
+fn abort_after_completion_keeps_the_output() {
+    let sched = Arc::new(Sched::default());
+    let mut join = sched.spawn(async { 5 });
+    sched.tick();
+    join.abort();
+    assert_eq!(sched.queued(), 0);
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Ok(5))));
+}
+
+#[test]
+fn panic_in_poll_is_caught() {
+    let sched = Arc::new(Sched::default());
+    let drops = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(drops.clone());
+    let mut join = sched.spawn(async move {
+        let _guard = guard;
+        panic!("boom");
+    });
+    sched.tick();
+    assert_eq!(drops.load(SeqCst), 1);
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    let Poll::Ready(Err(err)) = poll_join(&mut join, &waker) else {
+        panic!("expected a panic error")
+    };
+    assert!(err.is_panic());
+    assert!(err.to_string().contains("boom"), "{err}");
+    assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
+}
+
+#[test]
+fn panic_while_dropping_a_cancelled_future_is_reported() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("drop boom");
+        }
+    }
+    let sched = Arc::new(Sched::default());
+    let guard = PanicOnDrop;
+    let mut join = sched.spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    sched.tick();
+    join.abort();
+    sched.tick();
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Err(e)) if e.is_panic()));
+}
+
+#[test]
+fn dropping_an_unrun_task_frees_everything() {
+    let sched = Arc::new(Sched::default());
+    let drops = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(drops.clone());
+    let join = sched.spawn(async move {
+        let _guard = guard;
+    });
+    drop(join);
+    // Dropping the queue entry drops the last reference: the never-polled future goes with it.
+    lock(&sched.queue).clear();
+    assert_eq!(drops.load(SeqCst), 1);
+}
+
+/// A scheduler that owns its tasks, to test the owned-task list and shutdown.
+struct OwningSched {
+    queue: Mutex<VecDeque<Notified<Arc<OwningSched>>>>,
+    owned: OwnedTasks<Arc<OwningSched>>,
+}
+
+impl Schedule for Arc<OwningSched> {
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.owned.remove(task)
+    }
+    fn schedule(&self, task: Notified<Self>) {
+        lock(&self.queue).push_back(task);
+    }
+}
+
+#[test]
+fn shutdown_cancels_owned_tasks_and_refuses_new_ones() {
+    let sched = Arc::new(OwningSched {
+        queue: Mutex::new(VecDeque::new()),
+        owned: OwnedTasks::new(4),
+    });
+    let drops = Arc::new(AtomicUsize::new(0));
+    let mut joins = Vec::new();
+    for i in 0..8 {
+        let guard = DropCount(drops.clone());
+        let (join, notified) = sched.owned.bind(
+            async move {
+                let _guard = guard;
+                if i % 2 == 0 {
+                    std::future::pending::<()>().await;
+                }
+            },
+            sched.clone(),
+            Id::next(),
+        );
+        sched.schedule(notified.unwrap());
+        joins.push(join);
+    }
+    let batch: Vec<_> = lock(&sched.queue).drain(..).collect();
+    batch.into_iter().for_each(Notified::run);
+    assert_eq!(drops.load(SeqCst), 4, "the odd tasks completed");
+
+    sched.owned.close_and_shutdown();
+    assert_eq!(drops.load(SeqCst), 8, "shutdown dropped the pending futures");
+
+    let (mut late, notified) = sched.owned.bind(async { 1 }, sched.clone(), Id::next());
+    assert!(notified.is_none());
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    assert!(matches!(poll_join(&mut late, &waker), Poll::Ready(Err(e)) if e.is_cancelled()));
+    for (i, mut join) in joins.into_iter().enumerate() {
+        match poll_join(&mut join, &waker) {
+            Poll::Ready(Ok(())) => assert!(i % 2 == 1),
+            Poll::Ready(Err(e)) => assert!(i % 2 == 0 && e.is_cancelled()),
+            Poll::Pending => panic!("task {i} still pending after shutdown"),
+        }
+    }
+}
