@@ -13,9 +13,10 @@
 //!   microseconds of syscalls on both sides. The woken worker is counted as searching before it runs.
 //! - At most **half** of the workers search at once ([`Idle::try_transition_to_searching`]), so a
 //!   burst of idle workers does not hammer the same queues.
-//! - A searcher that finds work stops searching; if it was the **last searcher**, it wakes one more
-//!   worker ([`Idle::transition_worker_from_searching`] returns true), because there may be more
-//!   work and no one is looking for it now.
+//! - A searcher that finds work stops searching; if it was the **last searcher**
+//!   ([`Idle::transition_worker_from_searching`] returns true) and some queue still holds work, it
+//!   wakes one more worker, since no one is looking for that work now. (Waking one when the queues
+//!   are empty would only cost a futex round trip: on a single chain of tasks, one per hop.)
 //! - A worker going to sleep registers as parked under the lock, and if it was the **last searcher**
 //!   it checks every queue once more afterwards and wakes a worker if it sees work.
 //!
@@ -26,7 +27,7 @@
 //! must see the other's write: either the pusher sees no searcher and wakes someone, or the parking
 //! searcher sees the task and wakes someone (possibly itself). A worker that was not searching when
 //! it parks had no task and could not start searching only because others were; those will be the
-//! last searcher eventually. The loom model in `scheduler/tests` checks this.
+//! last searcher eventually. The loom models in `scheduler/loom_tests.rs` check this.
 
 use crate::loom::lock;
 use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering};
@@ -99,8 +100,8 @@ impl Idle {
         true
     }
 
-    /// A searcher found work. True if it was the last searcher: the caller must then wake another
-    /// worker ([`Idle::worker_to_notify`]).
+    /// A searcher found work. True if it was the last searcher: the caller must then check the
+    /// queues and, if any holds work, wake another worker ([`Idle::worker_to_notify`]).
     #[must_use]
     pub(crate) fn transition_worker_from_searching(&self) -> bool {
         let prev = self.state.fetch_sub(1, Ordering::SeqCst);
@@ -134,5 +135,4 @@ impl Idle {
             None => true,
         }
     }
-
 }

@@ -71,7 +71,7 @@ fn worker(model: Arc<Model>, index: usize, parker: Parker) {
         if let Some(task) = task {
             if searching {
                 searching = false;
-                if model.idle.transition_worker_from_searching() {
+                if model.idle.transition_worker_from_searching() && !model.injector.is_empty() {
                     model.notify_parked();
                 }
             }

@@ -64,6 +64,7 @@ use crate::task::{self, Id, JoinHandle, OwnedTasks, Schedule, Task};
 use idle::Idle;
 use queue::{Injector, Stealer};
 use std::future::Future;
+use std::ptr::NonNull;
 // Not modelled by loom (the loom models drive `Idle`, the queues and the parker directly), so the
 // shared state itself and the exit counter use std.
 use std::sync::{Arc, Condvar, Mutex};
@@ -77,14 +78,14 @@ pub(crate) const MAINTENANCE_INTERVAL: u32 = 61;
 /// Tasks a local queue holds before half of them spill to the injector.
 pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 256;
 
-type Notified = task::Notified<Handle>;
+type Notified = task::Notified<TaskScheduler>;
 
 /// The state all workers and handles share.
 pub(crate) struct Shared {
     remotes: Box<[Remote]>,
     injector: Injector<Notified>,
     idle: Idle,
-    pub(crate) owned: OwnedTasks<Handle>,
+    pub(crate) owned: OwnedTasks<TaskScheduler>,
     shutdown: AtomicBool,
     pub(crate) blocking: BlockingPool,
     /// Number of worker threads that have exited, for a bounded wait at shutdown.
@@ -111,32 +112,16 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.shared.owned.bind(future, self.clone(), id);
+        let scheduler = TaskScheduler(NonNull::from(&*self.shared));
+        let (join, notified) = self.shared.owned.bind(future, scheduler, id);
         if let Some(notified) = notified {
-            self.schedule_task(notified, false);
+            self.shared.schedule_task(notified, false);
         }
         join
     }
 
-    fn schedule_task(&self, task: Notified, is_yield: bool) {
-        if let Err(task) = worker::schedule_local(self, task, is_yield) {
-            self.push_remote(task);
-        }
-    }
-
-    fn push_remote(&self, task: Notified) {
-        self.shared.injector.push(task);
-        // SeqCst: pairs with the SeqCst store in `Shared::begin_shutdown`: either that side's
-        // drain sees this task, or this load sees the flag and drains it here.
-        if self.shared.shutdown.load(Ordering::SeqCst) {
-            self.shared.drain_injector();
-        } else {
-            self.shared.notify_parked();
-        }
-    }
-
     pub(crate) fn is_shutdown(&self) -> bool {
-        self.shared.shutdown.load(Ordering::Acquire)
+        self.shared.is_shutdown()
     }
 
     /// Same runtime?
@@ -145,21 +130,69 @@ impl Handle {
     }
 }
 
-impl Schedule for Handle {
+/// A task's way back to its runtime: a plain pointer to the shared state. Cloning an
+/// `Arc<Shared>` into every task would cost two contended atomic operations per task.
+///
+/// # Invariant
+/// The pointer is valid whenever a task uses it, because a task uses it only
+/// - in `schedule`, which a waker or `abort` calls only on an idle task that is not complete, and
+///   every task of a runtime is complete before its `Shared` can be freed: shutdown (run while the
+///   `Runtime` still holds its `Arc<Shared>`) cancels every task in the owned-task list and makes
+///   `bind` refuse new ones; a task still running on a worker that outlived a shutdown timeout
+///   is not idle, and that worker holds an `Arc<Shared>` until the poll returns;
+/// - in `release`, which the thread completing the task calls: a worker, the shutdown, or a
+///   spawner whose `bind` was refused, each of which holds an `Arc<Shared>`;
+/// - in `yield_now`, which a worker (holding an `Arc<Shared>`) calls after polling the task.
+pub(crate) struct TaskScheduler(NonNull<Shared>);
+
+// SAFETY: `Shared` is `Sync`, and the pointer is only dereferenced under the invariant above.
+unsafe impl Send for TaskScheduler {}
+// SAFETY: as above.
+unsafe impl Sync for TaskScheduler {}
+
+impl TaskScheduler {
+    fn shared(&self) -> &Shared {
+        // SAFETY: see the type's invariant.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Schedule for TaskScheduler {
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
-        self.shared.owned.remove(task)
+        self.shared().owned.remove(task)
     }
 
     fn schedule(&self, task: Notified) {
-        self.schedule_task(task, false);
+        self.shared().schedule_task(task, false);
     }
 
     fn yield_now(&self, task: Notified) {
-        self.schedule_task(task, true);
+        self.shared().schedule_task(task, true);
     }
 }
 
 impl Shared {
+    fn schedule_task(&self, task: Notified, is_yield: bool) {
+        if let Err(task) = worker::schedule_local(self, task, is_yield) {
+            self.push_remote(task);
+        }
+    }
+
+    fn push_remote(&self, task: Notified) {
+        self.injector.push(task);
+        // SeqCst: pairs with the SeqCst swap in `begin_shutdown`: either that side's drain (in
+        // `finish_shutdown`) sees this task, or this load sees the flag and drains it here.
+        if self.shutdown.load(Ordering::SeqCst) {
+            self.drain_injector();
+        } else {
+            self.notify_parked();
+        }
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
     fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
             self.remotes[index].unparker.unpark();

@@ -76,19 +76,28 @@ mod imp {
             if self.0.is_empty() {
                 return None;
             }
-            settle(|| self.0.steal_batch_and_pop(&dest.0))
+            settle(|| {
+                self.0
+                    .steal_batch_with_limit_and_pop(&dest.0, INJECTOR_BATCH)
+            })
         }
-        /// Moves a batch of tasks into `dest`; true if any moved.
-        pub(crate) fn steal_batch(&self, dest: &Local<T>) -> bool {
-            if self.0.is_empty() {
-                return false;
+        /// Moves batches of tasks into `dest` until it holds `target` tasks or this queue is empty.
+        pub(crate) fn steal_batches(&self, dest: &Local<T>, target: usize) {
+            while dest.len() < target && !self.0.is_empty() {
+                let limit = target - dest.len();
+                if settle(|| self.0.steal_batch_with_limit(&dest.0, limit)).is_none() {
+                    return;
+                }
             }
-            settle(|| self.0.steal_batch(&dest.0)).is_some()
         }
         pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
         }
     }
+
+    /// Most tasks one steal from the injector takes (crossbeam also stops at the end of one of
+    /// its 63-slot blocks, and takes at most half when the queue fits in one block).
+    const INJECTOR_BATCH: usize = 64;
 }
 
 #[cfg(filch_loom)]
@@ -156,14 +165,12 @@ mod imp {
             lock(&dest.0).extend(batch);
             Some(first)
         }
-        pub(crate) fn steal_batch(&self, dest: &Local<T>) -> bool {
+        pub(crate) fn steal_batches(&self, dest: &Local<T>, target: usize) {
             let mut queue = lock(&self.0);
-            let n = queue.len().min(2);
+            let n = queue.len().min(target.saturating_sub(dest.len()));
             let batch: Vec<T> = queue.drain(..n).collect();
             drop(queue);
-            let any = !batch.is_empty();
             lock(&dest.0).extend(batch);
-            any
         }
         pub(crate) fn is_empty(&self) -> bool {
             lock(&self.0).is_empty()

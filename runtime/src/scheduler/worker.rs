@@ -59,7 +59,9 @@ pub(crate) struct WorkerConfig {
 }
 
 /// Creates the shared state and starts the worker threads.
-pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Vec<std::thread::JoinHandle<()>>)> {
+pub(crate) fn start(
+    config: WorkerConfig,
+) -> io::Result<(Handle, Vec<std::thread::JoinHandle<()>>)> {
     let n = config.num_workers;
     let mut cores = Vec::with_capacity(n);
     let mut remotes = Vec::with_capacity(n);
@@ -135,11 +137,15 @@ fn with_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
     f(unsafe { ptr.as_ref() })
 }
 
-/// Schedules `task` on the current worker if it belongs to `handle`'s runtime; otherwise gives it
+/// Schedules `task` on the current worker if it belongs to `shared`'s runtime; otherwise gives it
 /// back, for the injector.
-pub(super) fn schedule_local(handle: &Handle, task: Notified, is_yield: bool) -> Result<(), Notified> {
+pub(super) fn schedule_local(
+    shared: &Shared,
+    task: Notified,
+    is_yield: bool,
+) -> Result<(), Notified> {
     with_worker(|worker| {
-        let Some(worker) = worker.filter(|w| w.handle.ptr_eq(handle)) else {
+        let Some(worker) = worker.filter(|w| ptr::eq(&*w.handle.shared, shared)) else {
             return Err(task);
         };
         // Busy only while the worker itself is inside its scheduling code (say, dropping a task
@@ -225,7 +231,9 @@ impl Worker {
             // Fairness point: the task goes behind the queue, and behind a batch of remote tasks
             // if the queue held nothing else.
             if core.local.is_empty() {
-                shared.injector.steal_batch(&core.local);
+                shared
+                    .injector
+                    .steal_batches(&core.local, LOCAL_QUEUE_CAPACITY / 2);
             }
             self.push_local(core, task);
         }
@@ -246,12 +254,16 @@ impl Worker {
         }
     }
 
-    /// A task was found: stop searching, and wake another worker if we were the last searcher.
+    /// A task was found: stop searching, and if we were the last searcher and there is more work
+    /// queued, wake another worker to take it.
     fn found(&self, core: &mut Core, task: Notified) -> Found {
         if core.searching {
             core.searching = false;
-            if self.shared().idle.transition_worker_from_searching() {
-                self.shared().notify_parked();
+            let shared = self.shared();
+            // The work check comes after the SeqCst decrement, as in `park`: a task pushed
+            // concurrently is either seen here or its pusher sees no searcher and notifies.
+            if shared.idle.transition_worker_from_searching() && shared.has_work() {
+                shared.notify_parked();
             }
         }
         Found::Task(task)
@@ -272,7 +284,10 @@ impl Worker {
             if victim == self.index {
                 continue;
             }
-            if let Some(task) = shared.remotes[victim].stealer.steal_batch_and_pop(&core.local) {
+            if let Some(task) = shared.remotes[victim]
+                .stealer
+                .steal_batch_and_pop(&core.local)
+            {
                 return Some(task);
             }
         }
@@ -283,7 +298,11 @@ impl Worker {
     fn park(&self) -> bool {
         let shared = self.shared();
         let was_searching = std::mem::take(&mut self.core.borrow_mut().searching);
-        if shared.idle.transition_worker_to_parked(self.index, was_searching) && shared.has_work() {
+        if shared
+            .idle
+            .transition_worker_to_parked(self.index, was_searching)
+            && shared.has_work()
+        {
             shared.notify_parked();
         }
         if self.handle.is_shutdown() {
