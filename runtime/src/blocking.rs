@@ -14,15 +14,23 @@
 use crate::coop;
 use crate::scheduler;
 use crate::task::{self, Id, JoinHandle, Schedule, Task};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::ptr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 type Job = task::Notified<NoSchedule>;
+
+thread_local! {
+    /// The pool this thread belongs to, if it is a blocking-pool thread (only compared, never
+    /// dereferenced).
+    static POOL_THREAD: Cell<*const Inner> = const { Cell::new(ptr::null()) };
+}
 
 /// The pool, shared by the runtime and its handles.
 #[derive(Clone)]
@@ -110,7 +118,8 @@ impl BlockingPool {
     fn start_thread(&self, rt: &scheduler::Handle) {
         let inner = self.inner.clone();
         let rt = rt.clone();
-        let mut builder = std::thread::Builder::new().name(format!("{}-blocking", inner.thread_name));
+        let mut builder =
+            std::thread::Builder::new().name(format!("{}-blocking", inner.thread_name));
         if let Some(size) = inner.stack_size {
             builder = builder.stack_size(size);
         }
@@ -122,7 +131,9 @@ impl BlockingPool {
             if state.num_threads == 0 {
                 let jobs: Vec<Job> = state.queue.drain(..).collect();
                 drop(state);
-                eprintln!("filch: cannot start a blocking-pool thread ({err}); cancelling its jobs");
+                eprintln!(
+                    "filch: cannot start a blocking-pool thread ({err}); cancelling its jobs"
+                );
                 jobs.into_iter().for_each(Job::shutdown);
             }
         }
@@ -137,10 +148,18 @@ impl BlockingPool {
         drop(state);
         jobs.into_iter().for_each(Job::shutdown);
 
+        // A runtime dropped inside one of its own blocking jobs must not wait for that job's thread.
+        let own = usize::from(self.inner.is_current_thread());
         let mut state = self.inner.lock();
-        while state.num_threads > 0 {
+        while state.num_threads > own {
             match deadline {
-                None => state = self.inner.all_exited.wait(state).unwrap_or_else(|e| e.into_inner()),
+                None => {
+                    state = self
+                        .inner
+                        .all_exited
+                        .wait(state)
+                        .unwrap_or_else(|e| e.into_inner())
+                }
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
@@ -163,8 +182,15 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn is_current_thread(&self) -> bool {
+        POOL_THREAD
+            .try_with(|p| ptr::eq(p.get(), self))
+            .unwrap_or(false)
+    }
+
     fn run(&self, rt: scheduler::Handle) {
         let _enter = crate::context::enter(rt);
+        POOL_THREAD.with(|p| p.set(self));
         let mut state = self.lock();
         'outer: loop {
             while let Some(job) = state.queue.pop_front() {
@@ -200,7 +226,8 @@ impl Inner {
             }
         }
         state.num_threads -= 1;
-        if state.num_threads == 0 {
+        // Shutdown may be waiting for every thread but the one that called it.
+        if state.num_threads <= 1 {
             self.all_exited.notify_all();
         }
     }
@@ -226,7 +253,10 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
     type Output = R;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
-        let f = self.0.take().expect("blocking job polled after it completed");
+        let f = self
+            .0
+            .take()
+            .expect("blocking job polled after it completed");
         Poll::Ready(coop::unconstrained(f))
     }
 }

@@ -10,10 +10,13 @@ use std::time::{Duration, Instant};
 
 /// A running filch runtime: worker threads, the injector, and the blocking pool.
 ///
-/// Dropping it shuts it down: the workers stop at their next scheduling point, every unfinished
-/// task has its future dropped (its destructors run, and its join handle reports cancellation),
-/// and the worker threads are joined. The drop also waits for running `spawn_blocking` jobs, as
-/// they cannot be interrupted; [`shutdown_timeout`](Runtime::shutdown_timeout) bounds that wait.
+/// Dropping it shuts it down: each worker stops at its next maintenance tick (every 61 task polls)
+/// or when it runs out of work, so a few already-queued tasks may still be polled meanwhile; then
+/// every unfinished task has its future dropped (its destructors run, and its join handle reports
+/// cancellation), and the worker threads are joined. The drop also waits for running
+/// `spawn_blocking` jobs, as they cannot be interrupted (except the one dropping the runtime, if
+/// it is dropped from inside a job); [`shutdown_timeout`](Runtime::shutdown_timeout) bounds that
+/// wait.
 ///
 /// ```
 /// let rt = filch::Runtime::new().unwrap();
@@ -102,9 +105,11 @@ impl Runtime {
             self.threads.clear();
         }
         shared.finish_shutdown();
-        shared
-            .blocking
-            .shutdown(if on_own_worker { Some(Instant::now()) } else { deadline });
+        shared.blocking.shutdown(if on_own_worker {
+            Some(Instant::now())
+        } else {
+            deadline
+        });
     }
 }
 
