@@ -153,7 +153,11 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         }
     }
 
-    pub(super) fn try_read_output(self, dst: &mut Poll<Result<T::Output, JoinError>>, waker: &Waker) {
+    pub(super) fn try_read_output(
+        self,
+        dst: &mut Poll<Result<T::Output, JoinError>>,
+        waker: &Waker,
+    ) {
         if can_read_output(self.state(), self.trailer(), waker) {
             // SAFETY: COMPLETE with JOIN_INTEREST: the stage belongs to the join handle.
             *dst = Poll::Ready(unsafe { self.core().take_output() });
@@ -180,9 +184,10 @@ fn poll_future<T: Future, S>(core: &Core<T, S>, id: Id, cx: &mut Context<'_>) ->
     let polled = catch_unwind(AssertUnwindSafe(|| {
         coop::budget(|| {
             core.stage.with_mut(|stage| {
-                // SAFETY: the runner owns the stage (RUNNING), and a Running future is never moved
-                // out of the cell, so pinning it in place is sound.
+                // SAFETY: the runner owns the stage (RUNNING), so this is the only reference.
                 let future = match unsafe { &mut *stage } {
+                    // SAFETY: a Running future stays at this address until the stage is replaced,
+                    // which drops it in place: it is never moved, so pinning it is sound.
                     Stage::Running(future) => unsafe { std::pin::Pin::new_unchecked(future) },
                     _ => unreachable!("a task was polled after it completed"),
                 };
@@ -258,7 +263,9 @@ impl<T: Future, S> Core<T, S> {
     /// The caller owns the stage.
     unsafe fn set_stage(&self, stage: Stage<T>) {
         // SAFETY: forwarded to the caller; the old stage is dropped after the write is done.
-        let old = self.stage.with_mut(|ptr| unsafe { std::ptr::replace(ptr, stage) });
+        let old = self
+            .stage
+            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, stage) });
         drop(old);
     }
 
@@ -288,7 +295,9 @@ impl Trailer {
     /// The caller owns the slot (see `Trailer::waker`).
     unsafe fn set_waker(&self, waker: Option<Waker>) {
         // SAFETY: forwarded to the caller.
-        let old = self.waker.with_mut(|ptr| unsafe { std::ptr::replace(ptr, waker) });
+        let old = self
+            .waker
+            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, waker) });
         drop(old);
     }
 

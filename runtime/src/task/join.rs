@@ -86,8 +86,10 @@ impl<T> Future for JoinHandle<T> {
         // SAFETY: we are the join handle of a task whose output type is `T`, and `ret` has the type
         // `try_read_output` writes.
         unsafe {
-            self.raw
-                .try_read_output(&mut ret as *mut Poll<Result<T, JoinError>> as *mut (), cx.waker())
+            self.raw.try_read_output(
+                &mut ret as *mut Poll<Result<T, JoinError>> as *mut (),
+                cx.waker(),
+            )
         };
         if ret.is_ready() {
             progress.made_progress();

@@ -9,9 +9,9 @@
 
 use super::raw::{Header, Links};
 use super::{Id, JoinHandle, Notified, Schedule, Task};
+use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::Mutex;
-use crate::loom::lock;
 use crossbeam_utils::CachePadded;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -102,7 +102,6 @@ impl<S: Schedule> OwnedTasks<S> {
             }
         }
     }
-
 }
 
 impl Shard {

@@ -172,7 +172,10 @@ fn abort_races_run_and_wake() {
         }
         aborter.join().unwrap();
         sched.run_all();
-        assert!(join.is_finished(), "aborted or completed, the task is finished");
+        assert!(
+            join.is_finished(),
+            "aborted or completed, the task is finished"
+        );
         drop(join);
         let dropped = drops.load(SeqCst);
         // Cancelled: only the future's guard; completed: the output's guard as well.

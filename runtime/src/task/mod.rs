@@ -74,10 +74,10 @@ mod raw;
 mod state;
 mod waker;
 
-#[cfg(all(test, not(filch_loom)))]
-mod tests;
 #[cfg(all(test, filch_loom))]
 mod loom_tests;
+#[cfg(all(test, not(filch_loom)))]
+mod tests;
 
 pub use error::{Id, JoinError};
 pub use join::JoinHandle;
@@ -183,7 +183,6 @@ impl<S: 'static> Notified<S> {
     pub(crate) fn shutdown(self) {
         self.0.shutdown();
     }
-
 }
 
 impl<S> std::fmt::Debug for Task<S> {
@@ -203,11 +202,7 @@ impl<S> std::fmt::Debug for Notified<S> {
 
 /// Allocates a task that is not held by an owned-task list: a blocking-pool job, or a test task.
 /// Returns its first `Notified` and its join handle.
-pub(crate) fn unowned<T, S>(
-    future: T,
-    scheduler: S,
-    id: Id,
-) -> (Notified<S>, JoinHandle<T::Output>)
+pub(crate) fn unowned<T, S>(future: T, scheduler: S, id: Id) -> (Notified<S>, JoinHandle<T::Output>)
 where
     T: Future + Send + 'static,
     T::Output: Send + 'static,

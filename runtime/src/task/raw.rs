@@ -122,7 +122,11 @@ unsafe fn dealloc<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     unsafe { Harness::<T, S>::from_raw(ptr) }.dealloc();
 }
 
-unsafe fn try_read_output<T: Future, S: Schedule>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+unsafe fn try_read_output<T: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) {
     // SAFETY: the vtable was built for this `T` and `S`; the caller is the join handle and `dst`
     // points to a `Poll<Result<T::Output, JoinError>>`.
     unsafe {

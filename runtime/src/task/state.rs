@@ -134,7 +134,7 @@ impl State {
     /// references.
     pub(crate) fn new(refs: usize) -> State {
         State {
-            val: AtomicUsize::new(refs * REF_ONE | NOTIFIED | JOIN_INTEREST),
+            val: AtomicUsize::new((refs * REF_ONE) | NOTIFIED | JOIN_INTEREST),
         }
     }
 
@@ -151,10 +151,12 @@ impl State {
         loop {
             let (ret, next) = f(curr);
             let Some(next) = next else { return ret };
-            match self
-                .val
-                .compare_exchange_weak(curr.0, next.0, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.val.compare_exchange_weak(
+                curr.0,
+                next.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return ret,
                 Err(actual) => curr = Snapshot(actual),
             }
@@ -233,7 +235,10 @@ impl State {
             debug_assert!(curr.ref_count() > 0);
             let (action, next) = if curr.is_running() {
                 // The runner reschedules it; it holds a reference, so ours is not the last.
-                (TransitionToNotified::DoNothing, (curr.0 | NOTIFIED) - REF_ONE)
+                (
+                    TransitionToNotified::DoNothing,
+                    (curr.0 | NOTIFIED) - REF_ONE,
+                )
             } else if curr.is_complete() || curr.is_notified() {
                 let next = curr.0 - REF_ONE;
                 if Snapshot(next).ref_count() == 0 {
@@ -254,7 +259,10 @@ impl State {
             if curr.is_complete() || curr.is_notified() {
                 (TransitionToNotified::DoNothing, None)
             } else if curr.is_running() {
-                (TransitionToNotified::DoNothing, Some(Snapshot(curr.0 | NOTIFIED)))
+                (
+                    TransitionToNotified::DoNothing,
+                    Some(Snapshot(curr.0 | NOTIFIED)),
+                )
             } else {
                 let next = Snapshot((curr.0 | NOTIFIED) + REF_ONE);
                 (TransitionToNotified::Submit, Some(next))

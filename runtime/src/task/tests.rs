@@ -149,7 +149,10 @@ fn join_waker_is_woken_on_completion() {
     gate.release();
     assert_eq!(sched.tick(), 1);
     assert_eq!(count.0.load(SeqCst), 1);
-    assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Ok("done"))));
+    assert!(matches!(
+        poll_join(&mut join, &waker),
+        Poll::Ready(Ok("done"))
+    ));
 }
 
 #[test]
@@ -203,7 +206,11 @@ fn handle_dropped_with_join_waker_set() {
     drop(join);
     gate.release();
     sched.tick();
-    assert_eq!(count.0.load(SeqCst), 0, "a dropped handle's waker is not woken");
+    assert_eq!(
+        count.0.load(SeqCst),
+        0,
+        "a dropped handle's waker is not woken"
+    );
     // The Arc behind the waker was released: only our reference is left.
     assert_eq!(Arc::strong_count(&count), 1);
 }
@@ -237,7 +244,9 @@ fn repeated_wakes_queue_the_task_once() {
     let waker = gate.take_waker().unwrap();
     waker.wake_by_ref();
     waker.wake_by_ref();
-    waker.clone().wake();
+    // Wake by value through a second reference, on a task that is already queued.
+    let by_value = waker.clone();
+    by_value.wake();
     assert_eq!(sched.queued(), 1);
     drop(waker);
     sched.tick();
@@ -293,7 +302,11 @@ fn abort_before_first_poll() {
         p.fetch_add(1, SeqCst);
     });
     join.abort();
-    assert_eq!(sched.queued(), 1, "abort on a queued task does not queue it twice");
+    assert_eq!(
+        sched.queued(),
+        1,
+        "abort on a queued task does not queue it twice"
+    );
     sched.tick();
     assert_eq!(polled.load(SeqCst), 0);
     assert_eq!(drops.load(SeqCst), 1);
@@ -317,7 +330,11 @@ fn abort_while_idle_schedules_the_cancellation() {
     });
     sched.tick();
     join.abort();
-    assert_eq!(drops.load(SeqCst), 0, "the future is dropped by a runner, not by abort");
+    assert_eq!(
+        drops.load(SeqCst),
+        0,
+        "the future is dropped by a runner, not by abort"
+    );
     assert_eq!(sched.tick(), 1);
     assert_eq!(drops.load(SeqCst), 1);
     // A wake after cancellation finds the task complete.
@@ -458,7 +475,11 @@ fn shutdown_cancels_owned_tasks_and_refuses_new_ones() {
     assert_eq!(drops.load(SeqCst), 4, "the odd tasks completed");
 
     sched.owned.close_and_shutdown();
-    assert_eq!(drops.load(SeqCst), 8, "shutdown dropped the pending futures");
+    assert_eq!(
+        drops.load(SeqCst),
+        8,
+        "shutdown dropped the pending futures"
+    );
 
     let (mut late, notified) = sched.owned.bind(async { 1 }, sched.clone(), Id::next());
     assert!(notified.is_none());
