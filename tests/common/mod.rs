@@ -1,0 +1,92 @@
+//! Helpers shared by the integration tests: a hang guard, panic-message extraction, a drop
+//! counter and a bounded spin-wait.
+
+// Each test crate uses only some of these helpers.
+#![allow(dead_code)]
+
+use std::any::Any;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Runs `f` on a fresh thread and returns its result, failing the test if it takes longer than
+/// `limit`: a hang in the runtime becomes a test failure instead of a stuck test run. A panic in
+/// `f` is resumed on the caller's thread.
+pub(crate) fn within<T, F>(limit: Duration, what: &str, f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name(format!("guard: {what}"))
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .expect("cannot start the guarded thread");
+    match rx.recv_timeout(limit) {
+        Ok(value) => {
+            thread
+                .join()
+                .expect("the guarded thread panicked after sending");
+            value
+        }
+        Err(RecvTimeoutError::Timeout) => {
+            panic!("{what}: did not finish within {limit:?} (the runtime hangs?)")
+        }
+        Err(RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => unreachable!("the guarded thread exited without sending"),
+        },
+    }
+}
+
+/// The message of a panic payload (`panic!` gives a `&'static str` or a `String`).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    }
+}
+
+/// Increments its counter when dropped: put one in a future to see when the future is dropped.
+pub(crate) struct DropGuard(pub(crate) Arc<AtomicUsize>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Spins (yielding the OS thread) until `cond` holds; false if `limit` passed first.
+pub(crate) fn spin_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+    true
+}
+
+/// Burns CPU for `d` without sleeping (keeps the thread busy, like a CPU-bound poll).
+pub(crate) fn busy_for(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+/// A runtime with `workers` worker threads and the given thread-name prefix.
+pub(crate) fn runtime(workers: usize, name: &str) -> filch::Runtime {
+    filch::Builder::new()
+        .worker_threads(workers)
+        .thread_name(name)
+        .build()
+        .expect("cannot build the runtime")
+}
