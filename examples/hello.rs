@@ -16,7 +16,10 @@ fn main() {
     filch::run(async move {
         println!("[{:>8.3?}] main task started", start.elapsed());
         let tasks: Vec<_> = (1..=4).map(|n| filch::spawn(work(n))).collect();
-        println!("[{:>8.3?}] spawned 4 tasks; they are already running", start.elapsed());
+        println!(
+            "[{:>8.3?}] spawned 4 tasks; they are already running",
+            start.elapsed()
+        );
         for (i, task) in tasks.into_iter().enumerate() {
             let (sum, thread) = task.await.expect("task failed");
             println!(
@@ -25,8 +28,13 @@ fn main() {
                 i + 1
             );
         }
-        let err = filch::spawn(async { panic!("a task may panic") }).await.unwrap_err();
-        println!("[{:>8.3?}] a panicking task is caught: {err}", start.elapsed());
+        let err = filch::spawn(async { panic!("a task may panic") })
+            .await
+            .unwrap_err();
+        println!(
+            "[{:>8.3?}] a panicking task is caught: {err}",
+            start.elapsed()
+        );
     });
     println!("[{:>8.3?}] runtime shut down", start.elapsed());
 }

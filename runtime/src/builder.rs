@@ -50,7 +50,10 @@ impl Builder {
     /// # Panics
     /// If `n` is 0: a runtime without workers could never run a task.
     pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
-        assert!(n > 0, "filch::Builder::worker_threads: the number of workers must be at least 1");
+        assert!(
+            n > 0,
+            "filch::Builder::worker_threads: the number of workers must be at least 1"
+        );
         self.worker_threads = Some(n);
         self
     }

@@ -59,5 +59,7 @@ pub(crate) use imp::*;
 /// Every lock in the runtime guards state that stays consistent across a panic (user code never runs
 /// while one is held), so a poisoned lock carries no information worth propagating.
 pub(crate) fn lock<T>(mutex: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
