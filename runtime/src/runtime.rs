@@ -77,9 +77,9 @@ impl Runtime {
         self.handle.spawn_blocking(f)
     }
 
-    /// A handle to this runtime, to spawn on it from anywhere.
-    pub fn handle(&self) -> &Handle {
-        &self.handle
+    /// A handle to this runtime (a cheap clone), to spawn on it from anywhere.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
     }
 
     /// Shuts the runtime down, waiting at most `timeout` for the worker threads (each finishes the

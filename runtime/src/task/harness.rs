@@ -2,7 +2,7 @@
 //! concrete future and scheduler type behind the vtable.
 
 use super::raw::{Cell, Core, Header, Stage, Trailer};
-use super::state::{State, TransitionToIdle, TransitionToRunning};
+use super::state::{State, TransitionToIdle, TransitionToRunning, TransitionToShutdown};
 use super::{waker, Id, JoinError, Notified, Schedule, Task};
 use crate::coop;
 use std::future::Future;
@@ -86,12 +86,13 @@ impl<T: Future, S: Schedule> Harness<T, S> {
 
     /// Shutdown: cancels the task if it is idle, and drops the caller's reference either way.
     pub(super) fn shutdown(self) {
-        if self.state().transition_to_shutdown() {
-            // We hold RUNNING now: the same position as a runner, with the caller's reference.
-            cancel_task(self.core(), self.id());
-            self.complete();
-        } else {
-            self.drop_reference();
+        match self.state().transition_to_shutdown() {
+            TransitionToShutdown::Cancel => {
+                // We hold RUNNING now: the same position as a runner, with the caller's reference.
+                cancel_task(self.core(), self.id());
+                self.complete();
+            }
+            TransitionToShutdown::Skip => self.drop_reference(),
         }
     }
 

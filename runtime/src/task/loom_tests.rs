@@ -73,9 +73,16 @@ impl Future for PendingOnce {
     }
 }
 
-struct NoopWaker;
-impl Wake for NoopWaker {
+/// A waker that does nothing when woken, but holds a loom `Arc`: if the task cell ever leaks a
+/// join waker, loom reports the leaked `Arc` at the end of the execution.
+struct TrackedWaker(#[allow(dead_code)] Arc<()>);
+
+impl Wake for TrackedWaker {
     fn wake(self: std::sync::Arc<Self>) {}
+}
+
+fn tracked_waker() -> Waker {
+    Waker::from(std::sync::Arc::new(TrackedWaker(Arc::new(()))))
 }
 
 fn spawn_pending_once(
@@ -125,7 +132,7 @@ fn wake_races_first_poll() {
             thread::yield_now();
         }
         waker_thread.join().unwrap();
-        let waker = Waker::from(std::sync::Arc::new(NoopWaker));
+        let waker = tracked_waker();
         let out = Pin::new(&mut join).poll(&mut Context::from_waker(&waker));
         assert!(matches!(out, Poll::Ready(Ok(_))));
         drop(out);
@@ -146,7 +153,7 @@ fn complete_races_join_poll_and_drop() {
         let (notified, mut join) = unowned(async move { out }, sched.clone(), Id::next());
         sched.schedule(notified);
         let joiner = thread::spawn(move || {
-            let waker = Waker::from(std::sync::Arc::new(NoopWaker));
+            let waker = tracked_waker();
             let polled = Pin::new(&mut join).poll(&mut Context::from_waker(&waker));
             drop(polled);
             drop(join);
@@ -197,6 +204,32 @@ fn handle_drop_races_wake_and_complete() {
         dropper.join().unwrap();
         waker_thread.join().unwrap();
         sched.run_all();
+        assert_eq!(drops.load(SeqCst), 2);
+    });
+}
+
+/// The join handle replaces its waker (a second poll with another waker) while the task
+/// completes: the slot is never written while the completer may read it.
+#[test]
+fn join_waker_replaced_while_completing() {
+    model(|| {
+        let sched = Sched::new();
+        let (mut join, slot, drops) = spawn_pending_once(&sched);
+        sched.run_all();
+        let waker = lock(&slot).take().expect("first poll stored a waker");
+        let joiner = thread::spawn(move || {
+            for _ in 0..2 {
+                let w = tracked_waker();
+                let polled = Pin::new(&mut join).poll(&mut Context::from_waker(&w));
+                if polled.is_ready() {
+                    break;
+                }
+            }
+            drop(join);
+        });
+        waker.wake();
+        sched.run_all();
+        joiner.join().unwrap();
         assert_eq!(drops.load(SeqCst), 2);
     });
 }

@@ -114,6 +114,16 @@ pub(crate) enum TransitionToNotified {
     Dealloc,
 }
 
+/// What the runtime's shutdown does with a task.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TransitionToShutdown {
+    /// The task was idle: the caller now owns the stage and must cancel the task.
+    Cancel,
+    /// The task is running (its runner will see `CANCELLED`) or complete: only drop the reference.
+    Skip,
+}
+
 /// What a dropped `JoinHandle` must clean up itself.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
@@ -214,6 +224,7 @@ impl State {
 
     /// Called by the runner once the stage holds the output: clears `RUNNING`, sets `COMPLETE`.
     /// Returns the word as it was before.
+    #[must_use]
     pub(crate) fn transition_to_complete(&self) -> Snapshot {
         // AcqRel: Release publishes the output to the JoinHandle's Acquire load; Acquire sees the
         // join waker the handle stored before setting JOIN_WAKER.
@@ -222,7 +233,8 @@ impl State {
         prev
     }
 
-    /// Drops `count` references after completion; true if they were the last.
+    /// Drops `count` references after completion; true if they were the last (deallocate).
+    #[must_use]
     pub(crate) fn transition_to_terminal(&self, count: usize) -> bool {
         let prev = Snapshot(self.val.fetch_sub(count * REF_ONE, Ordering::AcqRel));
         debug_assert!(prev.ref_count() >= count, "{prev:?} - {count}");
@@ -287,22 +299,23 @@ impl State {
         })
     }
 
-    /// Runtime shutdown: marks the task cancelled, and takes `RUNNING` if it was idle. True means
-    /// the caller owns the stage and must cancel the task.
-    pub(crate) fn transition_to_shutdown(&self) -> bool {
+    /// Runtime shutdown: marks the task cancelled, and takes `RUNNING` if it was idle.
+    pub(crate) fn transition_to_shutdown(&self) -> TransitionToShutdown {
         self.fetch_update(|curr| {
-            let mut next = curr.0 | CANCELLED;
-            let owned = curr.is_idle();
-            if owned {
-                next |= RUNNING;
+            if curr.is_idle() {
+                let next = Snapshot(curr.0 | CANCELLED | RUNNING);
+                (TransitionToShutdown::Cancel, Some(next))
+            } else {
+                let next = Snapshot(curr.0 | CANCELLED);
+                (TransitionToShutdown::Skip, Some(next))
             }
-            (owned, Some(Snapshot(next)))
         })
     }
 
     /// Fast path of dropping a `JoinHandle` while the task has neither an output nor a join waker
     /// for the handle to clean up: clears `JOIN_INTEREST` and drops the handle's reference in one
     /// step. Fails, changing nothing, when the slow path is needed.
+    #[must_use]
     pub(crate) fn drop_join_handle_fast(&self) -> Result<(), ()> {
         self.fetch_update(|curr| {
             debug_assert!(curr.is_join_interested());
@@ -357,6 +370,7 @@ impl State {
 
     /// The completing thread hands the slot back after waking the join waker. Returns the new word:
     /// if `JOIN_INTEREST` is gone, the handle was dropped meanwhile and the completer drops the waker.
+    #[must_use]
     pub(crate) fn unset_waker_after_complete(&self) -> Snapshot {
         let prev = Snapshot(self.val.fetch_and(!JOIN_WAKER, Ordering::AcqRel));
         debug_assert!(prev.is_complete() && prev.is_join_waker_set());
@@ -375,6 +389,7 @@ impl State {
 
     /// Drops a reference; true if it was the last. AcqRel: the last dropper sees every write
     /// made through the other references before it deallocates.
+    #[must_use]
     pub(crate) fn ref_dec(&self) -> bool {
         let prev = Snapshot(self.val.fetch_sub(REF_ONE, Ordering::AcqRel));
         debug_assert!(prev.ref_count() >= 1);
