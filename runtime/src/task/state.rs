@@ -315,7 +315,6 @@ impl State {
     /// Fast path of dropping a `JoinHandle` while the task has neither an output nor a join waker
     /// for the handle to clean up: clears `JOIN_INTEREST` and drops the handle's reference in one
     /// step. Fails, changing nothing, when the slow path is needed.
-    #[must_use]
     pub(crate) fn drop_join_handle_fast(&self) -> Result<(), ()> {
         self.fetch_update(|curr| {
             debug_assert!(curr.is_join_interested());
