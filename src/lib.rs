@@ -10,6 +10,8 @@
 //! | `asyncio.create_task(coro)` | [`filch::spawn(fut)`](spawn) → [`JoinHandle`] |
 //! | `task.cancel()` | [`JoinHandle::abort`] |
 //! | `await asyncio.sleep(0)` | [`filch::yield_now().await`](yield_now) |
+//! | `await asyncio.sleep(d)` | [`filch::sleep(d).await`](sleep) |
+//! | `asyncio.wait_for(aw, t)` / `asyncio.timeout(t)` | [`filch::timeout(t, fut).await`](timeout) |
 //! | `asyncio.to_thread(f)` | [`filch::spawn_blocking(f)`](spawn_blocking) |
 //!
 //! Unlike asyncio, tasks run on a pool of worker threads (one per core by default); a worker
@@ -43,6 +45,16 @@ pub use filch_runtime::{
     run, spawn, spawn_blocking, yield_now, Builder, Handle, Id, JoinError, JoinHandle, Runtime,
     TryCurrentError, YieldNow,
 };
+
+pub use filch_reactor::{
+    interval, interval_at, sleep, sleep_until, timeout, timeout_at, Elapsed, Interval,
+    MissedTickBehavior, Sleep, Timeout,
+};
+
+/// Timers: [`sleep`], [`timeout`], [`interval`] and their futures.
+pub mod time {
+    pub use filch_reactor::time::*;
+}
 
 /// Task types: join handles, ids and errors.
 pub mod task {

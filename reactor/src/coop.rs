@@ -1,9 +1,12 @@
 //! The cooperative budget: how many leaf-resource polls one task poll may make.
 //!
+//! It lives in the reactor, the crate of the leaf resources (sockets, timers), and the runtime sets
+//! it around every task poll; it is a thread-local counter and knows nothing of the scheduler.
+//!
 //! A task that never sees `Pending` (say, one that awaits join handles of tasks that are already
 //! done, in a loop) would otherwise keep its worker forever. Every task poll starts with a budget of
-//! [`BUDGET`] units; each poll of a leaf resource (a `JoinHandle` today, sockets and timers with
-//! the reactor) spends one unit through [`poll_proceed`]; once it is spent, leaf resources answer
+//! [`BUDGET`] units; each poll of a leaf resource (a socket, a timer, a `JoinHandle`) spends one
+//! unit through [`poll_proceed`]; once it is spent, leaf resources answer
 //! `Pending` and wake the task at once, so it goes to the back of the run queue and others run.
 //! Outside a task (no budget set) nothing is limited.
 
@@ -11,7 +14,7 @@ use std::cell::Cell;
 use std::task::{Context, Poll};
 
 /// Units per task poll (tokio's figure: large enough to be invisible to well-behaved tasks).
-pub(crate) const BUDGET: u8 = 128;
+pub const BUDGET: u8 = 128;
 
 thread_local! {
     /// `None`: unconstrained (not inside a task poll).
@@ -19,7 +22,7 @@ thread_local! {
 }
 
 /// Runs `f` with a fresh budget, restoring the previous one afterwards (also on unwind).
-pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
+pub fn budget<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(Option<u8>);
     impl Drop for Reset {
         fn drop(&mut self) {
@@ -32,7 +35,7 @@ pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs `f` with no budget: for code on a thread that may block anyway (`spawn_blocking`).
-pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
+pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(Option<u8>);
     impl Drop for Reset {
         fn drop(&mut self) {
@@ -46,7 +49,7 @@ pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
 
 /// Spends one unit, or answers `Pending` (after waking the task) if the budget is exhausted. The
 /// unit is given back unless the caller reports [`Progress::made_progress`].
-pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Progress> {
+pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Progress> {
     let spent = CURRENT.try_with(|c| match c.get() {
         None => Some(None),
         Some(0) => None,
@@ -68,13 +71,13 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Progress> {
 
 /// A spent unit, returned to the budget on drop unless the resource made progress.
 #[must_use]
-pub(crate) struct Progress {
+pub struct Progress {
     restore: Option<u8>,
 }
 
 impl Progress {
     /// Keeps the unit spent: the resource produced a value.
-    pub(crate) fn made_progress(mut self) {
+    pub fn made_progress(mut self) {
         self.restore = None;
     }
 }

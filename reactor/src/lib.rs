@@ -1,5 +1,35 @@
-//! filch-reactor: the I/O driver and timers of [filch](https://docs.rs/filch).
+//! filch-reactor: the I/O driver, the timers and the sockets of [filch](https://docs.rs/filch).
 //!
-//! This crate is a placeholder in this release: the reactor (a `mio` driver turned by idle
-//! workers, a hierarchical timer wheel, TCP/UDP/Unix sockets) is the next milestone. It will know
-//! only `std::task::Waker`, never the scheduler; the scheduler will turn it from its park step.
+//! The reactor turns OS readiness and deadlines into `Waker` calls. It knows `std::task::Waker`
+//! and nothing of the scheduler: the runtime owns a [`Driver`] and turns it from a worker's park
+//! step (an idle worker blocks in [`Driver::turn`] instead of sleeping), and enters its
+//! [`Handle`] on its threads so that sockets and timers created there find it.
+//!
+//! - `io`: registrations with generation-tagged tokens, the per-source readiness word, and
+//!   `PollEvented`, the readiness-aware wrapper every socket is built on. The protocol is in
+//!   `io/mod.rs` and `io/scheduled_io.rs`.
+//! - [`time`]: a hierarchical timing wheel (6 levels × 64 slots, 1 ms) with exact deadlines, and
+//!   [`sleep`], [`timeout`], [`interval`].
+//! - [`net`]: TCP, UDP and Unix sockets implementing `futures_io::AsyncRead`/`AsyncWrite`.
+//! - [`coop`]: the cooperative budget every leaf resource (socket, timer, join handle) spends.
+//!
+//! Use these through the `filch` crate, which re-exports them.
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+#[doc(hidden)]
+pub mod coop;
+mod context;
+mod driver;
+mod io;
+mod loom;
+pub mod net;
+pub mod time;
+
+pub use context::{enter, EnterGuard};
+pub use driver::{Driver, Handle};
+pub use io::{Interest, Ready};
+pub use time::{
+    interval, interval_at, sleep, sleep_until, timeout, timeout_at, Elapsed, Interval,
+    MissedTickBehavior, Sleep, Timeout,
+};

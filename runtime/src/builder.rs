@@ -91,7 +91,8 @@ impl Builder {
         self
     }
 
-    /// Starts the worker threads. Fails only if the operating system refuses a thread.
+    /// Creates the I/O driver and starts the worker threads. Fails only if the operating system
+    /// refuses a poller (epoll/kqueue instance) or a thread.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let num_workers = match self.worker_threads {
             Some(n) => n,
@@ -103,8 +104,10 @@ impl Builder {
             thread_name: self.thread_name.clone(),
             stack_size: self.stack_size,
         });
+        let driver = filch_reactor::Driver::new()?;
         let (handle, threads) = scheduler::start(scheduler::WorkerConfig {
             num_workers,
+            driver,
             thread_name: self.thread_name.clone(),
             stack_size: self.stack_size,
             blocking,

@@ -1,7 +1,8 @@
 //! The runtime entered on the current thread: what `filch::spawn` and `Handle::current` use.
 //!
 //! Worker threads and blocking-pool threads enter their runtime for their whole life; `block_on`
-//! enters it for the duration of the call.
+//! enters it for the duration of the call. Entering a runtime also enters its I/O driver (the
+//! reactor's own thread-local), for sockets and timers.
 
 use crate::scheduler;
 use std::cell::RefCell;
@@ -13,11 +14,17 @@ thread_local! {
 /// Restores the previously entered runtime (if any) when dropped.
 pub(crate) struct EnterGuard {
     prev: Option<scheduler::Handle>,
+    /// The runtime's driver, entered too so that sockets and timers created here find it.
+    _reactor: filch_reactor::EnterGuard,
 }
 
 pub(crate) fn enter(handle: scheduler::Handle) -> EnterGuard {
+    let reactor = filch_reactor::enter(handle.shared.driver_handle.clone());
     let prev = CURRENT.with(|c| c.borrow_mut().replace(handle));
-    EnterGuard { prev }
+    EnterGuard {
+        prev,
+        _reactor: reactor,
+    }
 }
 
 impl Drop for EnterGuard {

@@ -21,15 +21,20 @@
 //!   searching. The find-work order and the park protocol are documented in `scheduler/mod.rs` and
 //!   `scheduler/idle.rs`.
 //! - `blocking`: a separate, growable thread pool for `spawn_blocking`.
-//! - `coop`: a budget of 128 leaf polls per task poll, so a task that never sees `Pending` cannot
-//!   hog its worker.
+//! - `coop` (from filch-reactor): a budget of 128 leaf polls per task poll, so a task that never
+//!   sees `Pending` cannot hog its worker.
+//! - The reactor (filch-reactor's `Driver`): no thread of its own; an idle worker blocks in the
+//!   driver's `turn` instead of on its parker, and busy workers turn it without blocking every
+//!   maintenance tick (see `scheduler/mod.rs`).
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+/// The cooperative budget lives with the leaf resources, in the reactor.
+pub(crate) use filch_reactor::coop;
 
 mod blocking;
 mod builder;
 mod context;
-mod coop;
 mod handle;
 mod loom;
 mod park_thread;

@@ -81,6 +81,15 @@ impl Idle {
         Some(index)
     }
 
+    /// Like [`Idle::worker_to_notify`], but wakes a parked worker even while others search: used
+    /// to hand the driver over, which a searcher would not take.
+    pub(crate) fn any_worker_to_notify(&self) -> Option<usize> {
+        let mut sleepers = lock(&self.sleepers);
+        let index = sleepers.pop()?;
+        self.state.fetch_add(UNPARK_ONE | 1, Ordering::SeqCst);
+        Some(index)
+    }
+
     fn should_notify(&self) -> bool {
         // SeqCst fence: orders the caller's push before this load (pairs with the SeqCst
         // read-modify-write in `transition_worker_to_parked`).

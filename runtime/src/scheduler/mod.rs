@@ -36,8 +36,18 @@
 //! 6. Search: if fewer than half the workers are searching, become a searcher and steal half of a
 //!    random victim's queue (`steal_batch_and_pop`), trying each victim once, then the injector.
 //!    A searcher that finds work stops searching and, if it was the last one, wakes another worker.
-//! 7. Park: register as parked (re-checking every queue if it was the last searcher) and sleep on
-//!    its `Parker` until unparked.
+//! 7. Park: register as parked (re-checking every queue if it was the last searcher), then block
+//!    in the I/O driver if no other worker holds it (until I/O, the next timer, or an unpark), or
+//!    else sleep on the worker's `Parker` (see `park.rs`).
+//!
+//! # The driver
+//!
+//! There is no reactor thread. An idle worker that takes the driver's lock blocks in
+//! `Driver::turn`; the tasks it wakes go to its own queues. When it leaves the driver to run them,
+//! it wakes a worker sleeping on its parker, if the driver has sources or timers, so that someone
+//! is always watching them: one long poll cannot stall every timer and socket. Busy workers also
+//! turn the driver without blocking every maintenance tick (when nobody holds it), so CPU-bound
+//! tasks cannot starve I/O and timers either.
 //!
 //! # Shutdown
 //!
@@ -56,11 +66,13 @@ mod worker;
 mod loom_tests;
 
 pub(crate) use park::{Parker, Unparker};
+use park::ParkSignal;
 pub(crate) use worker::{in_any_worker, in_worker_of, start, WorkerConfig};
 
 use crate::blocking::BlockingPool;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::task::{self, Id, JoinHandle, OwnedTasks, Schedule, Task};
+use filch_reactor::Driver;
 use idle::Idle;
 use queue::{Injector, Stealer};
 use std::future::Future;
@@ -88,15 +100,19 @@ pub(crate) struct Shared {
     pub(crate) owned: OwnedTasks<TaskScheduler>,
     shutdown: AtomicBool,
     pub(crate) blocking: BlockingPool,
+    /// The reactor. Taken (`try_lock`) by an idle worker, which blocks in it instead of parking,
+    /// and by busy workers for a non-blocking turn every maintenance tick.
+    driver: Mutex<Driver>,
+    pub(crate) driver_handle: filch_reactor::Handle,
     /// Number of worker threads that have exited, for a bounded wait at shutdown.
     exited: Mutex<usize>,
     exited_cv: Condvar,
 }
 
-/// What other threads need of a worker: its stealer and its unparker.
+/// What other threads need of a worker: its stealer, and how to wake it.
 struct Remote {
     stealer: Stealer<Notified>,
-    unparker: Unparker,
+    park: ParkSignal,
 }
 
 /// The scheduler as tasks know it: a cheap, cloneable reference to the shared state.
@@ -195,7 +211,24 @@ impl Shared {
 
     fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
-            self.remotes[index].unparker.unpark();
+            self.unpark_worker(index);
+        }
+    }
+
+    /// Wakes worker `index`, on its parker or in the driver, wherever it sleeps.
+    fn unpark_worker(&self, index: usize) {
+        self.remotes[index].park.unpark(|| self.driver_handle.unpark());
+    }
+
+    /// A worker left the driver to run tasks: if the driver has sources or timers to watch and
+    /// another worker sleeps on its parker, wake that one so that it takes the driver over. This
+    /// is what keeps one long poll from stalling every timer and socket of the runtime.
+    fn hand_off_driver(&self) {
+        if !self.driver_handle.has_work() {
+            return;
+        }
+        if let Some(index) = self.idle.any_worker_to_notify() {
+            self.unpark_worker(index);
         }
     }
 
@@ -215,8 +248,8 @@ impl Shared {
         if self.shutdown.swap(true, Ordering::SeqCst) {
             return;
         }
-        for remote in self.remotes.iter() {
-            remote.unparker.unpark();
+        for index in 0..self.remotes.len() {
+            self.unpark_worker(index);
         }
     }
 
@@ -247,10 +280,12 @@ impl Shared {
         true
     }
 
-    /// After the workers are gone: cancel every task still alive and empty the injector.
+    /// After the workers are gone: cancel every task still alive, empty the injector, and shut
+    /// the driver down (sockets still held outside tasks then fail with an error).
     pub(crate) fn finish_shutdown(&self) {
         self.owned.close_and_shutdown();
         self.drain_injector();
+        self.driver_handle.shutdown();
     }
 
     fn worker_exited(&self) {

@@ -1,13 +1,103 @@
-//! Putting a thread to sleep until there is work: crossbeam-utils' `Parker` in normal builds, a
-//! modelled twin with the same contract under loom.
+//! Putting a worker to sleep until there is work, on its own parker or inside the I/O driver.
 //!
-//! The contract (a single token, like `std::thread::park`): `unpark` makes the token available;
-//! `park` consumes the token, blocking until there is one. An `unpark` before the `park` is never
-//! lost: the `park` returns at once. `park` may also return spuriously, so callers re-check their
-//! condition.
+//! An idle worker first tries to take the driver: if it gets it, it blocks in `Driver::turn`
+//! (woken by I/O, by the next timer, or by the driver's waker); otherwise it sleeps on its
+//! `Parker` (crossbeam-utils' in normal builds, a modelled twin with the same contract under
+//! loom). Whoever wakes the worker must use the matching mechanism, so each worker publishes where
+//! it sleeps in a [`ParkSignal`]:
+//!
+//! ```text
+//!             park_on_parker                 park_in_driver
+//!   EMPTY ───────────────────► PARKED_PARKER  EMPTY ──────────► PARKED_DRIVER
+//!     ▲  unpark: swap(NOTIFIED) → unparker.unpark()      unpark: swap(NOTIFIED) → driver.unpark()
+//!     └──────────── the worker consumes NOTIFIED (or its own state) on waking ─────────┘
+//! ```
+//!
+//! `unpark` swaps in `NOTIFIED` and then wakes whatever the worker published; a worker that sees
+//! `NOTIFIED` before it sleeps does not sleep. Both wake-up mechanisms keep a token (the parker's
+//! flag, the driver's eventfd), so a wake that lands between publishing and blocking is not lost.
+//! Both may also wake spuriously, which the scheduler tolerates (`Idle::transition_worker_from_parked`).
+
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(not(filch_loom))]
 pub(crate) use crossbeam_utils::sync::{Parker, Unparker};
+
+#[cfg(filch_loom)]
+pub(crate) use model::{Parker, Unparker};
+
+const EMPTY: usize = 0;
+const PARKED_PARKER: usize = 1;
+const PARKED_DRIVER: usize = 2;
+const NOTIFIED: usize = 3;
+
+/// Where a worker sleeps, and its parker's waking end.
+pub(crate) struct ParkSignal {
+    state: AtomicUsize,
+    unparker: Unparker,
+}
+
+impl ParkSignal {
+    pub(crate) fn new(unparker: Unparker) -> ParkSignal {
+        ParkSignal {
+            state: AtomicUsize::new(EMPTY),
+            unparker,
+        }
+    }
+
+    /// Wakes the worker, wherever it sleeps (or makes its next park return at once).
+    /// `wake_driver` interrupts the driver's blocking turn.
+    pub(crate) fn unpark(&self, wake_driver: impl FnOnce()) {
+        // SeqCst: pairs with the worker's compare_exchange that publishes where it sleeps.
+        match self.state.swap(NOTIFIED, Ordering::SeqCst) {
+            PARKED_PARKER => self.unparker.unpark(),
+            PARKED_DRIVER => wake_driver(),
+            _ => {}
+        }
+    }
+
+    /// Worker side: sleeps on `parker` until unparked.
+    pub(crate) fn park_on_parker(&self, parker: &Parker) {
+        if self
+            .state
+            .compare_exchange(EMPTY, PARKED_PARKER, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            // Already notified: consume it and do not sleep.
+            self.state.store(EMPTY, Ordering::SeqCst);
+            return;
+        }
+        loop {
+            parker.park();
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Worker side: runs `turn` (a blocking driver turn) unless already notified. Returns what the
+    /// turn returned, or `None` if it did not run.
+    pub(crate) fn park_in_driver<R>(&self, turn: impl FnOnce() -> R) -> Option<R> {
+        if self
+            .state
+            .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            self.state.store(EMPTY, Ordering::SeqCst);
+            return None;
+        }
+        let ret = turn();
+        // Whether the turn ended for a notification, I/O or a timer, the worker is awake now; a
+        // notification that raced with the end of the turn is consumed here (its driver wake-up,
+        // if any, makes a later turn return early once, which is harmless).
+        self.state.store(EMPTY, Ordering::SeqCst);
+        Some(ret)
+    }
+}
 
 #[cfg(filch_loom)]
 mod model {
@@ -19,6 +109,7 @@ mod model {
         cond: Condvar,
     }
 
+    /// crossbeam's `Parker` contract, on loom's primitives.
     pub(crate) struct Parker {
         inner: Arc<Inner>,
     }
@@ -59,6 +150,3 @@ mod model {
         }
     }
 }
-
-#[cfg(filch_loom)]
-pub(crate) use model::{Parker, Unparker};

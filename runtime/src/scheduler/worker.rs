@@ -1,7 +1,7 @@
 //! A worker thread: its core, its find-work loop, and local scheduling.
 
 use super::idle::Idle;
-use super::park::Parker;
+use super::park::{ParkSignal, Parker};
 use super::queue::{Injector, Local};
 use super::{
     Handle, Notified, Remote, Shared, LOCAL_QUEUE_CAPACITY, MAINTENANCE_INTERVAL, MAX_LIFO_STREAK,
@@ -29,6 +29,8 @@ pub(crate) struct Core {
     rng: FastRand,
     /// Counted as searching in [`Idle`].
     searching: bool,
+    /// Set at a maintenance tick: turn the driver without blocking before the next task.
+    turn_driver: bool,
 }
 
 /// Everything a worker thread needs, reachable from its thread-local pointer.
@@ -53,6 +55,7 @@ enum Found {
 /// Per-worker thread settings.
 pub(crate) struct WorkerConfig {
     pub(crate) num_workers: usize,
+    pub(crate) driver: filch_reactor::Driver,
     pub(crate) thread_name: String,
     pub(crate) stack_size: Option<usize>,
     pub(crate) blocking: BlockingPool,
@@ -70,7 +73,7 @@ pub(crate) fn start(
         let parker = Parker::new();
         remotes.push(Remote {
             stealer: local.stealer(),
-            unparker: parker.unparker().clone(),
+            park: ParkSignal::new(parker.unparker().clone()),
         });
         let core = Core {
             lifo: None,
@@ -80,6 +83,7 @@ pub(crate) fn start(
             tick: 0,
             rng: FastRand::new(i as u64),
             searching: false,
+            turn_driver: false,
         };
         cores.push((core, parker));
     }
@@ -91,6 +95,8 @@ pub(crate) fn start(
             owned: OwnedTasks::new(4 * n),
             shutdown: AtomicBool::new(false),
             blocking: config.blocking,
+            driver_handle: config.driver.handle().clone(),
+            driver: Mutex::new(config.driver),
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
         }),
@@ -193,6 +199,10 @@ impl Worker {
     fn next_task(&self) -> Option<Notified> {
         loop {
             let found = self.find_task(&mut self.core.borrow_mut());
+            if std::mem::take(&mut self.core.borrow_mut().turn_driver) {
+                // Outside the core's borrow: the tasks it wakes go to this worker's queues.
+                self.turn_driver_now();
+            }
             match found {
                 Found::Task(task) => return Some(task),
                 Found::Shutdown => return None,
@@ -212,6 +222,7 @@ impl Worker {
             if self.handle.is_shutdown() {
                 return Found::Shutdown;
             }
+            core.turn_driver = shared.driver_handle.has_work();
             if !core.yielded.is_empty() {
                 while let Some(task) = core.yielded.pop_front() {
                     self.push_local(core, task);
@@ -308,10 +319,31 @@ impl Worker {
         if self.handle.is_shutdown() {
             return false;
         }
-        self.parker.park();
+        let park = &shared.remotes[self.index].park;
+        let left_driver = match lock_driver(shared) {
+            Some(mut driver) => park.park_in_driver(|| driver.turn(None)).is_some(),
+            None => {
+                park.park_on_parker(&self.parker);
+                false
+            }
+        };
         let searching = shared.idle.transition_worker_from_parked(self.index);
         self.core.borrow_mut().searching = searching;
-        !self.handle.is_shutdown()
+        if self.handle.is_shutdown() {
+            return false;
+        }
+        if left_driver {
+            shared.hand_off_driver();
+        }
+        true
+    }
+
+    /// A maintenance turn: fire due timers and dispatch ready I/O without blocking, unless
+    /// another worker is in the driver already.
+    fn turn_driver_now(&self) {
+        if let Some(mut driver) = lock_driver(self.shared()) {
+            driver.turn(Some(std::time::Duration::ZERO));
+        }
     }
 
     /// Pushes to the back of the local queue, first spilling half of a full queue to the injector.
@@ -345,6 +377,16 @@ impl Worker {
         }
         // Outside the borrow: dropping a reference can free a task.
         drop(tasks);
+    }
+}
+
+/// Takes the driver if no other worker holds it; never waits for the lock.
+fn lock_driver(shared: &Shared) -> Option<std::sync::MutexGuard<'_, filch_reactor::Driver>> {
+    match shared.driver.try_lock() {
+        Ok(guard) => Some(guard),
+        // A waker panicked inside a turn; the driver's own state is consistent between turns.
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
     }
 }
 

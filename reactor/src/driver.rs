@@ -1,0 +1,214 @@
+//! The driver: one `mio::Poll`, turned by whichever worker is idle.
+
+use crate::io::scheduled_io::ScheduledIo;
+use crate::io::slab::{Slab, WAKER_TOKEN};
+use crate::io::Ready;
+use crate::loom::lock;
+use crate::time::Timers;
+use std::fmt;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::loom::sync::Mutex;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+/// Events fetched per turn.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// The I/O and timer driver. Whoever owns it (the runtime keeps it behind a lock, taken by an idle
+/// worker) calls [`Driver::turn`]; everyone else uses a [`Handle`].
+pub struct Driver {
+    poll: mio::Poll,
+    events: mio::Events,
+    handle: Handle,
+    /// Bumped every turn; stamps readiness so that a stale `WouldBlock` cannot clear a newer event.
+    tick: u16,
+    wakers: Vec<Waker>,
+}
+
+/// A cloneable reference to a driver: registers sources and timers, and interrupts a blocked turn.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    registry: mio::Registry,
+    waker: mio::Waker,
+    slab: Mutex<Slab>,
+    /// Registered sources, readable without the slab lock.
+    num_sources: AtomicUsize,
+    pub(crate) timers: Timers,
+    is_shutdown: AtomicBool,
+}
+
+impl Driver {
+    /// A new driver with its own `mio::Poll` (an epoll or kqueue instance).
+    pub fn new() -> io::Result<Driver> {
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        Ok(Driver {
+            poll,
+            events: mio::Events::with_capacity(EVENTS_CAPACITY),
+            handle: Handle {
+                inner: Arc::new(Inner {
+                    registry,
+                    waker,
+                    slab: Mutex::new(Slab::new()),
+                    num_sources: AtomicUsize::new(0),
+                    timers: Timers::new(),
+                    is_shutdown: AtomicBool::new(false),
+                }),
+            },
+            tick: 0,
+            wakers: Vec::new(),
+        })
+    }
+
+    /// The driver's handle.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Waits for I/O events or the next timer deadline, at most `max_wait` (`None`: no limit
+    /// besides timers; `Some(ZERO)`: do not block), then wakes every task whose source became
+    /// ready or whose timer expired. [`Handle::unpark`] interrupts the wait. Returns how many
+    /// wakers it woke.
+    ///
+    /// The wait is as precise as the OS poller: epoll and kqueue take millisecond timeouts, which
+    /// mio rounds up, so a timer may fire up to a millisecond late when the driver blocks for it.
+    pub fn turn(&mut self, max_wait: Option<Duration>) -> usize {
+        let inner = &self.handle.inner;
+        let timeout = inner.timers.before_block(&mut self.wakers, max_wait);
+        let polled = self.poll.poll(&mut self.events, timeout);
+        inner.timers.after_block();
+        match polled {
+            Ok(()) => {}
+            // A signal interrupted the wait: a turn with no events.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("filch: polling the I/O driver failed: {e}"),
+        }
+        self.tick = self.tick.wrapping_add(1);
+        if !self.events.is_empty() {
+            let slab = lock(&inner.slab);
+            for event in self.events.iter() {
+                let token = event.token();
+                if token == WAKER_TOKEN {
+                    continue;
+                }
+                // A stale token (the source was deregistered and its slot reused) finds nothing.
+                if let Some(io) = slab.get(token) {
+                    let ready = Ready::from_event(event);
+                    io.set_readiness(self.tick, ready);
+                    io.take_wakers(ready, &mut self.wakers);
+                }
+            }
+        }
+        inner.timers.process(&mut self.wakers);
+        let woken = self.wakers.len();
+        wake_all(self.wakers.drain(..));
+        woken
+    }
+}
+
+impl Handle {
+    /// Interrupts a blocked [`Driver::turn`] (or makes the next one return at once).
+    pub fn unpark(&self) {
+        if let Err(e) = self.inner.waker.wake() {
+            panic!("filch: waking the I/O driver failed: {e}");
+        }
+    }
+
+    /// Whether the driver has anything to wait for: a registered source or a pending timer. An
+    /// idle runtime need not turn a driver that has neither.
+    pub fn has_work(&self) -> bool {
+        self.inner.num_sources.load(Ordering::Relaxed) > 0 || !self.inner.timers.is_empty()
+    }
+
+    /// Shuts the driver down: every registered source and timer wakes its task, sockets answer
+    /// every later operation with an error, and new registrations are refused.
+    pub fn shutdown(&self) {
+        if self.inner.is_shutdown.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let mut wakers = Vec::new();
+        let sources = lock(&self.inner.slab).drain();
+        self.inner.num_sources.store(0, Ordering::Relaxed);
+        for io in sources {
+            io.shutdown(&mut wakers);
+        }
+        self.inner.timers.shutdown(&mut wakers);
+        wake_all(wakers);
+    }
+
+    /// Whether [`Handle::shutdown`] was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.inner.is_shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Registers `source` for `interest`, edge-triggered, once and for all: waiting again never
+    /// touches the OS registration.
+    pub(crate) fn register(
+        &self,
+        source: &mut impl mio::event::Source,
+        interest: mio::Interest,
+    ) -> io::Result<(mio::Token, Arc<ScheduledIo>)> {
+        if self.is_shutdown() {
+            return Err(shutdown_error());
+        }
+        let io = Arc::new(ScheduledIo::new());
+        let token = lock(&self.inner.slab).insert(io.clone()).ok_or_else(|| {
+            io::Error::other("filch: too many I/O sources registered with one driver")
+        })?;
+        if let Err(e) = self.inner.registry.register(source, token, interest) {
+            lock(&self.inner.slab).remove(token);
+            return Err(e);
+        }
+        self.inner.num_sources.fetch_add(1, Ordering::Relaxed);
+        Ok((token, io))
+    }
+
+    /// Removes `source` from the OS poller and frees its slot. Never blocks on the driver: an
+    /// event already fetched for it is dropped by the generation check.
+    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source, token: mio::Token) {
+        if lock(&self.inner.slab).remove(token).is_some() {
+            self.inner.num_sources.fetch_sub(1, Ordering::Relaxed);
+            // The fd is about to be closed, which removes it from epoll anyway; an error here
+            // (the driver's epoll is gone) changes nothing for the caller.
+            let _ = self.inner.registry.deregister(source);
+        }
+    }
+}
+
+/// Wakes every waker with no lock held. A waker is user code (a task's waker is the runtime's, but
+/// any `Future` can hand in its own): a panicking one must not unwind through the driver, nor keep
+/// the others from being woken.
+fn wake_all(wakers: impl IntoIterator<Item = Waker>) {
+    for waker in wakers {
+        if catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err() {
+            eprintln!("filch: a waker panicked while the I/O driver woke it; the panic was dropped");
+        }
+    }
+}
+
+pub(crate) fn shutdown_error() -> io::Error {
+    io::Error::other("the filch runtime that owns this socket has shut down")
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver").field("tick", &self.tick).finish()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("sources", &self.inner.num_sources.load(Ordering::Relaxed))
+            .field("shut_down", &self.is_shutdown())
+            .finish()
+    }
+}

@@ -1,0 +1,159 @@
+//! Readiness and interest bit sets.
+
+use std::fmt;
+use std::ops;
+
+/// What a source is ready for, as last reported by the OS. Closed and error bits are sticky: only
+/// `WouldBlock` clears readiness, and it never clears those.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ready(u8);
+
+impl Ready {
+    /// Nothing.
+    pub const EMPTY: Ready = Ready(0);
+    /// Reading will not block.
+    pub const READABLE: Ready = Ready(0b0_0001);
+    /// Writing will not block.
+    pub const WRITABLE: Ready = Ready(0b0_0010);
+    /// The peer closed its writing half: reads return 0 from now on.
+    pub const READ_CLOSED: Ready = Ready(0b0_0100);
+    /// The writing half is closed: writes fail from now on.
+    pub const WRITE_CLOSED: Ready = Ready(0b0_1000);
+    /// The source has a pending error (read it with `take_error`).
+    pub const ERROR: Ready = Ready(0b1_0000);
+    /// Every bit.
+    pub const ALL: Ready = Ready(0b1_1111);
+
+    pub(crate) fn from_event(event: &mio::event::Event) -> Ready {
+        let mut ready = Ready::EMPTY;
+        if event.is_readable() {
+            ready |= Ready::READABLE;
+        }
+        if event.is_writable() {
+            ready |= Ready::WRITABLE;
+        }
+        if event.is_read_closed() {
+            ready |= Ready::READ_CLOSED;
+        }
+        if event.is_write_closed() {
+            ready |= Ready::WRITE_CLOSED;
+        }
+        if event.is_error() {
+            ready |= Ready::ERROR;
+        }
+        ready
+    }
+
+    pub(crate) const fn from_bits(bits: u8) -> Ready {
+        Ready(bits & Ready::ALL.0)
+    }
+
+    pub(crate) const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// True if no bit is set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// True if every bit of `other` is set.
+    pub fn contains(self, other: Ready) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// True if any bit of `other` is set.
+    pub fn intersects(self, other: Ready) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// The bits an interest cares about: its own plus the closed and error bits, which wake
+    /// every waiter (a closed or failed socket answers every operation at once).
+    pub(crate) fn mask_for(interest: Interest) -> Ready {
+        let mut mask = Ready::ERROR;
+        if interest.is_readable() {
+            mask |= Ready::READABLE | Ready::READ_CLOSED;
+        }
+        if interest.is_writable() {
+            mask |= Ready::WRITABLE | Ready::WRITE_CLOSED;
+        }
+        mask
+    }
+}
+
+impl ops::BitOr for Ready {
+    type Output = Ready;
+    fn bitor(self, rhs: Ready) -> Ready {
+        Ready(self.0 | rhs.0)
+    }
+}
+
+impl ops::BitOrAssign for Ready {
+    fn bitor_assign(&mut self, rhs: Ready) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl ops::BitAnd for Ready {
+    type Output = Ready;
+    fn bitand(self, rhs: Ready) -> Ready {
+        Ready(self.0 & rhs.0)
+    }
+}
+
+impl ops::Sub for Ready {
+    type Output = Ready;
+    fn sub(self, rhs: Ready) -> Ready {
+        Ready(self.0 & !rhs.0)
+    }
+}
+
+impl fmt::Debug for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (Ready::READABLE, "READABLE"),
+            (Ready::WRITABLE, "WRITABLE"),
+            (Ready::READ_CLOSED, "READ_CLOSED"),
+            (Ready::WRITE_CLOSED, "WRITE_CLOSED"),
+            (Ready::ERROR, "ERROR"),
+        ];
+        let mut set = f.debug_set();
+        for (bit, name) in names {
+            if self.contains(bit) {
+                set.entry(&format_args!("{name}"));
+            }
+        }
+        set.finish()
+    }
+}
+
+/// What a task waits for: reading, writing, or both.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Interest(u8);
+
+impl Interest {
+    /// Waiting to read.
+    pub const READABLE: Interest = Interest(0b01);
+    /// Waiting to write.
+    pub const WRITABLE: Interest = Interest(0b10);
+    /// Either.
+    pub const BOTH: Interest = Interest(0b11);
+
+    /// Includes reading.
+    pub fn is_readable(self) -> bool {
+        self.0 & 0b01 != 0
+    }
+
+    /// Includes writing.
+    pub fn is_writable(self) -> bool {
+        self.0 & 0b10 != 0
+    }
+
+    pub(crate) fn to_mio(self) -> mio::Interest {
+        match (self.is_readable(), self.is_writable()) {
+            (true, true) => mio::Interest::READABLE | mio::Interest::WRITABLE,
+            (false, true) => mio::Interest::WRITABLE,
+            _ => mio::Interest::READABLE,
+        }
+    }
+}

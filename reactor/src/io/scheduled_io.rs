@@ -1,0 +1,153 @@
+//! The per-source readiness word and wakers: the meeting point of the driver and the tasks.
+
+use super::ready::{Interest, Ready};
+use crate::loom::lock;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+/// Readiness bits in the low byte.
+const READY_MASK: usize = 0xff;
+/// The driver's turn counter when readiness was last set, above them.
+const TICK_SHIFT: usize = 8;
+const TICK_MASK: usize = 0xffff << TICK_SHIFT;
+/// The driver shut down: every wait ends at once with an error.
+const SHUTDOWN: usize = 1 << 24;
+
+/// One registered source's state, shared by the driver (which sets readiness from events) and
+/// the tasks doing I/O on it (which wait for readiness and clear it on `WouldBlock`).
+///
+/// # The protocol
+///
+/// - The driver, for each event: `set_readiness` (OR in the bits, stamp the turn's tick), then
+///   `take_wakers` under the waiters lock, then wakes them with no lock held.
+/// - A task: `poll_ready` loads the word; if the bits it wants are set it goes ahead with the
+///   syscall; if not, it stores its waker under the waiters lock and loads the word again before
+///   returning `Pending`. Either the driver's `take_wakers` (after its set) finds the waker, or the
+///   task's second load (after the driver's set, ordered by the lock) sees the bits: no wake-up
+///   is lost.
+/// - On `WouldBlock`, the task calls `clear_readiness` with the event it acted on: the bits are
+///   cleared only if the tick is unchanged, so readiness set by a newer event is never lost.
+///   Closed and error bits are never cleared.
+pub(crate) struct ScheduledIo {
+    readiness: AtomicUsize,
+    waiters: Mutex<Waiters>,
+}
+
+#[derive(Default)]
+struct Waiters {
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+/// The readiness a task saw, and when: the argument of `clear_readiness`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadyEvent {
+    pub(crate) ready: Ready,
+    tick: usize,
+    pub(crate) is_shutdown: bool,
+}
+
+impl ScheduledIo {
+    pub(crate) fn new() -> ScheduledIo {
+        ScheduledIo {
+            readiness: AtomicUsize::new(0),
+            waiters: Mutex::new(Waiters::default()),
+        }
+    }
+
+    /// Driver side: ORs in `ready`, stamped with the driver's `tick`.
+    pub(crate) fn set_readiness(&self, tick: u16, ready: Ready) {
+        let tick = usize::from(tick) << TICK_SHIFT;
+        let mut curr = self.readiness.load(Ordering::Acquire);
+        loop {
+            let next = (curr & !TICK_MASK) | tick | usize::from(ready.bits());
+            // AcqRel: the Release half publishes the bits to the Acquire load in `poll_ready`.
+            match self.readiness.compare_exchange_weak(
+                curr,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => curr = actual,
+            }
+        }
+    }
+
+    /// Driver side, after `set_readiness`: the wakers interested in `ready`.
+    pub(crate) fn take_wakers(&self, ready: Ready, out: &mut Vec<Waker>) {
+        let mut waiters = lock(&self.waiters);
+        if ready.intersects(Ready::mask_for(Interest::READABLE)) {
+            out.extend(waiters.reader.take());
+        }
+        if ready.intersects(Ready::mask_for(Interest::WRITABLE)) {
+            out.extend(waiters.writer.take());
+        }
+    }
+
+    /// The driver is gone: mark the source so every wait ends, and hand out every waker.
+    pub(crate) fn shutdown(&self, out: &mut Vec<Waker>) {
+        self.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
+        let mut waiters = lock(&self.waiters);
+        out.extend(waiters.reader.take());
+        out.extend(waiters.writer.take());
+    }
+
+    fn event(curr: usize, interest: Interest) -> ReadyEvent {
+        ReadyEvent {
+            ready: Ready::from_bits((curr & READY_MASK) as u8) & Ready::mask_for(interest),
+            tick: curr & TICK_MASK,
+            is_shutdown: curr & SHUTDOWN != 0,
+        }
+    }
+
+    /// Task side: `Ready` once the source is ready for `interest` (or the driver shut down);
+    /// otherwise stores the task's waker and returns `Pending`.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<ReadyEvent> {
+        let event = Self::event(self.readiness.load(Ordering::Acquire), interest);
+        if !event.ready.is_empty() || event.is_shutdown {
+            return Poll::Ready(event);
+        }
+        let mut waiters = lock(&self.waiters);
+        let Waiters { reader, writer } = &mut *waiters;
+        for (wanted, slot) in [(interest.is_readable(), reader), (interest.is_writable(), writer)] {
+            match slot {
+                _ if !wanted => {}
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                _ => *slot = Some(cx.waker().clone()),
+            }
+        }
+        // Checked again under the lock: see the protocol above.
+        let event = Self::event(self.readiness.load(Ordering::Acquire), interest);
+        if !event.ready.is_empty() || event.is_shutdown {
+            return Poll::Ready(event);
+        }
+        Poll::Pending
+    }
+
+    /// Task side, after the operation returned `WouldBlock`: forgets the readiness in `event`,
+    /// unless the driver reported a newer event meanwhile.
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
+        let clear = usize::from((event.ready - (Ready::READ_CLOSED | Ready::WRITE_CLOSED | Ready::ERROR)).bits());
+        let mut curr = self.readiness.load(Ordering::Acquire);
+        loop {
+            if curr & TICK_MASK != event.tick {
+                return;
+            }
+            let next = curr & !clear;
+            if next == curr {
+                return;
+            }
+            match self.readiness.compare_exchange_weak(
+                curr,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => curr = actual,
+            }
+        }
+    }
+}

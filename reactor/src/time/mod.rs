@@ -1,0 +1,169 @@
+//! Timers: a timing wheel behind a mutex, and the futures built on it.
+//!
+//! # Roles
+//!
+//! - [`Timers`] (one per driver): the wheel (`wheel.rs`), the clock origin, and `sleeping_until`,
+//!   the deadline the driver is blocked until (0 when no thread is blocked in the driver).
+//! - [`Sleep`] registers its deadline on its first poll (not at creation: a sleep that is never
+//!   polled costs nothing), re-registers its waker on later polls, and cancels its entry when
+//!   dropped. `timeout` and `interval` are built on it.
+//! - The driver, on every turn, fires the due entries and blocks at most until the wheel's next
+//!   deadline.
+//!
+//! # Waking the driver for an earlier deadline
+//!
+//! The driver reads the wheel's next deadline and stores it in `sleeping_until` under the wheel's
+//! lock before it blocks; `register` inserts under the same lock and then loads `sleeping_until`.
+//! So either the driver saw the new entry, or the registering thread sees that the driver sleeps
+//! past the new deadline and unparks it.
+//!
+//! # Precision
+//!
+//! Deadlines are exact (nanoseconds); the wheel's 1 ms slots only sort them. A timer fires at the
+//! first driver turn at or after its deadline, never before. How late that turn is depends on how
+//! precisely the driver can block: see `Driver::turn`.
+
+mod interval;
+mod sleep;
+mod timeout;
+pub(crate) mod wheel;
+
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+
+use crate::loom::lock;
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::loom::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+use wheel::{EntryState, Key, Wheel};
+
+pub(crate) struct Timers {
+    wheel: Mutex<Wheel>,
+    /// Registered entries, updated under the wheel's lock and readable without it.
+    len: AtomicUsize,
+    /// The clock's origin: deadlines are nanoseconds since then.
+    start: Instant,
+    /// The deadline (ns) a driver thread is blocked until; 0 when none is blocked, `u64::MAX`
+    /// when it blocks with no deadline.
+    sleeping_until: AtomicU64,
+    is_shutdown: AtomicBool,
+}
+
+/// What `Timers::register` did.
+pub(crate) enum Registered {
+    /// The deadline had passed: nothing was registered.
+    Due,
+    Pending(Key),
+}
+
+impl Timers {
+    pub(crate) fn new() -> Timers {
+        Timers {
+            wheel: Mutex::new(Wheel::new()),
+            len: AtomicUsize::new(0),
+            start: Instant::now(),
+            sleeping_until: AtomicU64::new(0),
+            is_shutdown: AtomicBool::new(false),
+        }
+    }
+
+    /// Nanoseconds since the origin (Instant::now() before the origin counts as 0).
+    pub(crate) fn to_ns(&self, t: Instant) -> u64 {
+        let d = t.saturating_duration_since(self.start);
+        let ns = d.as_nanos();
+        u64::try_from(ns).unwrap_or(u64::MAX - 1)
+    }
+
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.to_ns(Instant::now())
+    }
+
+    pub(crate) fn instant_of(&self, ns: u64) -> Instant {
+        self.start + Duration::from_nanos(ns)
+    }
+
+    /// Registers `deadline`; returns true in `.1` if the driver must be unparked to honour it.
+    pub(crate) fn register(&self, deadline: Instant, waker: &Waker) -> (Registered, bool) {
+        let deadline = self.to_ns(deadline);
+        if deadline <= self.now_ns() {
+            return (Registered::Due, false);
+        }
+        let key = {
+            let mut wheel = lock(&self.wheel);
+            let key = wheel.insert(deadline, waker.clone());
+            self.len.store(wheel.len(), Ordering::Relaxed);
+            key
+        };
+        // After the insert (see the module doc): is a driver blocked past this deadline?
+        let sleeping = self.sleeping_until.load(std::sync::atomic::Ordering::SeqCst);
+        (Registered::Pending(key), sleeping != 0 && deadline < sleeping)
+    }
+
+    pub(crate) fn poll(&self, key: Key, waker: &Waker) -> EntryState {
+        lock(&self.wheel).poll(key, waker)
+    }
+
+    pub(crate) fn remove(&self, key: Key) {
+        let mut wheel = lock(&self.wheel);
+        wheel.remove(key);
+        self.len.store(wheel.len(), Ordering::Relaxed);
+    }
+
+    /// No timer is pending (a racy hint, for skipping idle driver turns).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len.load(Ordering::Relaxed) == 0
+    }
+
+    /// Driver side: fires the due entries; returns the wheel's next deadline (ns).
+    pub(crate) fn process(&self, out: &mut Vec<Waker>) -> Option<u64> {
+        let now = self.now_ns();
+        let mut wheel = lock(&self.wheel);
+        wheel.advance(now, out);
+        self.len.store(wheel.len(), Ordering::Relaxed);
+        wheel.next_deadline()
+    }
+
+    /// Driver side, just before blocking: fires what is due and publishes how long the driver will
+    /// sleep (capped by `max_wait`). Returns the timeout to block for.
+    pub(crate) fn before_block(
+        &self,
+        out: &mut Vec<Waker>,
+        max_wait: Option<Duration>,
+    ) -> Option<Duration> {
+        let now = self.now_ns();
+        let mut wheel = lock(&self.wheel);
+        wheel.advance(now, out);
+        self.len.store(wheel.len(), Ordering::Relaxed);
+        if !out.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let next = wheel.next_deadline();
+        let cap = max_wait.map(|d| now.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)));
+        let until = match (next, cap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.sleeping_until
+            .store(until.unwrap_or(u64::MAX).max(1), std::sync::atomic::Ordering::SeqCst);
+        until.map(|u| Duration::from_nanos(u.saturating_sub(now)))
+    }
+
+    /// Driver side, after blocking.
+    pub(crate) fn after_block(&self) {
+        self.sleeping_until.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn shutdown(&self, out: &mut Vec<Waker>) {
+        self.is_shutdown.store(true, Ordering::SeqCst);
+        let mut wheel = lock(&self.wheel);
+        wheel.drain(out);
+        self.len.store(wheel.len(), Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.is_shutdown.load(Ordering::SeqCst)
+    }
+}

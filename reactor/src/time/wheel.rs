@@ -1,0 +1,480 @@
+//! A hierarchical timing wheel: 6 levels of 64 slots, 1 ms per slot at level 0, so level `l`'s
+//! slots span `64^l` ms and the wheel covers 64^6 ms (about 2.2 years) ahead.
+//!
+//! Entries live in a slab (`entries`) and are linked into their slot's doubly-linked list by
+//! index, so insert and cancel are O(1) and never allocate once the slab has grown. Each level
+//! keeps a 64-bit bitmap of its non-empty slots, so finding the next expiration is a few bit
+//! operations per level.
+//!
+//! Precision: the wheel's slots are 1 ms wide, but every entry keeps its exact deadline. When the
+//! wheel reaches a level-0 slot, its entries that are not yet due move to the `near` list, and the
+//! driver wakes up at the exact earliest deadline in `near` (or in the next level-0 slot), not at a
+//! slot boundary. An entry is never fired before its deadline: entries that come due are checked
+//! against the exact time, and entries that were placed in a coarse slot are re-inserted lower
+//! (cascaded) until their own millisecond comes.
+
+use std::task::Waker;
+
+const LEVELS: usize = 6;
+const SLOTS: usize = 64;
+const SLOT_BITS: u32 = 6;
+/// Ticks (ms) the wheel can represent ahead of `elapsed`; later deadlines wait in the top level
+/// and are re-inserted when they come around.
+const MAX_TICKS: u64 = 1 << (SLOT_BITS as usize * LEVELS);
+/// Nanoseconds per tick.
+pub(crate) const TICK_NS: u64 = 1_000_000;
+const NIL: u32 = u32::MAX;
+
+/// Identifies a registered entry; stale after the entry fired or was cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    index: u32,
+    generation: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Place {
+    Free,
+    Slot { level: u8, slot: u8 },
+    Near,
+    Fired,
+}
+
+struct Entry {
+    /// Exact deadline, in ns since the clock's start.
+    deadline: u64,
+    waker: Option<Waker>,
+    place: Place,
+    generation: u32,
+    prev: u32,
+    next: u32,
+}
+
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+}
+
+struct Level {
+    occupied: u64,
+    slots: [List; SLOTS],
+}
+
+/// The state of a polled entry.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum EntryState {
+    Pending,
+    Fired,
+}
+
+pub(crate) struct Wheel {
+    entries: Vec<Entry>,
+    free: Vec<u32>,
+    levels: [Level; LEVELS],
+    /// Entries whose millisecond has come, waiting for their exact deadline.
+    near: List,
+    /// The tick (ms) the wheel has been advanced to.
+    elapsed: u64,
+    /// Registered, not yet fired or cancelled.
+    len: usize,
+}
+
+impl Wheel {
+    pub(crate) fn new() -> Wheel {
+        Wheel {
+            entries: Vec::new(),
+            free: Vec::new(),
+            levels: std::array::from_fn(|_| Level {
+                occupied: 0,
+                slots: [List { head: NIL }; SLOTS],
+            }),
+            near: List { head: NIL },
+            elapsed: 0,
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Registers a deadline (ns). The caller fires it at once instead if it is already due.
+    pub(crate) fn insert(&mut self, deadline: u64, waker: Waker) -> Key {
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                self.entries.push(Entry {
+                    deadline: 0,
+                    waker: None,
+                    place: Place::Free,
+                    generation: 0,
+                    prev: NIL,
+                    next: NIL,
+                });
+                u32::try_from(self.entries.len() - 1).expect("too many timers")
+            }
+        };
+        let entry = &mut self.entries[index as usize];
+        entry.deadline = deadline;
+        entry.waker = Some(waker);
+        self.len += 1;
+        self.place(index);
+        Key {
+            index,
+            generation: self.entries[index as usize].generation,
+        }
+    }
+
+    /// Links entry `index` where its deadline says, relative to `elapsed`.
+    fn place(&mut self, index: u32) {
+        let tick = self.entries[index as usize].deadline / TICK_NS;
+        if tick <= self.elapsed {
+            self.link(index, Place::Near);
+            return;
+        }
+        // Deadlines past the wheel's span wait in the top level and come back around.
+        let when = tick.min(self.elapsed + MAX_TICKS - 1);
+        let level = level_for(self.elapsed, when);
+        let slot = ((when >> (level as u32 * SLOT_BITS)) % SLOTS as u64) as u8;
+        self.link(
+            index,
+            Place::Slot {
+                level: level as u8,
+                slot,
+            },
+        );
+    }
+
+    fn list_mut(&mut self, place: Place) -> &mut List {
+        match place {
+            Place::Slot { level, slot } => &mut self.levels[level as usize].slots[slot as usize],
+            Place::Near => &mut self.near,
+            Place::Free | Place::Fired => unreachable!("no list for {place:?}"),
+        }
+    }
+
+    fn link(&mut self, index: u32, place: Place) {
+        let list = self.list_mut(place);
+        let head = list.head;
+        list.head = index;
+        if let Place::Slot { level, slot } = place {
+            self.levels[level as usize].occupied |= 1 << slot;
+        }
+        if head != NIL {
+            self.entries[head as usize].prev = index;
+        }
+        let entry = &mut self.entries[index as usize];
+        entry.prev = NIL;
+        entry.next = head;
+        entry.place = place;
+    }
+
+    fn unlink(&mut self, index: u32) {
+        let (place, prev, next) = {
+            let e = &self.entries[index as usize];
+            (e.place, e.prev, e.next)
+        };
+        if prev != NIL {
+            self.entries[prev as usize].next = next;
+        } else {
+            let list = self.list_mut(place);
+            list.head = next;
+            if next == NIL {
+                if let Place::Slot { level, slot } = place {
+                    self.levels[level as usize].occupied &= !(1 << slot);
+                }
+            }
+        }
+        if next != NIL {
+            self.entries[next as usize].prev = prev;
+        }
+        let e = &mut self.entries[index as usize];
+        e.prev = NIL;
+        e.next = NIL;
+    }
+
+    fn get_mut(&mut self, key: Key) -> Option<&mut Entry> {
+        self.entries
+            .get_mut(key.index as usize)
+            .filter(|e| e.generation == key.generation && e.place != Place::Free)
+    }
+
+    /// Whether the entry fired; if not, makes `waker` the one woken when it does.
+    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> EntryState {
+        let Some(entry) = self.get_mut(key) else {
+            return EntryState::Fired;
+        };
+        if entry.place == Place::Fired {
+            return EntryState::Fired;
+        }
+        match &entry.waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => entry.waker = Some(waker.clone()),
+        }
+        EntryState::Pending
+    }
+
+    /// Forgets the entry, fired or not. Its key becomes stale.
+    pub(crate) fn remove(&mut self, key: Key) {
+        let Some(entry) = self.get_mut(key) else {
+            return;
+        };
+        let place = entry.place;
+        if place != Place::Fired {
+            self.unlink(key.index);
+            self.len -= 1;
+        }
+        let entry = &mut self.entries[key.index as usize];
+        entry.place = Place::Free;
+        entry.waker = None;
+        entry.generation = entry.generation.wrapping_add(1);
+        self.free.push(key.index);
+    }
+
+    fn fire(&mut self, index: u32, out: &mut Vec<Waker>) {
+        let entry = &mut self.entries[index as usize];
+        entry.place = Place::Fired;
+        entry.prev = NIL;
+        entry.next = NIL;
+        out.extend(entry.waker.take());
+        self.len -= 1;
+    }
+
+    /// Fires every entry due at `now` (ns), pushing their wakers to `out`.
+    pub(crate) fn advance(&mut self, now: u64, out: &mut Vec<Waker>) {
+        let now_tick = now / TICK_NS;
+        while let Some((level, slot, tick)) = self.next_expiration() {
+            if tick > now_tick {
+                break;
+            }
+            self.elapsed = self.elapsed.max(tick);
+            let mut index = self.levels[level].slots[slot].head;
+            self.levels[level].slots[slot].head = NIL;
+            self.levels[level].occupied &= !(1 << slot);
+            while index != NIL {
+                let next = self.entries[index as usize].next;
+                if self.entries[index as usize].deadline <= now {
+                    self.fire(index, out);
+                } else {
+                    // Its millisecond has not come (cascade down) or has, but not its exact
+                    // deadline (the near list).
+                    self.place(index);
+                }
+                index = next;
+            }
+        }
+        self.elapsed = self.elapsed.max(now_tick);
+        // The near list: entries whose millisecond has come.
+        let mut index = self.near.head;
+        while index != NIL {
+            let next = self.entries[index as usize].next;
+            if self.entries[index as usize].deadline <= now {
+                self.unlink(index);
+                self.fire(index, out);
+            }
+            index = next;
+        }
+    }
+
+    /// The earliest time (ns) the wheel needs attention: the exact deadline of the earliest entry
+    /// if it is in the near list or in a level-0 slot, or the start of the coarser slot whose
+    /// entries must then be cascaded.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        let mut best: Option<u64> = None;
+        let mut index = self.near.head;
+        while index != NIL {
+            let e = &self.entries[index as usize];
+            best = Some(best.map_or(e.deadline, |b| b.min(e.deadline)));
+            index = e.next;
+        }
+        if let Some((level, slot, tick)) = self.next_expiration() {
+            let at = if level == 0 {
+                // Exact: the earliest deadline in that slot.
+                let mut min = u64::MAX;
+                let mut index = self.levels[0].slots[slot].head;
+                while index != NIL {
+                    let e = &self.entries[index as usize];
+                    min = min.min(e.deadline);
+                    index = e.next;
+                }
+                min
+            } else {
+                tick * TICK_NS
+            };
+            best = Some(best.map_or(at, |b| b.min(at)));
+        }
+        best
+    }
+
+    /// The lowest level's next occupied slot: `(level, slot, tick at which it expires)`.
+    fn next_expiration(&self) -> Option<(usize, usize, u64)> {
+        for (level, lvl) in self.levels.iter().enumerate() {
+            if lvl.occupied == 0 {
+                continue;
+            }
+            let slot_range = 1u64 << (level as u32 * SLOT_BITS);
+            let level_range = slot_range << SLOT_BITS;
+            let now_slot = self.elapsed / slot_range;
+            let rotated = lvl.occupied.rotate_right((now_slot % SLOTS as u64) as u32);
+            let slot = ((rotated.trailing_zeros() as u64 + now_slot) % SLOTS as u64) as usize;
+            let level_start = self.elapsed & !(level_range - 1);
+            let mut tick = level_start + slot as u64 * slot_range;
+            if tick <= self.elapsed && level > 0 {
+                // The top level wraps around: a slot "before" now is a full turn ahead. On lower
+                // levels a slot at `elapsed` itself is due now.
+                if tick + slot_range <= self.elapsed {
+                    tick += level_range;
+                }
+            }
+            return Some((level, slot, tick));
+        }
+        None
+    }
+
+    /// Fires everything (the driver shut down).
+    pub(crate) fn drain(&mut self, out: &mut Vec<Waker>) {
+        for index in 0..self.entries.len() as u32 {
+            let place = self.entries[index as usize].place;
+            if matches!(place, Place::Slot { .. } | Place::Near) {
+                self.unlink(index);
+                self.fire(index, out);
+            }
+        }
+    }
+}
+
+/// The level for a tick `when` seen from `elapsed`: the highest 6-bit digit in which they differ.
+fn level_for(elapsed: u64, when: u64) -> usize {
+    let masked = (elapsed ^ when) | (SLOTS as u64 - 1);
+    let masked = masked.min(MAX_TICKS - 1);
+    let significant = 63 - masked.leading_zeros() as usize;
+    significant / SLOT_BITS as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Flag(AtomicUsize);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker() -> (Arc<Flag>, Waker) {
+        let f = Arc::new(Flag(AtomicUsize::new(0)));
+        (f.clone(), Waker::from(f))
+    }
+
+    const MS: u64 = TICK_NS;
+
+    /// Fires the wheel at each time in `times` and returns, per time, how many fired.
+    fn run(wheel: &mut Wheel, times: &[u64]) -> Vec<usize> {
+        times
+            .iter()
+            .map(|&t| {
+                let mut out = Vec::new();
+                wheel.advance(t, &mut out);
+                let n = out.len();
+                out.into_iter().for_each(Waker::wake);
+                n
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fires_at_exact_deadline_never_before() {
+        let mut wheel = Wheel::new();
+        let (flag, w) = waker();
+        let key = wheel.insert(5 * MS + 300_000, w.clone());
+        assert_eq!(run(&mut wheel, &[MS, 5 * MS, 5 * MS + 299_999]), [0, 0, 0]);
+        assert_eq!(wheel.next_deadline(), Some(5 * MS + 300_000));
+        assert_eq!(run(&mut wheel, &[5 * MS + 300_000]), [1]);
+        assert_eq!(flag.0.load(Ordering::SeqCst), 1);
+        assert_eq!(wheel.poll(key, &w), EntryState::Fired);
+        wheel.remove(key);
+        assert_eq!(wheel.len(), 0);
+    }
+
+    #[test]
+    fn cancelled_entries_never_fire() {
+        let mut wheel = Wheel::new();
+        let (flag, w) = waker();
+        let a = wheel.insert(10 * MS, w.clone());
+        let _b = wheel.insert(10 * MS, w.clone());
+        wheel.remove(a);
+        assert_eq!(run(&mut wheel, &[20 * MS]), [1]);
+        assert_eq!(flag.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn far_deadlines_cascade_down_and_fire_on_time() {
+        let mut wheel = Wheel::new();
+        let (_flag, w) = waker();
+        let deadlines = [
+            70 * MS,
+            4_100 * MS + 7,
+            262_150 * MS,
+            17_000_000 * MS + 123,
+            MAX_TICKS * MS + 5 * MS,
+        ];
+        for &d in &deadlines {
+            wheel.insert(d, w.clone());
+        }
+        for &d in &deadlines {
+            assert_eq!(wheel.next_deadline().map(|n| n <= d), Some(true));
+            assert_eq!(run(&mut wheel, &[d - 1]), [0], "fired before {d}");
+            assert_eq!(run(&mut wheel, &[d]), [1], "did not fire at {d}");
+        }
+        assert_eq!(wheel.len(), 0);
+    }
+
+    #[test]
+    fn many_random_deadlines_fire_once_each_and_never_early() {
+        let mut wheel = Wheel::new();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut deadlines = Vec::new();
+        let flags: Vec<_> = (0..2_000)
+            .map(|_| {
+                let d = next() % (5_000 * MS);
+                let (flag, w) = waker();
+                wheel.insert(d, w);
+                deadlines.push(d);
+                flag
+            })
+            .collect();
+        let mut now = 0;
+        while now < 5_100 * MS {
+            now += next() % (3 * MS);
+            let mut out = Vec::new();
+            wheel.advance(now, &mut out);
+            out.into_iter().for_each(Waker::wake);
+            for (flag, &d) in flags.iter().zip(&deadlines) {
+                let fired = flag.0.load(Ordering::SeqCst);
+                assert!(fired <= 1);
+                assert_eq!(fired == 1, d <= now, "deadline {d} at {now}");
+            }
+        }
+    }
+
+    #[test]
+    fn level_for_picks_the_highest_differing_digit() {
+        assert_eq!(level_for(0, 1), 0);
+        assert_eq!(level_for(0, 63), 0);
+        assert_eq!(level_for(0, 64), 1);
+        assert_eq!(level_for(0, 4095), 1);
+        assert_eq!(level_for(0, 4096), 2);
+        assert_eq!(level_for(63, 64), 1);
+        assert_eq!(level_for(0, MAX_TICKS - 1), LEVELS - 1);
+    }
+}
