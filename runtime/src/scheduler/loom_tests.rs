@@ -7,7 +7,7 @@
 //! `RUSTFLAGS="--cfg filch_loom" cargo test -p filch-runtime --release --lib scheduler::loom_tests`.
 
 use super::idle::Idle;
-use super::park::{Parker, Unparker};
+use super::park::{ParkSignal, Parker, Unparker};
 use super::queue::{Injector, Local};
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -159,5 +159,37 @@ fn concurrent_pushes_reach_a_parking_worker() {
         model.wait_done(2);
         stop(&model, threads);
         assert_eq!(model.runs.load(SeqCst), 2);
+    });
+}
+
+/// A worker blocks in the driver (modelled by a second parker standing in for the driver's waker
+/// token) while another thread unparks it: the wake is routed to the driver, never lost.
+#[test]
+fn unpark_reaches_a_worker_blocked_in_the_driver() {
+    check(|| {
+        let parker = Parker::new();
+        let driver = Parker::new();
+        let signal = Arc::new(ParkSignal::new(parker.unparker().clone()));
+        let wake_driver = driver.unparker().clone();
+        let s = signal.clone();
+        let notifier = thread::spawn(move || s.unpark(|| wake_driver.unpark()));
+        // Returns only once woken (or at once if the notification came first).
+        let _ = signal.park_in_driver(|| driver.park());
+        notifier.join().unwrap();
+    });
+}
+
+/// The same on the worker's own parker, parking twice: one notification ends exactly one park.
+#[test]
+fn unpark_reaches_a_worker_on_its_parker() {
+    check(|| {
+        let parker = Parker::new();
+        let signal = Arc::new(ParkSignal::new(parker.unparker().clone()));
+        let s = signal.clone();
+        let notifier = thread::spawn(move || {
+            s.unpark(|| unreachable!("the worker is not in the driver"));
+        });
+        signal.park_on_parker(&parker);
+        notifier.join().unwrap();
     });
 }
