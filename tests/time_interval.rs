@@ -1,0 +1,84 @@
+//! `interval`: spacing, and the three missed-tick behaviours.
+
+use filch::MissedTickBehavior;
+use std::time::{Duration, Instant};
+
+const P: Duration = Duration::from_millis(20);
+
+#[test]
+fn ticks_are_spaced_by_the_period_and_the_first_is_immediate() {
+    filch::run(async {
+        let start = Instant::now();
+        let mut ticks = filch::interval(P);
+        let first = ticks.tick().await;
+        assert!(start.elapsed() < P, "the first tick waited");
+        let mut prev = first;
+        for _ in 0..4 {
+            let t = ticks.tick().await;
+            assert_eq!(t - prev, P, "scheduled instants are one period apart");
+            assert!(Instant::now() >= t, "a tick came early");
+            prev = t;
+        }
+    });
+}
+
+/// Blocks the task for 3.5 periods after the first tick, then reports the scheduled instants of
+/// the next ticks and when they arrived.
+async fn after_a_stall(behavior: MissedTickBehavior) -> (Instant, Vec<(Instant, Instant)>) {
+    let mut ticks = filch::interval(P);
+    ticks.set_missed_tick_behavior(behavior);
+    let t0 = ticks.tick().await;
+    std::thread::sleep(P * 7 / 2);
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let t = ticks.tick().await;
+        seen.push((t, Instant::now()));
+    }
+    (t0, seen)
+}
+
+#[test]
+fn burst_fires_the_missed_ticks_back_to_back() {
+    filch::run(async {
+        let (t0, seen) = after_a_stall(MissedTickBehavior::Burst).await;
+        for (k, (scheduled, _)) in seen.iter().enumerate() {
+            assert_eq!(*scheduled, t0 + P * (k as u32 + 1), "burst keeps the schedule");
+        }
+        // The three missed ticks arrive at once, well before their period spacing.
+        let spread = seen[2].1 - seen[0].1;
+        assert!(spread < P, "missed ticks were not bursted: {spread:?}");
+    });
+}
+
+#[test]
+fn delay_restarts_the_schedule_from_the_late_tick() {
+    filch::run(async {
+        let (_, seen) = after_a_stall(MissedTickBehavior::Delay).await;
+        for pair in seen.windows(2) {
+            let gap = pair[1].1 - pair[0].1;
+            assert!(gap >= P, "ticks closer than a period after a delay: {gap:?}");
+        }
+    });
+}
+
+#[test]
+fn skip_jumps_to_the_next_tick_of_the_original_schedule() {
+    filch::run(async {
+        let (t0, seen) = after_a_stall(MissedTickBehavior::Skip).await;
+        for pair in seen.windows(2) {
+            let (a, b) = (pair[0].0, pair[1].0);
+            assert_eq!((b - t0).as_nanos() % P.as_nanos(), 0, "off the original grid");
+            assert!(b > a);
+        }
+        // The tick after the stall skipped the missed slots: it is at least 4 periods in.
+        assert!(seen[1].0 - t0 >= P * 4, "{:?}", seen[1].0 - t0);
+    });
+}
+
+#[test]
+#[should_panic(expected = "period must be non-zero")]
+fn a_zero_period_panics() {
+    filch::run(async {
+        let _ = filch::interval(Duration::ZERO);
+    });
+}

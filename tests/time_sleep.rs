@@ -1,0 +1,153 @@
+//! `sleep`: never early, all of them fire, cancellation, reset, and no stall behind long polls.
+
+mod common;
+
+use common::{busy_for, within};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn rt(workers: usize) -> filch::Runtime {
+    filch::Builder::new().worker_threads(workers).build().unwrap()
+}
+
+#[test]
+fn hundred_thousand_random_sleeps_all_fire_and_none_early() {
+    within(Duration::from_secs(120), "100k sleeps", || {
+        let rt = rt(2);
+        let early = Arc::new(AtomicUsize::new(0));
+        let done = rt.block_on(async {
+            let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+            let mut handles = Vec::with_capacity(100_000);
+            for _ in 0..100_000 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let d = Duration::from_micros(seed % 50_000);
+                let early = early.clone();
+                handles.push(filch::spawn(async move {
+                    let deadline = Instant::now() + d;
+                    filch::sleep_until(deadline).await;
+                    if Instant::now() < deadline {
+                        early.fetch_add(1, SeqCst);
+                    }
+                }));
+            }
+            let mut done = 0;
+            for h in handles {
+                h.await.unwrap();
+                done += 1;
+            }
+            done
+        });
+        assert_eq!(done, 100_000);
+        assert_eq!(early.load(SeqCst), 0, "a sleep completed before its deadline");
+    });
+}
+
+#[test]
+fn a_sleep_takes_at_least_its_duration() {
+    filch::run(async {
+        for ms in [0u64, 1, 5, 20] {
+            let start = Instant::now();
+            filch::sleep(Duration::from_millis(ms)).await;
+            assert!(start.elapsed() >= Duration::from_millis(ms));
+        }
+    });
+}
+
+#[test]
+fn reset_moves_the_deadline_earlier_and_later() {
+    filch::run(async {
+        let start = Instant::now();
+        let mut sleep = filch::sleep(Duration::from_secs(3600));
+        sleep.reset(start + Duration::from_millis(10));
+        sleep.await;
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(10));
+        assert!(took < Duration::from_secs(10), "the old deadline was kept: {took:?}");
+
+        // Reset after completion: waits again.
+        let mut sleep = filch::sleep(Duration::from_millis(1));
+        (&mut sleep).await;
+        let again = Instant::now();
+        sleep.reset(again + Duration::from_millis(15));
+        assert!(!sleep.is_elapsed());
+        sleep.await;
+        assert!(again.elapsed() >= Duration::from_millis(15));
+    });
+}
+
+#[test]
+fn dropped_sleeps_are_cancelled_and_never_wake_anyone() {
+    filch::run(async {
+        // Many long sleeps, each polled once (registered) and dropped by an elapsed timeout.
+        for _ in 0..1_000 {
+            let r = filch::timeout(Duration::ZERO, filch::sleep(Duration::from_secs(3600))).await;
+            assert!(r.is_err());
+        }
+        // The runtime still sleeps precisely afterwards.
+        let start = Instant::now();
+        filch::sleep(Duration::from_millis(5)).await;
+        assert!(start.elapsed() < Duration::from_secs(5));
+    });
+}
+
+/// The runtime has 2 workers. A sleeping task waits for 50 ms while a task that spins for 1.5 s
+/// (a long poll that never yields) arrives from outside. Whichever worker it lands on — even the
+/// one that was blocked in the driver watching the timer — the other one must take over the
+/// driver, so the sleep ends on time instead of after the long poll.
+#[test]
+fn a_sleep_completes_on_time_while_another_worker_is_stuck_in_a_long_poll() {
+    within(Duration::from_secs(60), "sleep beside a long poll", || {
+        let rt = rt(2);
+        for round in 0..4 {
+            let sleeper = rt.spawn(async {
+                let start = Instant::now();
+                filch::sleep(Duration::from_millis(50)).await;
+                start.elapsed()
+            });
+            // Let both workers go idle: one blocks in the driver, one on its parker.
+            std::thread::sleep(Duration::from_millis(10));
+            let spinner = rt.spawn(async { busy_for(Duration::from_millis(1_500)) });
+            let slept = rt.block_on(sleeper).unwrap();
+            assert!(
+                slept < Duration::from_millis(50 + 400),
+                "round {round}: a 50 ms sleep took {slept:?} while another task spun"
+            );
+            rt.block_on(spinner).unwrap();
+        }
+    });
+}
+
+/// Every worker but one spins in a long poll; the remaining one keeps timers firing.
+#[test]
+fn timers_fire_while_all_other_workers_spin() {
+    within(Duration::from_secs(60), "timers beside spinners", || {
+        let rt = rt(3);
+        let spinners: Vec<_> = (0..2)
+            .map(|_| rt.spawn(async { busy_for(Duration::from_millis(1_000)) }))
+            .collect();
+        let fired = rt.block_on(async {
+            let start = Instant::now();
+            let mut fired = 0;
+            for _ in 0..20 {
+                filch::sleep(Duration::from_millis(5)).await;
+                fired += 1;
+            }
+            (fired, start.elapsed())
+        });
+        assert_eq!(fired.0, 20);
+        assert!(fired.1 < Duration::from_millis(900), "20 × 5 ms sleeps took {:?}", fired.1);
+        for s in spinners {
+            rt.block_on(s).unwrap();
+        }
+    });
+}
+
+#[test]
+fn sleep_outside_a_runtime_panics_with_a_clear_message() {
+    let err = std::panic::catch_unwind(|| filch::sleep(Duration::from_millis(1))).unwrap_err();
+    let msg = common::panic_message(&*err);
+    assert!(msg.contains("filch::run"), "{msg}");
+}

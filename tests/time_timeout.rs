@@ -1,0 +1,81 @@
+//! `timeout` and `timeout_at`: the output in time, `Elapsed` after, and the inner future dropped.
+
+mod common;
+
+use common::DropGuard;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[test]
+fn output_arrives_in_time() {
+    filch::run(async {
+        let r = filch::timeout(Duration::from_secs(5), async {
+            filch::sleep(Duration::from_millis(5)).await;
+            "done"
+        })
+        .await;
+        assert_eq!(r, Ok("done"));
+    });
+}
+
+#[test]
+fn elapsed_drops_the_inner_future_before_returning() {
+    filch::run(async {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let guard = DropGuard(drops.clone());
+        let start = Instant::now();
+        let mut t = pin!(filch::timeout(Duration::from_millis(20), async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        }));
+        let r = (&mut t).await;
+        assert!(r.is_err());
+        assert!(start.elapsed() >= Duration::from_millis(20), "fired early");
+        // The Timeout itself is still alive here: the inner future went first.
+        assert_eq!(drops.load(SeqCst), 1);
+        // Polling again keeps answering Elapsed.
+        let again = std::future::poll_fn(|cx| std::task::Poll::Ready(t.as_mut().poll(cx))).await;
+        assert!(matches!(again, std::task::Poll::Ready(Err(_))));
+    });
+}
+
+#[test]
+fn a_ready_future_wins_even_past_the_deadline() {
+    filch::run(async {
+        let past = Instant::now() - Duration::from_secs(1);
+        assert_eq!(filch::timeout_at(past, async { 3 }).await, Ok(3));
+        let r = filch::timeout_at(past, std::future::pending::<()>()).await;
+        assert!(r.is_err());
+    });
+}
+
+#[test]
+fn elapsed_is_an_error_and_converts_to_timed_out() {
+    filch::run(async {
+        let e = filch::timeout(Duration::ZERO, std::future::pending::<()>())
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_string(), "deadline has elapsed");
+        let io: std::io::Error = e.into();
+        assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+    });
+}
+
+#[test]
+fn timeout_of_a_spawned_task_lets_the_task_run_on() {
+    filch::run(async {
+        let finished = Arc::new(AtomicUsize::new(0));
+        let f = finished.clone();
+        let mut task = filch::spawn(async move {
+            filch::sleep(Duration::from_millis(30)).await;
+            f.fetch_add(1, SeqCst);
+        });
+        // Timing out the *wait* on a handle does not cancel the task.
+        assert!(filch::timeout(Duration::from_millis(1), &mut task).await.is_err());
+        task.await.unwrap();
+        assert_eq!(finished.load(SeqCst), 1);
+    });
+}
