@@ -1,7 +1,8 @@
 //! The driver: one `mio::Poll`, turned by whichever worker is idle.
 
 use crate::io::scheduled_io::ScheduledIo;
-use crate::io::slab::{Slab, WAKER_TOKEN};
+use crate::io::slab::{Slab, TIMER_TOKEN, WAKER_TOKEN};
+use crate::precise::PreciseTimer;
 use crate::io::Ready;
 use crate::loom::lock;
 use crate::time::Timers;
@@ -23,6 +24,8 @@ pub struct Driver {
     poll: mio::Poll,
     events: mio::Events,
     handle: Handle,
+    /// Wakes the poller at sub-millisecond deadlines (see `precise.rs`).
+    precise: PreciseTimer,
     /// Bumped every turn; stamps readiness so that a stale `WouldBlock` cannot clear a newer event.
     tick: u16,
     wakers: Vec<Waker>,
@@ -50,8 +53,10 @@ impl Driver {
         let poll = mio::Poll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        let precise = PreciseTimer::new(poll.registry(), TIMER_TOKEN)?;
         Ok(Driver {
             poll,
+            precise,
             events: mio::Events::with_capacity(EVENTS_CAPACITY),
             handle: Handle {
                 inner: Arc::new(Inner {
@@ -78,11 +83,23 @@ impl Driver {
     /// ready or whose timer expired. [`Handle::unpark`] interrupts the wait. Returns how many
     /// wakers it woke.
     ///
-    /// The wait is as precise as the OS poller: epoll and kqueue take millisecond timeouts, which
-    /// mio rounds up, so a timer may fire up to a millisecond late when the driver blocks for it.
+    /// Precision: the poller takes whole milliseconds, so a wait of a millisecond or more is cut
+    /// to whole milliseconds (waking up to 1 ms early: the next turn waits for the rest), and the
+    /// last stretch under a millisecond is waited for on a timerfd (Linux), which fires at the
+    /// deadline. Elsewhere a timer may fire up to a millisecond late.
     pub fn turn(&mut self, max_wait: Option<Duration>) -> usize {
         let inner = &self.handle.inner;
         let timeout = inner.timers.before_block(&mut self.wakers, max_wait);
+        let timeout = match timeout {
+            Some(d) if d >= Duration::from_millis(1) => {
+                Some(Duration::from_millis(d.as_millis() as u64))
+            }
+            Some(d) if d > Duration::ZERO && self.precise.arm(d) => {
+                // The timerfd ends the wait; the poll timeout is only a backstop.
+                Some(Duration::from_millis(1))
+            }
+            other => other,
+        };
         let polled = self.poll.poll(&mut self.events, timeout);
         inner.timers.after_block();
         match polled {
@@ -96,7 +113,7 @@ impl Driver {
             let slab = lock(&inner.slab);
             for event in self.events.iter() {
                 let token = event.token();
-                if token == WAKER_TOKEN {
+                if token == WAKER_TOKEN || token == TIMER_TOKEN {
                     continue;
                 }
                 // A stale token (the source was deregistered and its slot reused) finds nothing.

@@ -24,6 +24,7 @@ mod driver;
 mod io;
 mod loom;
 pub mod net;
+mod precise;
 pub mod time;
 
 pub use context::{enter, EnterGuard};

@@ -15,6 +15,10 @@ const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 const GENERATION_MASK: usize = usize::MAX >> INDEX_BITS;
 /// Reserved for the driver's own waker.
 pub(crate) const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+/// Reserved for the driver's precise timer.
+pub(crate) const TIMER_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+/// Tokens from here up are reserved.
+const FIRST_RESERVED: usize = usize::MAX - 1;
 
 pub(crate) struct Slab {
     slots: Vec<Slot>,
@@ -55,8 +59,7 @@ impl Slab {
         slot.io = Some(io);
         self.len += 1;
         let token = (slot.generation << INDEX_BITS) | index;
-        // Never hand out the waker's token.
-        debug_assert_ne!(token, WAKER_TOKEN.0);
+        debug_assert!(token < FIRST_RESERVED, "a reserved token was handed out");
         Some(mio::Token(token))
     }
 
@@ -77,9 +80,9 @@ impl Slab {
             return None;
         }
         let io = slot.io.take()?;
-        // Skip the generation that would make the waker's token.
+        // Skip the generations that would make a reserved token.
         slot.generation = (slot.generation + 1) & GENERATION_MASK;
-        if (slot.generation << INDEX_BITS) | index == WAKER_TOKEN.0 {
+        if (slot.generation << INDEX_BITS) | index >= FIRST_RESERVED {
             slot.generation = 0;
         }
         self.free.push(index);
