@@ -53,11 +53,17 @@ fn burst_fires_the_missed_ticks_back_to_back() {
 #[test]
 fn delay_restarts_the_schedule_from_the_late_tick() {
     filch::run(async {
-        let (_, seen) = after_a_stall(MissedTickBehavior::Delay).await;
+        let (t0, seen) = after_a_stall(MissedTickBehavior::Delay).await;
         for pair in seen.windows(2) {
-            let gap = pair[1].1 - pair[0].1;
-            assert!(gap >= P, "ticks closer than a period after a delay: {gap:?}");
+            let gap = pair[1].0 - pair[0].0;
+            assert!(gap >= P, "ticks scheduled closer than a period: {gap:?}");
         }
+        for (scheduled, arrived) in &seen {
+            assert!(arrived >= scheduled, "a tick came early");
+        }
+        // The late tick fired at about 3.5 periods; the next one is a full period after that,
+        // not at 2 periods (burst) or 4 periods (skip).
+        assert!(seen[1].0 - t0 > P * 4, "{:?}", seen[1].0 - t0);
     });
 }
 
