@@ -151,3 +151,30 @@ fn sleep_outside_a_runtime_panics_with_a_clear_message() {
     let msg = common::panic_message(&*err);
     assert!(msg.contains("filch::run"), "{msg}");
 }
+
+/// Regression: a worker that woke tasks in its maintenance turn of the driver, having found no
+/// other work, went to sleep with those tasks in its local queue, and nothing ran them. Many short
+/// rounds of timers make that interleaving likely; a hang fails the test instead of stalling it.
+#[test]
+fn rounds_of_short_timers_never_strand_woken_tasks() {
+    within(Duration::from_secs(90), "rounds of short timers", || {
+        let rt = rt(2);
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..3_000 {
+            rt.block_on(async {
+                let handles: Vec<_> = (0..64)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        let d = Duration::from_micros(seed % 1_500);
+                        filch::spawn(async move { filch::sleep(d).await })
+                    })
+                    .collect();
+                for h in handles {
+                    h.await.unwrap();
+                }
+            });
+        }
+    });
+}

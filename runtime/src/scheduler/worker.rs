@@ -200,8 +200,13 @@ impl Worker {
         loop {
             let found = self.find_task(&mut self.core.borrow_mut());
             if std::mem::take(&mut self.core.borrow_mut().turn_driver) {
-                // Outside the core's borrow: the tasks it wakes go to this worker's queues.
+                // Outside the core's borrow: the tasks it wakes go to this worker's queues...
                 self.turn_driver_now();
+                if let Found::Nothing = found {
+                    // ...so look there again before parking: parking with tasks in the local
+                    // queue would strand them (regression: a timer-heavy run hung this way).
+                    continue;
+                }
             }
             match found {
                 Found::Task(task) => return Some(task),
