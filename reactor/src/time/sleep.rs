@@ -125,8 +125,9 @@ impl Sleep {
         };
         match state {
             EntryState::Fired => {
+                // A fired entry is already freed: nothing to unregister.
                 self.fired = true;
-                self.unregister();
+                self.key = None;
                 progress.made_progress();
                 Poll::Ready(())
             }

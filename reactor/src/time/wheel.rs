@@ -7,12 +7,15 @@
 //! operations per level.
 //!
 //! Precision: the wheel's slots are 1 ms wide, but every entry keeps its exact deadline. When the
-//! wheel reaches a level-0 slot, its entries that are not yet due move to the `near` list, and the
-//! driver wakes up at the exact earliest deadline in `near` (or in the next level-0 slot), not at a
-//! slot boundary. An entry is never fired before its deadline: entries that come due are checked
+//! wheel reaches a level-0 slot, its entries that are not yet due move to `near`, a min-heap on
+//! the exact deadline, and the driver wakes up at the heap's earliest deadline, not at a slot
+//! boundary. An entry is never fired before its deadline: entries that come due are checked
 //! against the exact time, and entries that were placed in a coarse slot are re-inserted lower
-//! (cascaded) until their own millisecond comes.
+//! (cascaded) until their own millisecond comes. Cancelling an entry in `near` only frees it; its
+//! heap record goes stale and is skipped when it comes out (within a millisecond).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::task::Waker;
 
 const LEVELS: usize = 6;
@@ -34,10 +37,10 @@ pub(crate) struct Key {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Place {
+    /// Not registered: never used, cancelled, or fired.
     Free,
     Slot { level: u8, slot: u8 },
     Near,
-    Fired,
 }
 
 struct Entry {
@@ -71,8 +74,8 @@ pub(crate) struct Wheel {
     entries: Vec<Entry>,
     free: Vec<u32>,
     levels: [Level; LEVELS],
-    /// Entries whose millisecond has come, waiting for their exact deadline.
-    near: List,
+    /// Entries whose millisecond has come, by exact deadline: `(deadline, index, generation)`.
+    near: BinaryHeap<Reverse<(u64, u32, u32)>>,
     /// The tick (ms) the wheel has been advanced to.
     elapsed: u64,
     /// Registered, not yet fired or cancelled.
@@ -88,7 +91,7 @@ impl Wheel {
                 occupied: 0,
                 slots: [List { head: NIL }; SLOTS],
             }),
-            near: List { head: NIL },
+            near: BinaryHeap::new(),
             elapsed: 0,
             len: 0,
         }
@@ -127,9 +130,13 @@ impl Wheel {
 
     /// Links entry `index` where its deadline says, relative to `elapsed`.
     fn place(&mut self, index: u32) {
-        let tick = self.entries[index as usize].deadline / TICK_NS;
+        let entry = &mut self.entries[index as usize];
+        let tick = entry.deadline / TICK_NS;
         if tick <= self.elapsed {
-            self.link(index, Place::Near);
+            entry.place = Place::Near;
+            entry.prev = NIL;
+            entry.next = NIL;
+            self.near.push(Reverse((entry.deadline, index, entry.generation)));
             return;
         }
         // Deadlines past the wheel's span wait in the top level and come back around.
@@ -148,8 +155,7 @@ impl Wheel {
     fn list_mut(&mut self, place: Place) -> &mut List {
         match place {
             Place::Slot { level, slot } => &mut self.levels[level as usize].slots[slot as usize],
-            Place::Near => &mut self.near,
-            Place::Free | Place::Fired => unreachable!("no list for {place:?}"),
+            Place::Near | Place::Free => unreachable!("no list for {place:?}"),
         }
     }
 
@@ -199,14 +205,12 @@ impl Wheel {
             .filter(|e| e.generation == key.generation && e.place != Place::Free)
     }
 
-    /// Whether the entry fired; if not, makes `waker` the one woken when it does.
+    /// Whether the entry fired (its key is stale); if not, makes `waker` the one woken when it
+    /// does.
     pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> EntryState {
         let Some(entry) = self.get_mut(key) else {
             return EntryState::Fired;
         };
-        if entry.place == Place::Fired {
-            return EntryState::Fired;
-        }
         match &entry.waker {
             Some(w) if w.will_wake(waker) => {}
             _ => entry.waker = Some(waker.clone()),
@@ -214,15 +218,20 @@ impl Wheel {
         EntryState::Pending
     }
 
-    /// Forgets the entry, fired or not. Its key becomes stale.
+    /// Cancels the entry if it has not fired. Its key becomes stale.
     pub(crate) fn remove(&mut self, key: Key) {
         let Some(entry) = self.get_mut(key) else {
             return;
         };
         let place = entry.place;
-        if place != Place::Fired {
-            self.unlink(key.index);
-            self.len -= 1;
+        match place {
+            Place::Slot { .. } => {
+                self.unlink(key.index);
+                self.len -= 1;
+            }
+            // Its heap record goes stale (the generation changes below).
+            Place::Near => self.len -= 1,
+            Place::Free => return,
         }
         let entry = &mut self.entries[key.index as usize];
         entry.place = Place::Free;
@@ -231,12 +240,16 @@ impl Wheel {
         self.free.push(key.index);
     }
 
+    /// Fires the entry and frees it at once: its key goes stale, which is how its `Sleep` learns
+    /// that it fired (a stale key polls as `Fired` and needs no removal).
     fn fire(&mut self, index: u32, out: &mut Vec<Waker>) {
         let entry = &mut self.entries[index as usize];
-        entry.place = Place::Fired;
+        entry.place = Place::Free;
         entry.prev = NIL;
         entry.next = NIL;
+        entry.generation = entry.generation.wrapping_add(1);
         out.extend(entry.waker.take());
+        self.free.push(index);
         self.len -= 1;
     }
 
@@ -264,46 +277,41 @@ impl Wheel {
             }
         }
         self.elapsed = self.elapsed.max(now_tick);
-        // The near list: entries whose millisecond has come.
-        let mut index = self.near.head;
-        while index != NIL {
-            let next = self.entries[index as usize].next;
-            if self.entries[index as usize].deadline <= now {
-                self.unlink(index);
+        // The near heap: entries whose millisecond has come.
+        while let Some(&Reverse((deadline, index, generation))) = self.near.peek() {
+            if deadline > now {
+                break;
+            }
+            self.near.pop();
+            if self.is_live_near(index, generation) {
                 self.fire(index, out);
             }
-            index = next;
         }
     }
 
-    /// The earliest time (ns) the wheel needs attention: the exact deadline of the earliest entry
-    /// if it is in the near list or in a level-0 slot, or the start of the coarser slot whose
-    /// entries must then be cascaded.
-    pub(crate) fn next_deadline(&self) -> Option<u64> {
-        let mut best: Option<u64> = None;
-        let mut index = self.near.head;
-        while index != NIL {
-            let e = &self.entries[index as usize];
-            best = Some(best.map_or(e.deadline, |b| b.min(e.deadline)));
-            index = e.next;
+    fn is_live_near(&self, index: u32, generation: u32) -> bool {
+        let e = &self.entries[index as usize];
+        e.generation == generation && e.place == Place::Near
+    }
+
+    /// The earliest time (ns) the wheel needs attention: the exact deadline at the top of the
+    /// near heap, or the start of the next occupied slot (whose entries then move to the heap or
+    /// cascade). Cheap: no list is walked.
+    pub(crate) fn next_deadline(&mut self) -> Option<u64> {
+        // Stale heap records (cancelled entries) must not wake the driver.
+        while let Some(&Reverse((deadline, index, generation))) = self.near.peek() {
+            if self.is_live_near(index, generation) {
+                break;
+            }
+            let _ = deadline;
+            self.near.pop();
         }
-        if let Some((level, slot, tick)) = self.next_expiration() {
-            let at = if level == 0 {
-                // Exact: the earliest deadline in that slot.
-                let mut min = u64::MAX;
-                let mut index = self.levels[0].slots[slot].head;
-                while index != NIL {
-                    let e = &self.entries[index as usize];
-                    min = min.min(e.deadline);
-                    index = e.next;
-                }
-                min
-            } else {
-                tick * TICK_NS
-            };
-            best = Some(best.map_or(at, |b| b.min(at)));
+        let near = self.near.peek().map(|Reverse((deadline, _, _))| *deadline);
+        let slot = self.next_expiration().map(|(_, _, tick)| tick * TICK_NS);
+        match (near, slot) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        best
     }
 
     /// The lowest level's next occupied slot: `(level, slot, tick at which it expires)`.
@@ -333,11 +341,15 @@ impl Wheel {
 
     /// Fires everything (the driver shut down).
     pub(crate) fn drain(&mut self, out: &mut Vec<Waker>) {
+        self.near.clear();
         for index in 0..self.entries.len() as u32 {
-            let place = self.entries[index as usize].place;
-            if matches!(place, Place::Slot { .. } | Place::Near) {
-                self.unlink(index);
-                self.fire(index, out);
+            match self.entries[index as usize].place {
+                Place::Slot { .. } => {
+                    self.unlink(index);
+                    self.fire(index, out);
+                }
+                Place::Near => self.fire(index, out),
+                Place::Free => {}
             }
         }
     }
@@ -396,7 +408,12 @@ mod tests {
         assert_eq!(run(&mut wheel, &[5 * MS + 300_000]), [1]);
         assert_eq!(flag.0.load(Ordering::SeqCst), 1);
         assert_eq!(wheel.poll(key, &w), EntryState::Fired);
+        // Removing a fired entry is a no-op, and its slot is reused safely.
         wheel.remove(key);
+        let again = wheel.insert(9 * MS, w.clone());
+        assert_eq!(wheel.poll(key, &w), EntryState::Fired, "a stale key stays fired");
+        assert_eq!(wheel.poll(again, &w), EntryState::Pending);
+        wheel.remove(again);
         assert_eq!(wheel.len(), 0);
     }
 
