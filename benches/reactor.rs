@@ -10,8 +10,8 @@
 //!   lateness* past the deadline (criterion's `iter_custom` returns it), so lower is better.
 //! - `tcp_echo`: 50 connections × 2,000 round trips of 64 bytes over loopback; time per iteration.
 
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use std::time::{Duration, Instant};
 
 const WORKERS: usize = 2;
@@ -55,8 +55,10 @@ macro_rules! suite {
                 g.bench_function(ID, |b| {
                     b.iter(|| {
                         rt.block_on(async {
-                            let handles: Vec<_> =
-                                ds.iter().map(|&d| $spawn(async move { $sleep(d).await })).collect();
+                            let handles: Vec<_> = ds
+                                .iter()
+                                .map(|&d| $spawn(async move { $sleep(d).await }))
+                                .collect();
                             for h in handles {
                                 h.await.unwrap();
                             }
@@ -120,7 +122,10 @@ macro_rules! suite {
 suite!(
     filch,
     filch::Runtime,
-    filch::Builder::new().worker_threads(WORKERS).build().unwrap(),
+    filch::Builder::new()
+        .worker_threads(WORKERS)
+        .build()
+        .unwrap(),
     filch::spawn,
     filch::sleep,
     filch::sleep_until
@@ -152,8 +157,18 @@ fn run_pair(c: &mut Criterion, name: &str, filch: Workload, tokio: Workload) {
 fn reactor(c: &mut Criterion) {
     let _ = Instant::now();
     run_pair(c, "timers_fire", filch::timers_fire, tokio::timers_fire);
-    run_pair(c, "timers_cancel", filch::timers_cancel, tokio::timers_cancel);
-    run_pair(c, "timer_lateness", filch::timer_lateness, tokio::timer_lateness);
+    run_pair(
+        c,
+        "timers_cancel",
+        filch::timers_cancel,
+        tokio::timers_cancel,
+    );
+    run_pair(
+        c,
+        "timer_lateness",
+        filch::timer_lateness,
+        tokio::timer_lateness,
+    );
 }
 
 criterion_group!(benches, reactor);

@@ -56,6 +56,12 @@ pub mod time {
     pub use filch_reactor::time::*;
 }
 
+/// Sockets: TCP, UDP and (on Unix) Unix domain sockets, with `futures_io::AsyncRead` and
+/// `AsyncWrite` on the streams. See [`net::TcpListener`] for an echo server.
+pub mod net {
+    pub use filch_reactor::net::*;
+}
+
 /// Task types: join handles, ids and errors.
 pub mod task {
     pub use filch_runtime::task::{Id, JoinError, JoinHandle};

@@ -42,7 +42,11 @@ fn burst_fires_the_missed_ticks_back_to_back() {
     filch::run(async {
         let (t0, seen) = after_a_stall(MissedTickBehavior::Burst).await;
         for (k, (scheduled, _)) in seen.iter().enumerate() {
-            assert_eq!(*scheduled, t0 + P * (k as u32 + 1), "burst keeps the schedule");
+            assert_eq!(
+                *scheduled,
+                t0 + P * (k as u32 + 1),
+                "burst keeps the schedule"
+            );
         }
         // The three missed ticks arrive at once, well before their period spacing.
         let spread = seen[2].1 - seen[0].1;
@@ -73,7 +77,11 @@ fn skip_jumps_to_the_next_tick_of_the_original_schedule() {
         let (t0, seen) = after_a_stall(MissedTickBehavior::Skip).await;
         for pair in seen.windows(2) {
             let (a, b) = (pair[0].0, pair[1].0);
-            assert_eq!((b - t0).as_nanos() % P.as_nanos(), 0, "off the original grid");
+            assert_eq!(
+                (b - t0).as_nanos() % P.as_nanos(),
+                0,
+                "off the original grid"
+            );
             assert!(b > a);
         }
         // The tick after the stall skipped the missed slots: it is at least 4 periods in.

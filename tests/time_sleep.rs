@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn rt(workers: usize) -> filch::Runtime {
-    filch::Builder::new().worker_threads(workers).build().unwrap()
+    filch::Builder::new()
+        .worker_threads(workers)
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -41,7 +44,11 @@ fn hundred_thousand_random_sleeps_all_fire_and_none_early() {
             done
         });
         assert_eq!(done, 100_000);
-        assert_eq!(early.load(SeqCst), 0, "a sleep completed before its deadline");
+        assert_eq!(
+            early.load(SeqCst),
+            0,
+            "a sleep completed before its deadline"
+        );
     });
 }
 
@@ -65,7 +72,10 @@ fn reset_moves_the_deadline_earlier_and_later() {
         sleep.await;
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(10));
-        assert!(took < Duration::from_secs(10), "the old deadline was kept: {took:?}");
+        assert!(
+            took < Duration::from_secs(10),
+            "the old deadline was kept: {took:?}"
+        );
 
         // Reset after completion: waits again.
         let mut sleep = filch::sleep(Duration::from_millis(1));
@@ -138,7 +148,11 @@ fn timers_fire_while_all_other_workers_spin() {
             (fired, start.elapsed())
         });
         assert_eq!(fired.0, 20);
-        assert!(fired.1 < Duration::from_millis(900), "20 × 5 ms sleeps took {:?}", fired.1);
+        assert!(
+            fired.1 < Duration::from_millis(900),
+            "20 × 5 ms sleeps took {:?}",
+            fired.1
+        );
         for s in spinners {
             rt.block_on(s).unwrap();
         }

@@ -74,7 +74,9 @@ fn timeout_of_a_spawned_task_lets_the_task_run_on() {
             f.fetch_add(1, SeqCst);
         });
         // Timing out the *wait* on a handle does not cancel the task.
-        assert!(filch::timeout(Duration::from_millis(1), &mut task).await.is_err());
+        assert!(filch::timeout(Duration::from_millis(1), &mut task)
+            .await
+            .is_err());
         task.await.unwrap();
         assert_eq!(finished.load(SeqCst), 1);
     });

@@ -71,6 +71,7 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Progress> {
 
 /// A spent unit, returned to the budget on drop unless the resource made progress.
 #[must_use]
+#[derive(Debug)]
 pub struct Progress {
     restore: Option<u8>,
 }

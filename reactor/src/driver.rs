@@ -2,15 +2,15 @@
 
 use crate::io::scheduled_io::ScheduledIo;
 use crate::io::slab::{Slab, TIMER_TOKEN, WAKER_TOKEN};
-use crate::precise::PreciseTimer;
 use crate::io::Ready;
 use crate::loom::lock;
+use crate::loom::sync::Mutex;
+use crate::precise::PreciseTimer;
 use crate::time::Timers;
 use std::fmt;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::loom::sync::Mutex;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
@@ -206,7 +206,9 @@ impl Handle {
 fn wake_all(wakers: impl IntoIterator<Item = Waker>) {
     for waker in wakers {
         if catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err() {
-            eprintln!("filch: a waker panicked while the I/O driver woke it; the panic was dropped");
+            eprintln!(
+                "filch: a waker panicked while the I/O driver woke it; the panic was dropped"
+            );
         }
     }
 }

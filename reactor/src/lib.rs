@@ -17,9 +17,9 @@
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
+mod context;
 #[doc(hidden)]
 pub mod coop;
-mod context;
 mod driver;
 mod io;
 mod loom;

@@ -10,5 +10,7 @@ pub(crate) use loom::sync;
 /// Locks `mutex`, ignoring poisoning: no user code runs under the reactor's locks except waker
 /// calls, which are made after the locks are released.
 pub(crate) fn lock<T>(mutex: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

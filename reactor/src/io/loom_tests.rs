@@ -66,7 +66,9 @@ fn clear_after_would_block_never_loses_a_newer_event() {
         let woken = counter.0.load(SeqCst) > 0;
         let still_ready = matches!(io.poll_ready(&mut cx, Interest::READABLE), Poll::Ready(_));
         // The data was read, or the task was woken for it, or readiness still says so.
-        assert!(got_data || woken || still_ready, "lost the event for new data");
+        assert!(
+            got_data || woken || still_ready,
+            "lost the event for new data"
+        );
     });
 }
-

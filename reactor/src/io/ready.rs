@@ -148,12 +148,4 @@ impl Interest {
     pub fn is_writable(self) -> bool {
         self.0 & 0b10 != 0
     }
-
-    pub(crate) fn to_mio(self) -> mio::Interest {
-        match (self.is_readable(), self.is_writable()) {
-            (true, true) => mio::Interest::READABLE | mio::Interest::WRITABLE,
-            (false, true) => mio::Interest::WRITABLE,
-            _ => mio::Interest::READABLE,
-        }
-    }
 }

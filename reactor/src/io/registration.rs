@@ -1,7 +1,7 @@
 //! `PollEvented`: a mio source registered with the current driver, with readiness-aware I/O.
 
 use super::scheduled_io::{ReadyEvent, ScheduledIo};
-use super::{Interest, Ready};
+use super::Interest;
 use crate::coop;
 use crate::driver::{shutdown_error, Handle};
 use std::io::{self, Read, Write};
@@ -26,16 +26,19 @@ impl<E: mio::event::Source> PollEvented<E> {
     }
 
     pub(crate) fn new_with(mut io: E, handle: Handle) -> io::Result<PollEvented<E>> {
-        let (token, scheduled) = handle.register(
-            &mut io,
-            mio::Interest::READABLE | mio::Interest::WRITABLE,
-        )?;
+        let (token, scheduled) =
+            handle.register(&mut io, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
         Ok(PollEvented {
             io: Some(io),
             handle,
             token,
             scheduled,
         })
+    }
+
+    /// The driver the source is registered with (accepted sockets join their listener's).
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
     }
 
     pub(crate) fn get_ref(&self) -> &E {
@@ -73,15 +76,6 @@ impl<E: mio::event::Source> PollEvented<E> {
     fn clear(&self, event: ReadyEvent) {
         self.scheduled.clear_readiness(event);
     }
-
-    /// Waits until the source is ready for `interest` (without doing I/O).
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<Ready>> {
-        let event = ready!(self.scheduled.poll_ready(cx, interest));
-        if event.is_shutdown {
-            return Poll::Ready(Err(shutdown_error()));
-        }
-        Poll::Ready(Ok(event.ready))
-    }
 }
 
 impl<E: mio::event::Source> PollEvented<E>
@@ -89,12 +83,20 @@ where
     for<'a> &'a E: Read + Write,
 {
     /// A stream read. A short read drained the socket, so readiness is cleared at once.
-    pub(crate) fn poll_read_stream(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_stream(cx, Interest::READABLE, buf.len(), |mut io| io.read(buf))
     }
 
     /// A stream write. A short write filled the socket buffer, so readiness is cleared at once.
-    pub(crate) fn poll_write_stream(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_write_stream(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_stream(cx, Interest::WRITABLE, buf.len(), |mut io| io.write(buf))
     }
 

@@ -111,7 +111,10 @@ impl ScheduledIo {
         }
         let mut waiters = lock(&self.waiters);
         let Waiters { reader, writer } = &mut *waiters;
-        for (wanted, slot) in [(interest.is_readable(), reader), (interest.is_writable(), writer)] {
+        for (wanted, slot) in [
+            (interest.is_readable(), reader),
+            (interest.is_writable(), writer),
+        ] {
             match slot {
                 _ if !wanted => {}
                 Some(waker) if waker.will_wake(cx.waker()) => {}
@@ -129,7 +132,9 @@ impl ScheduledIo {
     /// Task side, after the operation returned `WouldBlock`: forgets the readiness in `event`,
     /// unless the driver reported a newer event meanwhile.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        let clear = usize::from((event.ready - (Ready::READ_CLOSED | Ready::WRITE_CLOSED | Ready::ERROR)).bits());
+        let clear = usize::from(
+            (event.ready - (Ready::READ_CLOSED | Ready::WRITE_CLOSED | Ready::ERROR)).bits(),
+        );
         let mut curr = self.readiness.load(Ordering::Acquire);
         loop {
             if curr & TICK_MASK != event.tick {

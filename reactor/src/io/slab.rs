@@ -90,10 +90,6 @@ impl Slab {
         Some(io)
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
     /// Every source still registered.
     pub(crate) fn drain(&mut self) -> Vec<Arc<ScheduledIo>> {
         self.len = 0;
@@ -123,9 +119,12 @@ mod tests {
         let b = slab.insert(Arc::new(ScheduledIo::new())).unwrap();
         assert_eq!(a.0 & INDEX_MASK, b.0 & INDEX_MASK, "the slot is reused");
         assert_ne!(a, b);
-        assert!(slab.get(a).is_none(), "an event for the old source is dropped");
+        assert!(
+            slab.get(a).is_none(),
+            "an event for the old source is dropped"
+        );
         assert!(slab.remove(a).is_none());
         assert!(slab.get(b).is_some());
-        assert_eq!(slab.len(), 1);
+        assert_eq!(slab.len, 1);
     }
 }

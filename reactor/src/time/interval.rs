@@ -32,7 +32,10 @@ pub fn interval(period: Duration) -> Interval {
 /// As [`interval`], with the first tick at `start`.
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(period > Duration::ZERO, "filch::interval: the period must be non-zero");
+    assert!(
+        period > Duration::ZERO,
+        "filch::interval: the period must be non-zero"
+    );
     Interval {
         sleep: sleep_until(start),
         period,

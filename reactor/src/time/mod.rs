@@ -81,10 +81,6 @@ impl Timers {
         self.to_ns(Instant::now())
     }
 
-    pub(crate) fn instant_of(&self, ns: u64) -> Instant {
-        self.start + Duration::from_nanos(ns)
-    }
-
     /// Registers `deadline`; returns true in `.1` if the driver must be unparked to honour it.
     pub(crate) fn register(&self, deadline: Instant, waker: &Waker) -> (Registered, bool) {
         let deadline = self.to_ns(deadline);
@@ -98,8 +94,13 @@ impl Timers {
             key
         };
         // After the insert (see the module doc): is a driver blocked past this deadline?
-        let sleeping = self.sleeping_until.load(std::sync::atomic::Ordering::SeqCst);
-        (Registered::Pending(key), sleeping != 0 && deadline < sleeping)
+        let sleeping = self
+            .sleeping_until
+            .load(std::sync::atomic::Ordering::SeqCst);
+        (
+            Registered::Pending(key),
+            sleeping != 0 && deadline < sleeping,
+        )
     }
 
     pub(crate) fn poll(&self, key: Key, waker: &Waker) -> EntryState {
@@ -141,19 +142,23 @@ impl Timers {
             return Some(Duration::ZERO);
         }
         let next = wheel.next_deadline();
-        let cap = max_wait.map(|d| now.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)));
+        let cap =
+            max_wait.map(|d| now.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)));
         let until = match (next, cap) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        self.sleeping_until
-            .store(until.unwrap_or(u64::MAX).max(1), std::sync::atomic::Ordering::SeqCst);
+        self.sleeping_until.store(
+            until.unwrap_or(u64::MAX).max(1),
+            std::sync::atomic::Ordering::SeqCst,
+        );
         until.map(|u| Duration::from_nanos(u.saturating_sub(now)))
     }
 
     /// Driver side, after blocking.
     pub(crate) fn after_block(&self) {
-        self.sleeping_until.store(0, std::sync::atomic::Ordering::SeqCst);
+        self.sleeping_until
+            .store(0, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub(crate) fn shutdown(&self, out: &mut Vec<Waker>) {

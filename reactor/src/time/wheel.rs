@@ -39,7 +39,10 @@ pub(crate) struct Key {
 enum Place {
     /// Not registered: never used, cancelled, or fired.
     Free,
-    Slot { level: u8, slot: u8 },
+    Slot {
+        level: u8,
+        slot: u8,
+    },
     Near,
 }
 
@@ -136,7 +139,8 @@ impl Wheel {
             entry.place = Place::Near;
             entry.prev = NIL;
             entry.next = NIL;
-            self.near.push(Reverse((entry.deadline, index, entry.generation)));
+            self.near
+                .push(Reverse((entry.deadline, index, entry.generation)));
             return;
         }
         // Deadlines past the wheel's span wait in the top level and come back around.
@@ -411,7 +415,11 @@ mod tests {
         // Removing a fired entry is a no-op, and its slot is reused safely.
         wheel.remove(key);
         let again = wheel.insert(9 * MS, w.clone());
-        assert_eq!(wheel.poll(key, &w), EntryState::Fired, "a stale key stays fired");
+        assert_eq!(
+            wheel.poll(key, &w),
+            EntryState::Fired,
+            "a stale key stays fired"
+        );
         assert_eq!(wheel.poll(again, &w), EntryState::Pending);
         wheel.remove(again);
         assert_eq!(wheel.len(), 0);

@@ -65,8 +65,8 @@ mod worker;
 #[cfg(all(test, filch_loom))]
 mod loom_tests;
 
-pub(crate) use park::{Parker, Unparker};
 use park::ParkSignal;
+pub(crate) use park::{Parker, Unparker};
 pub(crate) use worker::{in_any_worker, in_worker_of, start, WorkerConfig};
 
 use crate::blocking::BlockingPool;
@@ -217,7 +217,9 @@ impl Shared {
 
     /// Wakes worker `index`, on its parker or in the driver, wherever it sleeps.
     fn unpark_worker(&self, index: usize) {
-        self.remotes[index].park.unpark(|| self.driver_handle.unpark());
+        self.remotes[index]
+            .park
+            .unpark(|| self.driver_handle.unpark());
     }
 
     /// A worker left the driver to run tasks: if the driver has sources or timers to watch and

@@ -1,0 +1,306 @@
+//! `TcpStream`: a connected TCP socket.
+
+use super::split::{split, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::context;
+use crate::io::registration::PollEvented;
+use crate::io::Interest;
+use crate::net::addr::{each_addr, ToSocketAddrs};
+use crate::net::ops;
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A TCP connection, made by [`TcpStream::connect`] or accepted by a
+/// [`TcpListener`](crate::net::TcpListener).
+///
+/// Read and write with the inherent `async fn`s ([`read`](TcpStream::read),
+/// [`write_all`](TcpStream::write_all), ...) or through `futures_io::AsyncRead`/`AsyncWrite`
+/// (and so `futures::io::AsyncReadExt`, `copy`, codecs). Closing the write direction sends the
+/// peer an end of stream: [`shutdown`](TcpStream::shutdown) with `Shutdown::Write`, or
+/// `AsyncWrite::poll_close`. To read and write from two tasks at once, split the stream with
+/// [`into_split`](TcpStream::into_split) (owned halves) or [`split`](TcpStream::split) (borrowed
+/// halves).
+///
+/// Reads and writes take `&mut self`: the stream keeps one waker for a reader and one for a
+/// writer, and the halves are how two tasks share it, one in each role.
+///
+/// # Examples
+///
+/// ```no_run
+/// use filch::net::TcpStream;
+///
+/// filch::run(async {
+///     let mut stream = TcpStream::connect("127.0.0.1:8080").await?;
+///     stream.write_all(b"ping").await?;
+///     let mut reply = [0; 4];
+///     stream.read_exact(&mut reply).await?;
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap();
+/// ```
+pub struct TcpStream {
+    io: PollEvented<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Opens a connection to `addr`, trying each address it resolves to in turn; fails with the
+    /// last address's error (`ConnectionRefused` when nobody listens there).
+    ///
+    /// Fails at once, with an error that names `filch::run`, outside a filch runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// filch::run(async {
+    ///     let stream = filch::net::TcpStream::connect(("127.0.0.1", 8080)).await?;
+    ///     println!("connected to {}", stream.peer_addr()?);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        context::current()?;
+        each_addr(addr, TcpStream::connect_addr).await
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let stream = TcpStream::new(mio::net::TcpStream::connect(addr)?)?;
+        ops::wait_connected(
+            &stream.io,
+            mio::net::TcpStream::take_error,
+            mio::net::TcpStream::peer_addr,
+        )
+        .await?;
+        Ok(stream)
+    }
+
+    /// Registers a connected (or connecting) mio stream with the current driver.
+    pub(crate) fn new(sys: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: PollEvented::new(sys)?,
+        })
+    }
+
+    /// Registers an accepted mio stream with its listener's driver.
+    pub(crate) fn new_with(
+        sys: mio::net::TcpStream,
+        handle: crate::Handle,
+    ) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: PollEvented::new_with(sys, handle)?,
+        })
+    }
+
+    /// Wraps a connected `std` stream, switching it to non-blocking mode.
+    ///
+    /// Fails outside a filch runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// filch::run(async {
+    ///     let std_stream = std::net::TcpStream::connect("127.0.0.1:8080")?;
+    ///     let stream = filch::net::TcpStream::from_std(std_stream)?;
+    ///     # drop(stream);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::new(mio::net::TcpStream::from_std(stream))
+    }
+
+    /// Reads into `buf`, waiting until at least one byte is there; `Ok(0)` at the end of the
+    /// stream (or for an empty `buf`). Cancel-safe: dropping the future loses no data.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first. Not
+    /// cancel-safe: bytes read before the future is dropped are lost.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let this = &*self;
+        ops::read_exact(|cx, buf| this.poll_read_priv(cx, buf), buf).await
+    }
+
+    /// Writes some of `buf`, waiting until the socket takes at least one byte; returns how many
+    /// it took. Cancel-safe.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+    }
+
+    /// Writes all of `buf`. Not cancel-safe: a dropped future may have sent part of it.
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let this = &*self;
+        ops::write_all(|cx, buf| this.poll_write_priv(cx, buf), buf).await
+    }
+
+    /// Does nothing: a TCP stream has no user-space buffer, every write goes to the kernel.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Shuts down the read direction, the write direction, or both (`std`'s `shutdown`, which
+    /// never blocks). After `Shutdown::Write` the peer reads the end of the stream, and this
+    /// side can still read what the peer sends (a half-close).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Sets `TCP_NODELAY`: when `true`, small writes go out at once instead of waiting to be
+    /// merged (Nagle's algorithm off).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// The address of the remote end.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The address of this end.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Splits the stream into halves that can move to different tasks: one reads, the other
+    /// writes. Dropping the write half shuts the write direction down (the peer reads the end
+    /// of the stream); [`OwnedReadHalf::reunite`] puts the stream back together.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// filch::run(async {
+    ///     let stream = filch::net::TcpStream::connect("127.0.0.1:8080").await?;
+    ///     let (mut rd, mut wr) = stream.into_split();
+    ///     let writer = filch::spawn(async move { wr.write_all(b"hello").await });
+    ///     let mut buf = [0; 5];
+    ///     rd.read_exact(&mut buf).await?;
+    ///     writer.await.unwrap()?;
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split_owned(self)
+    }
+
+    /// Splits the stream into borrowed halves, for reading and writing at once within one task
+    /// (for example in a `join`). Cheaper than [`into_split`](TcpStream::into_split): no `Arc`,
+    /// and dropping the write half does not shut anything down.
+    ///
+    /// With `futures::io::AsyncReadExt` in scope, `stream.split()` resolves to that trait's
+    /// by-value `split`; write `TcpStream::split(&mut stream)` to get this one.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split(self)
+    }
+
+    // The `&self` operations the halves share. One reader and one writer at a time: the
+    // `&mut self` methods and the halves guarantee it.
+
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.io.poll_read_stream(cx, buf)
+    }
+
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.io.poll_write_stream(cx, buf)
+    }
+
+    /// Vectored writes go through `poll_io`, not the stream helper: a short vectored write says
+    /// less about the socket buffer than a short plain one, and `WouldBlock` still clears.
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        self.io
+            .poll_io(cx, Interest::WRITABLE, |mut sock| sock.write_vectored(bufs))
+    }
+
+    pub(crate) fn poll_close_priv(&self) -> Poll<io::Result<()>> {
+        ops::close_write(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts the write direction down: the peer reads the end of the stream.
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_close_priv()
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.get_ref().fmt(f)
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for TcpStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}

@@ -1,0 +1,209 @@
+//! `UnixStream`: a connected Unix domain stream socket.
+
+use crate::io::registration::PollEvented;
+use crate::io::Interest;
+use crate::net::ops;
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice, Write};
+use std::net::Shutdown;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A Unix domain stream connection, made by [`UnixStream::connect`], [`UnixStream::pair`] or a
+/// [`UnixListener`](crate::net::UnixListener).
+///
+/// Reads and writes work as on a [`TcpStream`](crate::net::TcpStream): inherent `async fn`s or
+/// `futures_io::AsyncRead`/`AsyncWrite`, `&mut self`, one reader and one writer.
+///
+/// # Examples
+///
+/// ```
+/// use filch::net::UnixStream;
+///
+/// filch::run(async {
+///     let (mut a, mut b) = UnixStream::pair()?;
+///     a.write_all(b"ping").await?;
+///     let mut buf = [0; 4];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap();
+/// ```
+pub struct UnixStream {
+    io: PollEvented<mio::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`. Fails, naming `filch::run`, outside a filch runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// filch::run(async {
+    ///     let stream = filch::net::UnixStream::connect("/tmp/filch-example.sock").await?;
+    ///     # drop(stream);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let handle = crate::context::current()?;
+        let stream = UnixStream {
+            io: PollEvented::new_with(mio::net::UnixStream::connect(path)?, handle)?,
+        };
+        ops::wait_connected(
+            &stream.io,
+            mio::net::UnixStream::take_error,
+            mio::net::UnixStream::peer_addr,
+        )
+        .await?;
+        Ok(stream)
+    }
+
+    /// A pair of streams connected to each other. Fails outside a filch runtime.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let handle = crate::context::current()?;
+        let (a, b) = mio::net::UnixStream::pair()?;
+        Ok((
+            UnixStream {
+                io: PollEvented::new_with(a, handle.clone())?,
+            },
+            UnixStream {
+                io: PollEvented::new_with(b, handle)?,
+            },
+        ))
+    }
+
+    pub(crate) fn new(sys: mio::net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: PollEvented::new(sys)?,
+        })
+    }
+
+    /// Wraps a connected `std` stream, switching it to non-blocking mode. Fails outside a filch
+    /// runtime.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        UnixStream::new(mio::net::UnixStream::from_std(stream))
+    }
+
+    /// Reads into `buf`, waiting until at least one byte is there; `Ok(0)` at the end of the
+    /// stream. Cancel-safe.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let this = &*self;
+        ops::read_exact(|cx, buf| this.poll_read_priv(cx, buf), buf).await
+    }
+
+    /// Writes some of `buf`, waiting until the socket takes at least one byte. Cancel-safe.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+    }
+
+    /// Writes all of `buf`.
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let this = &*self;
+        ops::write_all(|cx, buf| this.poll_write_priv(cx, buf), buf).await
+    }
+
+    /// Does nothing: the stream has no user-space buffer.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Shuts down the read direction, the write direction, or both (never blocks).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// The address of this end.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The address of the remote end.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.io.poll_read_stream(cx, buf)
+    }
+
+    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.io.poll_write_stream(cx, buf)
+    }
+}
+
+impl futures_io::AsyncRead for UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        self.io
+            .poll_io(cx, Interest::WRITABLE, |mut sock| sock.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts the write direction down: the peer reads the end of the stream.
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ops::close_write(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.get_ref().fmt(f)
+    }
+}
+
+impl std::os::fd::AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for UnixStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}

@@ -1,0 +1,188 @@
+//! Unix domain sockets through the facade: a stream round trip through a listener on a socket
+//! file in the temp dir (and its cleanup), `UnixStream::pair` with the `futures-io` traits,
+//! datagram sockets, and errors (a path nobody listens on, outside a runtime).
+
+#![cfg(unix)]
+
+mod common;
+
+use common::{runtime, within};
+use filch::net::{UnixDatagram, UnixListener, UnixStream};
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use std::io;
+use std::net::Shutdown;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A socket path unique to this process and test, removed (if left over) before use and on drop.
+struct TempPath(PathBuf);
+
+impl TempPath {
+    fn new(name: &str) -> TempPath {
+        let path =
+            std::env::temp_dir().join(format!("filch-net-unix-{}-{name}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        TempPath(path)
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn stream_round_trip_through_a_listener_in_the_temp_dir() {
+    const CLIENTS: usize = 20;
+    const MESSAGES: usize = 50;
+    let socket = TempPath::new("listener");
+    let path = socket.0.clone();
+    let (checked, bound_to) = within(LIMIT, "unix listener", move || {
+        let rt = runtime(2, "net-unix");
+        rt.block_on(async move {
+            let listener = UnixListener::bind(&path).unwrap();
+            let bound_to = listener
+                .local_addr()
+                .unwrap()
+                .as_pathname()
+                .map(PathBuf::from);
+            let server = filch::spawn(async move {
+                let mut sessions = Vec::new();
+                for _ in 0..CLIENTS {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    sessions.push(filch::spawn(async move {
+                        let mut buf = [0; 256];
+                        for _ in 0..10_000 {
+                            let n = stream.read(&mut buf).await.unwrap();
+                            if n == 0 {
+                                return;
+                            }
+                            stream.write_all(&buf[..n]).await.unwrap();
+                        }
+                        panic!("the client never closed");
+                    }));
+                }
+                for session in sessions {
+                    session.await.unwrap();
+                }
+            });
+            let clients: Vec<_> = (0..CLIENTS)
+                .map(|c| {
+                    let path = path.clone();
+                    filch::spawn(async move {
+                        let mut stream = UnixStream::connect(&path).await.unwrap();
+                        let mut checked = 0;
+                        for m in 0..MESSAGES {
+                            let msg: Vec<u8> = (0..1 + (c + m) % 100)
+                                .map(|k| (c * 3 + m + k) as u8)
+                                .collect();
+                            stream.write_all(&msg).await.unwrap();
+                            let mut back = vec![0; msg.len()];
+                            stream.read_exact(&mut back).await.unwrap();
+                            assert_eq!(back, msg, "client {c}, message {m}");
+                            checked += 1;
+                        }
+                        stream.shutdown(Shutdown::Write).unwrap();
+                        checked
+                    })
+                })
+                .collect();
+            let mut checked = 0;
+            for client in clients {
+                checked += client.await.unwrap();
+            }
+            server.await.unwrap();
+            (checked, bound_to)
+        })
+    });
+    assert_eq!(checked, CLIENTS * MESSAGES);
+    assert_eq!(bound_to.as_deref(), Some(socket.0.as_path()));
+    // The listener is gone but, as with std, its file stays until removed.
+    assert!(socket.0.exists());
+    std::fs::remove_file(&socket.0).unwrap();
+    assert!(!socket.0.exists());
+}
+
+#[test]
+fn pair_streams_talk_through_the_futures_io_traits() {
+    let (a_got, b_got) = within(LIMIT, "unix pair", || {
+        filch::run(async {
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            let writer = filch::spawn(async move {
+                AsyncWriteExt::write_all(&mut a, b"from a").await.unwrap();
+                AsyncWriteExt::close(&mut a).await.unwrap();
+                let mut got = Vec::new();
+                AsyncReadExt::read_to_end(&mut a, &mut got).await.unwrap();
+                got
+            });
+            let mut got = Vec::new();
+            AsyncReadExt::read_to_end(&mut b, &mut got).await.unwrap();
+            b.write_all(b"from b").await.unwrap();
+            drop(b);
+            (writer.await.unwrap(), got)
+        })
+    });
+    assert_eq!(a_got, b"from b");
+    assert_eq!(b_got, b"from a");
+}
+
+#[test]
+fn connecting_to_a_path_nobody_listens_on_fails() {
+    let socket = TempPath::new("nobody");
+    let path = socket.0.clone();
+    let err = within(LIMIT, "unix connect", move || {
+        filch::run(async move { UnixStream::connect(&path).await.unwrap_err() })
+    });
+    assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+}
+
+#[test]
+fn datagrams_between_a_pair_and_between_bound_paths() {
+    let a_socket = TempPath::new("dgram-a");
+    let b_socket = TempPath::new("dgram-b");
+    let (a_path, b_path) = (a_socket.0.clone(), b_socket.0.clone());
+    let (pair_got, got, from) = within(LIMIT, "unix datagram", move || {
+        filch::run(async move {
+            let (x, y) = UnixDatagram::pair().unwrap();
+            let mut buf = [0; 64];
+            for i in 0..100u8 {
+                x.send(&[i; 3]).await.unwrap();
+                let n = y.recv(&mut buf).await.unwrap();
+                assert_eq!(&buf[..n], &[i; 3]);
+            }
+            let n = {
+                y.send(b"pair").await.unwrap();
+                x.recv(&mut buf).await.unwrap()
+            };
+            let pair_got = buf[..n].to_vec();
+
+            let a = UnixDatagram::bind(&a_path).unwrap();
+            let b = UnixDatagram::bind(&b_path).unwrap();
+            a.send_to(b"by path", &b_path).await.unwrap();
+            let (n, from) = b.recv_from(&mut buf).await.unwrap();
+            let from = from.as_pathname().map(PathBuf::from);
+            (pair_got, buf[..n].to_vec(), from)
+        })
+    });
+    assert_eq!(pair_got, b"pair");
+    assert_eq!(got, b"by path");
+    assert_eq!(from.as_deref(), Some(a_socket.0.as_path()));
+}
+
+#[test]
+fn unix_sockets_outside_a_runtime_are_an_error_that_names_filch_run() {
+    let err = UnixStream::pair().map(drop).unwrap_err();
+    assert!(err.to_string().contains("filch::run"), "{err}");
+    let socket = TempPath::new("outside");
+    let err = UnixListener::bind(&socket.0).map(drop).unwrap_err();
+    assert!(err.to_string().contains("filch::run"), "{err}");
+    assert!(
+        !socket.0.exists(),
+        "bind outside a runtime left a socket file"
+    );
+    let err = UnixDatagram::unbound().map(drop).unwrap_err();
+    assert!(err.to_string().contains("filch::run"), "{err}");
+}
