@@ -12,11 +12,14 @@
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WORKERS: usize = 2;
 const TIMERS: usize = 100_000;
 const LATENESS_TIMERS: usize = 1_000;
+const ECHO_CONNECTIONS: usize = 50;
+const ECHO_ROUND_TRIPS: usize = 2_000;
+const ECHO_MESSAGE: usize = 64;
 
 /// The shared pseudo-random sleep durations, 0–10 ms.
 fn durations(n: usize) -> Vec<Duration> {
@@ -32,9 +35,15 @@ fn durations(n: usize) -> Vec<Duration> {
 }
 
 macro_rules! suite {
-    ($name:ident, $Rt:ty, $build:expr, $spawn:path, $sleep:path, $sleep_until:path) => {
+    (
+        $name:ident, $Rt:ty, $build:expr, $spawn:path, $sleep:path, $sleep_until:path,
+        $TcpListener:ty, $TcpStream:ty, $($io_traits:path),*
+    ) => {
         mod $name {
             use super::{durations, LATENESS_TIMERS, TIMERS, WORKERS};
+            use super::{ECHO_CONNECTIONS, ECHO_MESSAGE, ECHO_ROUND_TRIPS};
+            #[allow(unused_imports)]
+            use {$($io_traits),*};
             use criterion::measurement::WallTime;
             use criterion::BenchmarkGroup;
             use std::future::Future;
@@ -115,6 +124,58 @@ macro_rules! suite {
                     })
                 });
             }
+
+            pub(crate) fn tcp_echo(g: &mut BenchmarkGroup<'_, WallTime>) {
+                let rt = rt();
+                let listener = rt.block_on(async {
+                    <$TcpListener>::bind("127.0.0.1:0").await.unwrap()
+                });
+                let addr = listener.local_addr().unwrap();
+                // The server: one task per connection, echoing until the client closes.
+                let server = rt.spawn(async move {
+                    loop {
+                        let (mut stream, _) = listener.accept().await.unwrap();
+                        $spawn(async move {
+                            let mut buf = [0u8; 4096];
+                            loop {
+                                match stream.read(&mut buf).await {
+                                    Ok(0) | Err(_) => return,
+                                    Ok(n) => {
+                                        if stream.write_all(&buf[..n]).await.is_err() {
+                                            return;
+                                        }
+                                    }
+                                }
+                            }
+                        });
+                    }
+                });
+                g.bench_function(ID, |b| {
+                    b.iter(|| {
+                        rt.block_on(async {
+                            let clients: Vec<_> = (0..ECHO_CONNECTIONS)
+                                .map(|c| {
+                                    $spawn(async move {
+                                        let mut stream = <$TcpStream>::connect(addr).await.unwrap();
+                                        stream.set_nodelay(true).unwrap();
+                                        let out = [c as u8; ECHO_MESSAGE];
+                                        let mut back = [0u8; ECHO_MESSAGE];
+                                        for _ in 0..ECHO_ROUND_TRIPS {
+                                            stream.write_all(&out).await.unwrap();
+                                            stream.read_exact(&mut back).await.unwrap();
+                                            assert_eq!(back, out);
+                                        }
+                                    })
+                                })
+                                .collect();
+                            for c in clients {
+                                c.await.unwrap();
+                            }
+                        })
+                    })
+                });
+                server.abort();
+            }
         }
     };
 }
@@ -128,7 +189,10 @@ suite!(
         .unwrap(),
     filch::spawn,
     filch::sleep,
-    filch::sleep_until
+    filch::sleep_until,
+    filch::net::TcpListener,
+    filch::net::TcpStream,
+    std::io::Read
 );
 suite!(
     tokio,
@@ -140,7 +204,11 @@ suite!(
         .unwrap(),
     tokio::spawn,
     tokio::time::sleep,
-    tokio::time::sleep_until
+    tokio::time::sleep_until,
+    tokio::net::TcpListener,
+    tokio::net::TcpStream,
+    tokio::io::AsyncReadExt,
+    tokio::io::AsyncWriteExt
 );
 
 type Workload = fn(&mut BenchmarkGroup<'_, WallTime>);
@@ -155,7 +223,6 @@ fn run_pair(c: &mut Criterion, name: &str, filch: Workload, tokio: Workload) {
 }
 
 fn reactor(c: &mut Criterion) {
-    let _ = Instant::now();
     run_pair(c, "timers_fire", filch::timers_fire, tokio::timers_fire);
     run_pair(
         c,
@@ -169,6 +236,7 @@ fn reactor(c: &mut Criterion) {
         filch::timer_lateness,
         tokio::timer_lateness,
     );
+    run_pair(c, "tcp_echo", filch::tcp_echo, tokio::tcp_echo);
 }
 
 criterion_group!(benches, reactor);

@@ -4,7 +4,8 @@ use super::scheduled_io::{ReadyEvent, ScheduledIo};
 use super::Interest;
 use crate::coop;
 use crate::driver::{shutdown_error, Handle};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSliceMut, Read, Write};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
@@ -16,7 +17,12 @@ pub(crate) struct PollEvented<E: mio::event::Source> {
     handle: Handle,
     token: mio::Token,
     scheduled: Arc<ScheduledIo>,
+    /// A byte read past the caller's buffer by `poll_read_stream`, with [`SPARE_FULL`] set.
+    spare: AtomicU16,
 }
+
+/// Marks [`PollEvented::spare`] as holding a byte.
+const SPARE_FULL: u16 = 0x100;
 
 impl<E: mio::event::Source> PollEvented<E> {
     /// Registers `io` with the current thread's driver, for reading and writing.
@@ -33,6 +39,7 @@ impl<E: mio::event::Source> PollEvented<E> {
             handle,
             token,
             scheduled,
+            spare: AtomicU16::new(0),
         })
     }
 
@@ -82,13 +89,89 @@ impl<E: mio::event::Source> PollEvented<E>
 where
     for<'a> &'a E: Read + Write,
 {
-    /// A stream read. A short read drained the socket, so readiness is cleared at once.
+    /// A stream read that knows when it drained the socket.
+    ///
+    /// It reads with `readv` into the caller's buffer *plus one spare byte*. Fewer bytes than
+    /// that means the socket is empty now, so readiness is cleared at once and the next read waits
+    /// for the next edge instead of paying for a `read` that returns `WouldBlock` — even when the
+    /// caller's buffer was filled exactly, as in a `read_exact` of a message whose size the peer
+    /// also used. If the spare byte was filled, it is kept and handed out first by the next read.
     pub(crate) fn poll_read_stream(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_stream(cx, Interest::READABLE, buf.len(), |mut io| io.read(buf))
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let progress = ready!(coop::poll_proceed(cx));
+        let mut filled = 0;
+        if let Some(byte) = self.take_spare() {
+            buf[0] = byte;
+            filled = 1;
+        }
+        loop {
+            let event = match self.scheduled.poll_ready(cx, Interest::READABLE) {
+                Poll::Ready(event) => event,
+                // Hand out the spare byte rather than wait for more.
+                Poll::Pending if filled > 0 => break,
+                Poll::Pending => return Poll::Pending,
+            };
+            if event.is_shutdown {
+                if filled > 0 {
+                    break;
+                }
+                return Poll::Ready(Err(shutdown_error()));
+            }
+            let dst = &mut buf[filled..];
+            if dst.is_empty() {
+                break;
+            }
+            let wanted = dst.len();
+            let mut spare = [0u8; 1];
+            let mut slices = [IoSliceMut::new(dst), IoSliceMut::new(&mut spare)];
+            match self.get_ref().read_vectored(&mut slices) {
+                Ok(n) if n > wanted => {
+                    self.put_spare(spare[0]);
+                    filled += wanted;
+                    break;
+                }
+                Ok(n) => {
+                    if n > 0 {
+                        // Fewer bytes than offered: the socket is empty (a 0 is EOF, whose
+                        // readiness is sticky anyway).
+                        self.clear(event);
+                    }
+                    filled += n;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.clear(event);
+                    if filled > 0 {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Deliver the spare byte first; the error comes back on the next read.
+                Err(_) if filled > 0 => break,
+                Err(e) => {
+                    progress.made_progress();
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+        progress.made_progress();
+        Poll::Ready(Ok(filled))
+    }
+
+    fn take_spare(&self) -> Option<u8> {
+        // Relaxed: only the one reader of the stream touches the spare byte.
+        let v = self.spare.swap(0, Ordering::Relaxed);
+        (v & SPARE_FULL != 0).then_some(v as u8)
+    }
+
+    fn put_spare(&self, byte: u8) {
+        self.spare.store(SPARE_FULL | u16::from(byte), Ordering::Relaxed);
     }
 
     /// A stream write. A short write filled the socket buffer, so readiness is cleared at once.
