@@ -171,7 +171,8 @@ where
     }
 
     fn put_spare(&self, byte: u8) {
-        self.spare.store(SPARE_FULL | u16::from(byte), Ordering::Relaxed);
+        self.spare
+            .store(SPARE_FULL | u16::from(byte), Ordering::Relaxed);
     }
 
     /// A stream write. A short write filled the socket buffer, so readiness is cleared at once.

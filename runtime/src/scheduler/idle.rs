@@ -66,7 +66,16 @@ impl Idle {
 
     /// Called after making work available: the index of a parked worker to unpark, if one should
     /// be woken. That worker is already counted as unparked and searching.
-    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+    ///
+    /// Among the parked workers it picks, if it can, one for which `prefer` is true (the
+    /// scheduler prefers workers sleeping on their parker to the one blocked in the I/O driver,
+    /// which I/O will wake soon anyway and which would only have to block in the driver again).
+    /// Worker `except` is never chosen.
+    pub(crate) fn worker_to_notify(
+        &self,
+        prefer: impl Fn(usize) -> bool,
+        except: Option<usize>,
+    ) -> Option<usize> {
         if !self.should_notify() {
             return None;
         }
@@ -75,7 +84,12 @@ impl Idle {
         if !self.should_notify() {
             return None;
         }
-        let index = sleepers.pop()?;
+        let allowed = |i: usize| Some(i) != except;
+        let pos = sleepers
+            .iter()
+            .rposition(|&i| allowed(i) && prefer(i))
+            .or_else(|| sleepers.iter().rposition(|&i| allowed(i)))?;
+        let index = sleepers.remove(pos);
         // SeqCst: part of the protocol's total order (see the module doc).
         self.state.fetch_add(UNPARK_ONE | 1, Ordering::SeqCst);
         Some(index)

@@ -27,7 +27,7 @@ struct Model {
 
 impl Model {
     fn notify_parked(&self) {
-        if let Some(index) = self.idle.worker_to_notify() {
+        if let Some(index) = self.idle.worker_to_notify(|_| false, None) {
             self.unparkers[index].unpark();
         }
     }

@@ -210,7 +210,13 @@ impl Shared {
     }
 
     fn notify_parked(&self) {
-        if let Some(index) = self.idle.worker_to_notify() {
+        self.notify_parked_except(None);
+    }
+
+    /// As [`notify_parked`](Self::notify_parked), never choosing worker `except`.
+    fn notify_parked_except(&self, except: Option<usize>) {
+        let on_parker = |index: usize| self.remotes[index].park.is_on_parker();
+        if let Some(index) = self.idle.worker_to_notify(on_parker, except) {
             self.unpark_worker(index);
         }
     }
@@ -227,6 +233,11 @@ impl Shared {
     /// is what keeps one long poll from stalling every timer and socket of the runtime.
     fn hand_off_driver(&self) {
         if !self.driver_handle.has_work() {
+            return;
+        }
+        // Someone took the driver already: nothing to hand off (waking them would only make them
+        // leave it).
+        if self.driver.try_lock().is_err() {
             return;
         }
         if let Some(index) = self.idle.any_worker_to_notify() {

@@ -56,6 +56,11 @@ impl ParkSignal {
         }
     }
 
+    /// Whether the worker sleeps on its parker (a hint: it may wake up at any moment).
+    pub(crate) fn is_on_parker(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == PARKED_PARKER
+    }
+
     /// Worker side: sleeps on `parker` until unparked.
     pub(crate) fn park_on_parker(&self, parker: &Parker) {
         if self

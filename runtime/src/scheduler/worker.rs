@@ -167,7 +167,12 @@ pub(super) fn schedule_local(
         if let Some(prev) = displaced {
             worker.push_local(&mut core, prev);
             drop(core);
-            worker.handle.shared.notify_parked();
+            // Not this worker itself: it may be registered as parked while it turns the driver,
+            // and it will run its queue as soon as the turn ends.
+            worker
+                .handle
+                .shared
+                .notify_parked_except(Some(worker.index));
         }
         Ok(())
     })
