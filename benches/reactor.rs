@@ -135,7 +135,7 @@ macro_rules! suite {
                 let server = rt.spawn(async move {
                     loop {
                         let (mut stream, _) = listener.accept().await.unwrap();
-                        $spawn(async move {
+                        let _detached = $spawn(async move {
                             let mut buf = [0u8; 4096];
                             loop {
                                 match stream.read(&mut buf).await {
