@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Prints filch/tokio ratios of the medians criterion saved under target/criterion.
 
-Run after `cargo bench --bench <name>`: `python3 benches/ratios.py [group ...]`. Each group must
-have `filch` and `tokio` functions (the layout every bench in this directory uses). The optional
-per-operation counts turn times per iteration into times per operation.
+Run after `cargo bench --bench scheduler` and/or `cargo bench --bench reactor`:
+`python3 benches/ratios.py [group ...]`. Each group has `filch` and `tokio` functions (the layout
+every bench in this directory uses). Times per iteration are divided by the operations per
+iteration below; `timer_lateness` reports a mean lateness, not a time per operation.
 """
 import json
 import pathlib
@@ -18,6 +19,10 @@ OPS = {
     "ping_pong": 1_000,
     "yield_many": 200_000,
     "chained_spawn": 1_000,
+    "timers_fire": 100_000,
+    "timers_cancel": 100_000,
+    "timer_lateness": 1,
+    "tcp_echo": 100_000,
 }
 
 root = pathlib.Path("target/criterion")
@@ -29,12 +34,18 @@ def median(group, runtime):
 
 
 groups = sys.argv[1:] or [g for g in OPS if (root / g / "filch").exists()]
-print(f"| workload | filch ns/op | tokio ns/op | ratio filch/tokio |")
-print(f"|---|---:|---:|---:|")
+print("| workload | filch | tokio | ratio filch/tokio |")
+print("|---|---:|---:|---:|")
 for group in groups:
     try:
         f, t = median(group, "filch"), median(group, "tokio")
     except FileNotFoundError:
         continue
     ops = OPS.get(group, 1)
-    print(f"| {group} | {f / ops:,.0f} | {t / ops:,.0f} | {f / t:.3f} |")
+    if group == "timer_lateness":
+        cells = f"{f / 1000:,.1f} µs mean lateness | {t / 1000:,.1f} µs mean lateness"
+    elif group == "tcp_echo":
+        cells = f"{ops / (f / 1e9):,.0f} round trips/s | {ops / (t / 1e9):,.0f} round trips/s"
+    else:
+        cells = f"{f / ops:,.0f} ns/op | {t / ops:,.0f} ns/op"
+    print(f"| {group} | {cells} | {f / t:.3f} |")

@@ -58,7 +58,19 @@ impl<E: mio::event::Source> PollEvented<E> {
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
+        op: impl FnMut(&E) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_then(cx, interest, op, |_, _| {})
+    }
+
+    /// As [`poll_io`](Self::poll_io), calling `done` with a successful result and the readiness
+    /// it was obtained under (to clear readiness the result shows to be gone).
+    fn poll_io_then<R>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
         mut op: impl FnMut(&E) -> io::Result<R>,
+        done: impl FnOnce(&R, ReadyEvent),
     ) -> Poll<io::Result<R>> {
         let progress = ready!(coop::poll_proceed(cx));
         loop {
@@ -67,11 +79,12 @@ impl<E: mio::event::Source> PollEvented<E> {
                 return Poll::Ready(Err(shutdown_error()));
             }
             match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.scheduled.clear_readiness(event);
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 result => {
+                    if let Ok(value) = &result {
+                        done(value, event);
+                    }
                     progress.made_progress();
                     return Poll::Ready(result);
                 }
@@ -181,38 +194,17 @@ where
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_stream(cx, Interest::WRITABLE, buf.len(), |mut io| io.write(buf))
-    }
-
-    fn poll_stream(
-        &self,
-        cx: &mut Context<'_>,
-        interest: Interest,
-        len: usize,
-        mut op: impl FnMut(&E) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        let progress = ready!(coop::poll_proceed(cx));
-        loop {
-            let event = ready!(self.scheduled.poll_ready(cx, interest));
-            if event.is_shutdown {
-                return Poll::Ready(Err(shutdown_error()));
-            }
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Ok(n) => {
-                    if n > 0 && n < len {
-                        self.clear(event);
-                    }
-                    progress.made_progress();
-                    return Poll::Ready(Ok(n));
+        let len = buf.len();
+        self.poll_io_then(
+            cx,
+            Interest::WRITABLE,
+            |mut io| io.write(buf),
+            |&n, event| {
+                if n > 0 && n < len {
+                    self.clear(event);
                 }
-                Err(e) => {
-                    progress.made_progress();
-                    return Poll::Ready(Err(e));
-                }
-            }
-        }
+            },
+        )
     }
 }
 

@@ -59,20 +59,12 @@ impl ScheduledIo {
     /// Driver side: ORs in `ready`, stamped with the driver's `tick`.
     pub(crate) fn set_readiness(&self, tick: u16, ready: Ready) {
         let tick = usize::from(tick) << TICK_SHIFT;
-        let mut curr = self.readiness.load(Ordering::Acquire);
-        loop {
-            let next = (curr & !TICK_MASK) | tick | usize::from(ready.bits());
-            // AcqRel: the Release half publishes the bits to the Acquire load in `poll_ready`.
-            match self.readiness.compare_exchange_weak(
-                curr,
-                next,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(actual) => curr = actual,
-            }
-        }
+        // AcqRel: the Release half publishes the bits to the Acquire load in `poll_ready`.
+        let _ = self
+            .readiness
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |curr| {
+                Some((curr & !TICK_MASK) | tick | usize::from(ready.bits()))
+            });
     }
 
     /// Driver side, after `set_readiness`: the wakers interested in `ready`.
@@ -132,27 +124,13 @@ impl ScheduledIo {
     /// Task side, after the operation returned `WouldBlock`: forgets the readiness in `event`,
     /// unless the driver reported a newer event meanwhile.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        let clear = usize::from(
-            (event.ready - (Ready::READ_CLOSED | Ready::WRITE_CLOSED | Ready::ERROR)).bits(),
-        );
-        let mut curr = self.readiness.load(Ordering::Acquire);
-        loop {
-            if curr & TICK_MASK != event.tick {
-                return;
-            }
-            let next = curr & !clear;
-            if next == curr {
-                return;
-            }
-            match self.readiness.compare_exchange_weak(
-                curr,
-                next,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(actual) => curr = actual,
-            }
-        }
+        let sticky = Ready::READ_CLOSED | Ready::WRITE_CLOSED | Ready::ERROR;
+        let clear = usize::from((event.ready - sticky).bits());
+        // Fails (changing nothing) if a newer event moved the tick, or if there is nothing to clear.
+        let _ = self
+            .readiness
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |curr| {
+                (curr & TICK_MASK == event.tick && curr & clear != 0).then_some(curr & !clear)
+            });
     }
 }
