@@ -11,7 +11,7 @@
 //!                                                                              makes a new Notified
 //! ```
 //!
-//! - [`task`](crate::task): one allocation per task holding an atomic state word (flags and
+//! - [`task`]: one allocation per task holding an atomic state word (flags and
 //!   reference count), the future and then its output, and the join waker; `JoinHandle`, wakers
 //!   and queue entries are counted pointers to it. The state machine is documented in
 //!   `task/mod.rs`.

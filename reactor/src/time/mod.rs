@@ -2,7 +2,7 @@
 //!
 //! # Roles
 //!
-//! - [`Timers`] (one per driver): the wheel (`wheel.rs`), the clock origin, and `sleeping_until`,
+//! - `Timers` (one per driver): the wheel (`wheel.rs`), the clock origin, and `sleeping_until`,
 //!   the deadline the driver is blocked until (0 when no thread is blocked in the driver).
 //! - [`Sleep`] registers its deadline on its first poll (not at creation: a sleep that is never
 //!   polled costs nothing), re-registers its waker on later polls, and cancels its entry when

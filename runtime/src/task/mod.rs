@@ -3,7 +3,7 @@
 //! # Layout
 //!
 //! A task is a single `Box<Cell<T, S>>` (see `raw.rs`), `#[repr(C)]` so that a pointer to the cell is
-//! also a pointer to its [`Header`]:
+//! also a pointer to its `Header`:
 //!
 //! ```text
 //! +---------------------- Header -----------------------+---- Core ----+- Trailer -+
