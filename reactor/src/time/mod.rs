@@ -49,6 +49,9 @@ pub(crate) struct Timers {
     /// The deadline (ns) a driver thread is blocked until; 0 when none is blocked, `u64::MAX`
     /// when it blocks with no deadline.
     sleeping_until: AtomicU64,
+    /// The clock (ns) as the driver last read it: a lower bound of the current time, read
+    /// without a clock call (which costs as much as the rest of a registration on some machines).
+    last_now: AtomicU64,
     is_shutdown: AtomicBool,
 }
 
@@ -66,6 +69,7 @@ impl Timers {
             len: AtomicUsize::new(0),
             start: Instant::now(),
             sleeping_until: AtomicU64::new(0),
+            last_now: AtomicU64::new(0),
             is_shutdown: AtomicBool::new(false),
         }
     }
@@ -81,10 +85,24 @@ impl Timers {
         self.to_ns(Instant::now())
     }
 
+    /// Driver side: reads the clock and publishes the reading for `register`.
+    fn driver_now(&self) -> u64 {
+        let now = self.now_ns();
+        // Relaxed: any value published here is a past reading, so a lower bound of the time.
+        self.last_now
+            .store(now, std::sync::atomic::Ordering::Relaxed);
+        now
+    }
+
     /// Registers `deadline`; returns true in `.1` if the driver must be unparked to honour it.
     pub(crate) fn register(&self, deadline: Instant, waker: &Waker) -> (Registered, bool) {
         let deadline = self.to_ns(deadline);
-        if deadline <= self.now_ns() {
+        // Due for sure if the driver's last clock reading is past it; read the clock only when
+        // the deadline is within a millisecond of that reading. A deadline that passed since the
+        // last reading but is registered anyway fires at the driver's next turn (and a blocked
+        // driver is unparked for it below): never early, at worst one turn late.
+        let known = self.last_now.load(std::sync::atomic::Ordering::Relaxed);
+        if deadline <= known || (deadline - known < wheel::TICK_NS && deadline <= self.now_ns()) {
             return (Registered::Due, false);
         }
         let key = {
@@ -120,7 +138,7 @@ impl Timers {
 
     /// Driver side: fires the due entries; returns the wheel's next deadline (ns).
     pub(crate) fn process(&self, out: &mut Vec<Waker>) -> Option<u64> {
-        let now = self.now_ns();
+        let now = self.driver_now();
         let mut wheel = lock(&self.wheel);
         wheel.advance(now, out);
         self.len.store(wheel.len(), Ordering::Relaxed);
@@ -134,7 +152,7 @@ impl Timers {
         out: &mut Vec<Waker>,
         max_wait: Option<Duration>,
     ) -> Option<Duration> {
-        let now = self.now_ns();
+        let now = self.driver_now();
         let mut wheel = lock(&self.wheel);
         wheel.advance(now, out);
         self.len.store(wheel.len(), Ordering::Relaxed);
