@@ -2,14 +2,16 @@
 //!
 //! # Roles
 //!
-//! - **Workers**: `N` threads (default: `available_parallelism()`), each owning a [`Core`]: a LIFO
+//! - **Workers**: `N` threads (default: `available_parallelism()`), each owning a `Core`: a LIFO
 //!   slot, a FIFO local queue (crossbeam `Worker`, at most [`LOCAL_QUEUE_CAPACITY`] tasks before half
 //!   spill to the injector), a list of tasks that yielded, a tick counter and a random generator.
 //!   The core is reachable from the worker's thread only, through a thread-local pointer, so that a
 //!   task woken or spawned on a worker goes straight into that worker's queues.
 //! - **The injector**: one crossbeam `Injector` for tasks scheduled from any other thread.
-//! - **[`Idle`]**: counts searching and awake workers and lists the parked ones; it decides whom to
-//!   wake (see `idle.rs` for the protocol and why no wake-up is lost).
+//! - **`Idle`**: counts searching and awake workers and lists the parked ones; it decides whom to
+//!   wake (see `idle.rs` for the protocol and why no wake-up is lost). Among parked workers, one
+//!   sleeping on its parker is woken in preference to the one blocked in the driver (which I/O
+//!   wakes soon anyway), and a worker never notifies itself.
 //! - **The owned-task list**: every live task, so shutdown can cancel the ones that no queue holds.
 //!
 //! # Where a task goes when it becomes runnable
@@ -35,7 +37,8 @@
 //! 5. The yielded list: yielded tasks are lower priority than remote spawns and local wake-ups.
 //! 6. Search: if fewer than half the workers are searching, become a searcher and steal half of a
 //!    random victim's queue (`steal_batch_and_pop`), trying each victim once, then the injector.
-//!    A searcher that finds work stops searching and, if it was the last one, wakes another worker.
+//!    A searcher that finds work stops searching and, if it was the last one and more work is
+//!    queued, wakes another worker.
 //! 7. Park: register as parked (re-checking every queue if it was the last searcher), then block
 //!    in the I/O driver if no other worker holds it (until I/O, the next timer, or an unpark), or
 //!    else sleep on the worker's `Parker` (see `park.rs`).
@@ -55,7 +58,8 @@
 //! injector itself), unpark every worker; each worker notices at its next maintenance tick or park,
 //! drops the tasks in its queues and exits; the runtime waits for the workers (up to the timeout),
 //! closes the owned-task list and cancels every task left in it (dropping the futures), drains the
-//! injector, and shuts the blocking pool down.
+//! injector, shuts the driver down (sockets still held outside tasks then answer with an error),
+//! and shuts the blocking pool down.
 
 mod idle;
 mod park;
