@@ -42,8 +42,8 @@
 #![deny(unsafe_code)]
 
 pub use filch_runtime::{
-    run, spawn, spawn_blocking, yield_now, Builder, Handle, Id, JoinError, JoinHandle, Runtime,
-    TryCurrentError, YieldNow,
+    join_all, run, spawn, spawn_blocking, try_join_all, yield_now, Builder, Handle, Id, JoinAll,
+    JoinError, JoinHandle, Runtime, TryCurrentError, TryJoinAll, YieldNow,
 };
 
 pub use filch_reactor::{

@@ -34,6 +34,7 @@ pub(crate) use filch_reactor::coop;
 
 mod blocking;
 mod builder;
+mod combinators;
 mod context;
 mod handle;
 mod loom;
@@ -44,6 +45,7 @@ pub mod task;
 mod yield_now;
 
 pub use builder::Builder;
+pub use combinators::{join_all, try_join_all, JoinAll, TryJoinAll};
 pub use handle::{spawn, spawn_blocking, Handle, TryCurrentError};
 pub use runtime::Runtime;
 pub use task::{Id, JoinError, JoinHandle};

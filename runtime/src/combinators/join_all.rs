@@ -1,0 +1,316 @@
+//! `join_all` and `try_join_all`.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::mem;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// Runs every future of `iter` concurrently in the calling task and returns their outputs in
+/// input order — asyncio's `gather`.
+///
+/// Only the children that were woken are polled again, so `n` futures that each wake once cost
+/// `O(n)` polls. To run the futures in parallel on several workers, `spawn` them and join the
+/// handles instead (`join_all(handles)`).
+///
+/// Not cancel-safe in `select!`: dropping a `JoinAll` drops every child and the outputs gathered
+/// so far.
+///
+/// ```
+/// filch::run(async {
+///     let squares = filch::join_all((1..=4u64).map(|n| async move { n * n })).await;
+///     assert_eq!(squares, [1, 4, 9, 16]);
+/// });
+/// ```
+pub fn join_all<I>(iter: I) -> JoinAll<<I::Item as IntoFuture>::IntoFuture>
+where
+    I: IntoIterator,
+    I::Item: IntoFuture,
+{
+    JoinAll {
+        inner: Gather::new(iter.into_iter().map(IntoFuture::into_future).collect()),
+    }
+}
+
+/// Like [`join_all`] for futures returning `Result`: `Ok` with every value in input order, or the
+/// first `Err` as soon as it happens, in which case the other futures are dropped at once.
+///
+/// ```
+/// filch::run(async {
+///     let ok = filch::try_join_all((1..=2).map(|i| async move { Ok::<_, String>(i) })).await;
+///     assert_eq!(ok, Ok(vec![1, 2]));
+///     let err = filch::try_join_all((1..=3).map(|i| async move {
+///         if i == 2 { Err(format!("{i} failed")) } else { Ok(i) }
+///     }))
+///     .await;
+///     assert_eq!(err, Err("2 failed".to_owned()));
+/// });
+/// ```
+pub fn try_join_all<I, T, E>(iter: I) -> TryJoinAll<<I::Item as IntoFuture>::IntoFuture>
+where
+    I: IntoIterator,
+    I::Item: IntoFuture<Output = Result<T, E>>,
+{
+    TryJoinAll {
+        inner: Gather::new(iter.into_iter().map(IntoFuture::into_future).collect()),
+    }
+}
+
+/// The future of [`join_all`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct JoinAll<F: Future> {
+    inner: Gather<F>,
+}
+
+/// The future of [`try_join_all`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct TryJoinAll<F: Future> {
+    inner: Gather<F>,
+}
+
+impl<F: Future> Future for JoinAll<F> {
+    type Output = Vec<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // `Gather` pins its children in its own heap allocation, so `JoinAll` is `Unpin`.
+        match self.inner.poll_children(cx, |_| false) {
+            Poll::Ready(()) => Poll::Ready(self.inner.take_outputs()),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F, T, E> Future for TryJoinAll<F>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Result<Vec<T>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.inner.poll_children(cx, |out| out.is_err()) {
+            Poll::Ready(()) => Poll::Ready(self.inner.take_outputs().into_iter().collect()),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F: Future> fmt::Debug for JoinAll<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt("JoinAll", f)
+    }
+}
+
+impl<F: Future> fmt::Debug for TryJoinAll<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt("TryJoinAll", f)
+    }
+}
+
+enum Slot<F: Future> {
+    Pending(F),
+    Done(F::Output),
+    Taken,
+}
+
+/// The shared core: children in a pinned boxed slice, one waker per child, and the queue of
+/// children that were woken.
+struct Gather<F: Future> {
+    /// # Invariant
+    /// Never moved out of or reallocated while a child is `Pending`: a child is pinned in place
+    /// from its first poll until it is dropped in place (replaced by `Done`, or with the box).
+    slots: Box<[Slot<F>]>,
+    /// Each child's waker, and its state.
+    wakers: Vec<(Arc<ChildWaker>, Waker)>,
+    ready: Arc<ReadyQueue>,
+    remaining: usize,
+    /// Set when a child's output stopped the gathering early (`try_join_all`'s first `Err`).
+    stopped_at: Option<usize>,
+}
+
+/// Indices of children woken since the last poll, and the parent task's waker.
+struct ReadyQueue {
+    woken: Mutex<Vec<usize>>,
+    parent: Mutex<Option<Waker>>,
+}
+
+struct ChildWaker {
+    index: usize,
+    /// Already in `woken`: a second wake before the next poll adds nothing.
+    queued: AtomicBool,
+    ready: Arc<ReadyQueue>,
+}
+
+impl Wake for ChildWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // AcqRel: pairs with the store(false) before the child is polled again.
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        lock(&self.ready.woken).push(self.index);
+        let parent = lock(&self.ready.parent).clone();
+        if let Some(parent) = parent {
+            parent.wake();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<F: Future> Gather<F> {
+    fn new(futures: Vec<F>) -> Gather<F> {
+        let n = futures.len();
+        let ready = Arc::new(ReadyQueue {
+            woken: Mutex::new((0..n).collect()),
+            parent: Mutex::new(None),
+        });
+        let wakers = (0..n)
+            .map(|index| {
+                let child = Arc::new(ChildWaker {
+                    index,
+                    queued: AtomicBool::new(true),
+                    ready: ready.clone(),
+                });
+                (child.clone(), Waker::from(child))
+            })
+            .collect();
+        Gather {
+            slots: futures.into_iter().map(Slot::Pending).collect(),
+            wakers,
+            ready,
+            remaining: n,
+            stopped_at: None,
+        }
+    }
+
+    /// Polls the woken children; `Ready` once all are done, or once `stop` is true of an output.
+    fn poll_children(
+        &mut self,
+        cx: &mut Context<'_>,
+        stop: impl Fn(&F::Output) -> bool,
+    ) -> Poll<()> {
+        if self.remaining == 0 || self.stopped_at.is_some() {
+            return Poll::Ready(());
+        }
+        {
+            let mut parent = lock(&self.ready.parent);
+            match &*parent {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => *parent = Some(cx.waker().clone()),
+            }
+        }
+        let woken = mem::take(&mut *lock(&self.ready.woken));
+        for index in woken {
+            let Slot::Pending(future) = &mut self.slots[index] else {
+                continue;
+            };
+            // SAFETY: the slot lives in a heap slice that is never moved or reallocated (see
+            // `slots`), and a pending child is only ever dropped in place.
+            let future = unsafe { Pin::new_unchecked(future) };
+            let (child, waker) = &self.wakers[index];
+            // Release the child's "queued" mark first: a wake during this poll queues it again.
+            child.queued.store(false, Ordering::Release);
+            if let Poll::Ready(output) = future.poll(&mut Context::from_waker(waker)) {
+                let stops = stop(&output);
+                // Dropping the finished future in place, as pinning allows.
+                self.slots[index] = Slot::Done(output);
+                self.remaining -= 1;
+                if stops {
+                    self.stopped_at = Some(index);
+                    // The other children are dropped now, not when the combinator is.
+                    for slot in self.slots.iter_mut() {
+                        if matches!(slot, Slot::Pending(_)) {
+                            *slot = Slot::Taken;
+                        }
+                    }
+                    return Poll::Ready(());
+                }
+            }
+        }
+        if self.remaining == 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// The outputs in input order; after an early stop, only the output that stopped it.
+    fn take_outputs(&mut self) -> Vec<F::Output> {
+        let take = |slot: &mut Slot<F>| match mem::replace(slot, Slot::Taken) {
+            Slot::Done(output) => Some(output),
+            _ => None,
+        };
+        match self.stopped_at {
+            Some(index) => take(&mut self.slots[index]).into_iter().collect(),
+            None => self.slots.iter_mut().filter_map(take).collect(),
+        }
+    }
+
+    fn fmt(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("len", &self.slots.len())
+            .field("remaining", &self.remaining)
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(filch_loom)))]
+mod tests {
+    //! Polled by hand, without a runtime, so that Miri checks the pinning in `Gather`.
+    use super::*;
+
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// Pending until `Yield::ready` is set, waking itself on every poll.
+    struct Yield(u32);
+    impl Future for Yield {
+        type Output = u32;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+            if self.0 == 0 {
+                return Poll::Ready(7);
+            }
+            self.0 -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn gathers_in_order_polling_only_woken_children() {
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut all = join_all([Yield(2), Yield(0), Yield(1)]);
+        let mut polls = 0;
+        let out = loop {
+            polls += 1;
+            if let Poll::Ready(out) = Pin::new(&mut all).poll(&mut cx) {
+                break out;
+            }
+        };
+        assert_eq!(out, [7, 7, 7]);
+        assert_eq!(polls, 3);
+    }
+
+    #[test]
+    fn try_join_all_drops_the_rest_on_error() {
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        type Boxed = Pin<Box<dyn Future<Output = Result<u32, u32>>>>;
+        let futures: Vec<Boxed> = vec![
+            Box::pin(std::future::pending()),
+            Box::pin(std::future::ready(Err(3))),
+        ];
+        let mut all = try_join_all(futures);
+        assert_eq!(Pin::new(&mut all).poll(&mut cx), Poll::Ready(Err(3)));
+    }
+}

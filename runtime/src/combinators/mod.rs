@@ -1,0 +1,10 @@
+//! Combinators: run several futures concurrently inside one task — asyncio's `gather` and friends.
+//!
+//! Nothing here knows the scheduler: these are plain futures that work on any executor. They poll
+//! only the children that were woken (each child gets a waker of its own that queues its index),
+//! so `n` children woken once each cost `O(n)` polls in total, not the `O(n²)` of polling every
+//! child whenever any of them wakes.
+
+mod join_all;
+
+pub use join_all::{join_all, try_join_all, JoinAll, TryJoinAll};

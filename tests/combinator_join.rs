@@ -1,0 +1,127 @@
+//! `join_all` and `try_join_all`: input order, linear polling, short-circuit, and drops.
+
+mod common;
+
+use common::DropGuard;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+type BoxedResult = Pin<Box<dyn Future<Output = Result<u32, String>> + Send>>;
+
+/// Counts every poll of the future it wraps.
+struct Counted<F> {
+    inner: Pin<Box<F>>,
+    polls: Arc<AtomicUsize>,
+}
+
+impl<F: Future> Future for Counted<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls.fetch_add(1, SeqCst);
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+#[test]
+fn outputs_come_back_in_input_order_whatever_the_completion_order() {
+    filch::run(async {
+        // The first future finishes last.
+        let out = filch::join_all((0..5u64).map(|i| async move {
+            filch::sleep(Duration::from_millis(5 * (5 - i))).await;
+            i
+        }))
+        .await;
+        assert_eq!(out, [0, 1, 2, 3, 4]);
+        let empty: Vec<u8> = filch::join_all(Vec::<std::future::Ready<u8>>::new()).await;
+        assert!(empty.is_empty());
+    });
+}
+
+/// 100,000 children that each wake once cost exactly two polls each: the first, and the one after
+/// their wake-up. A join_all that polls every child whenever one wakes would need billions.
+#[test]
+fn each_child_is_polled_only_when_woken() {
+    const N: usize = 100_000;
+    filch::run(async {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let children = (0..N).map(|i| Counted {
+            inner: Box::pin(async move {
+                filch::yield_now().await;
+                i
+            }),
+            polls: polls.clone(),
+        });
+        let out = filch::join_all(children).await;
+        assert_eq!(out.len(), N);
+        assert!(out.iter().enumerate().all(|(i, &v)| i == v));
+        assert_eq!(polls.load(SeqCst), 2 * N);
+    });
+}
+
+#[test]
+fn try_join_all_stops_at_the_first_error_and_drops_the_rest() {
+    filch::run(async {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut futures: Vec<BoxedResult> = Vec::new();
+        for _ in 0..10 {
+            let guard = DropGuard(drops.clone());
+            futures.push(Box::pin(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+                Ok(0)
+            }));
+        }
+        futures.push(Box::pin(async {
+            filch::sleep(Duration::from_millis(5)).await;
+            Err("boom".to_owned())
+        }));
+        let r = filch::try_join_all(futures).await;
+        assert_eq!(r, Err("boom".to_owned()));
+        assert_eq!(
+            drops.load(SeqCst),
+            10,
+            "the pending futures were not dropped"
+        );
+
+        let ok = filch::try_join_all((1..=3).map(|i| async move { Ok::<_, String>(i) })).await;
+        assert_eq!(ok, Ok(vec![1, 2, 3]));
+    });
+}
+
+#[test]
+fn join_all_of_spawned_tasks_runs_them_in_parallel_and_keeps_order() {
+    filch::run(async {
+        let handles: Vec<_> = (0..64u64)
+            .map(|i| filch::spawn(async move { i * 2 }))
+            .collect();
+        let out: Vec<u64> = filch::join_all(handles)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(out, (0..64).map(|i| i * 2).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn dropping_join_all_drops_every_child() {
+    filch::run(async {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let children: Vec<_> = (0..5)
+            .map(|_| {
+                let guard = DropGuard(drops.clone());
+                async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                }
+            })
+            .collect();
+        let r = filch::timeout(Duration::from_millis(5), filch::join_all(children)).await;
+        assert!(r.is_err());
+        assert_eq!(drops.load(SeqCst), 5);
+    });
+}
