@@ -42,8 +42,9 @@
 #![deny(unsafe_code)]
 
 pub use filch_runtime::{
-    join_all, run, spawn, spawn_blocking, try_join_all, yield_now, Builder, Handle, Id, JoinAll,
-    JoinError, JoinHandle, Runtime, TryCurrentError, TryJoinAll, YieldNow,
+    join_all, race, run, select, spawn, spawn_blocking, try_join_all, yield_now, Builder, Either,
+    Handle, Id, JoinAll, JoinError, JoinHandle, Race, Runtime, Select, TryCurrentError, TryJoinAll,
+    YieldNow,
 };
 
 pub use filch_reactor::{

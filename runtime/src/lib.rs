@@ -45,7 +45,9 @@ pub mod task;
 mod yield_now;
 
 pub use builder::Builder;
-pub use combinators::{join_all, try_join_all, JoinAll, TryJoinAll};
+pub use combinators::{
+    join_all, race, select, try_join_all, Either, JoinAll, Race, Select, TryJoinAll,
+};
 pub use handle::{spawn, spawn_blocking, Handle, TryCurrentError};
 pub use runtime::Runtime;
 pub use task::{Id, JoinError, JoinHandle};

@@ -116,7 +116,7 @@ enum Slot<F: Future> {
 
 /// The shared core: children in a pinned boxed slice, one waker per child, and the queue of
 /// children that were woken.
-struct Gather<F: Future> {
+pub(super) struct Gather<F: Future> {
     /// # Invariant
     /// Never moved out of or reallocated while a child is `Pending`: a child is pinned in place
     /// from its first poll until it is dropped in place (replaced by `Done`, or with the box).
@@ -165,7 +165,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl<F: Future> Gather<F> {
-    fn new(futures: Vec<F>) -> Gather<F> {
+    pub(super) fn new(futures: Vec<F>) -> Gather<F> {
         let n = futures.len();
         let ready = Arc::new(ReadyQueue {
             woken: Mutex::new((0..n).collect()),
@@ -191,7 +191,7 @@ impl<F: Future> Gather<F> {
     }
 
     /// Polls the woken children; `Ready` once all are done, or once `stop` is true of an output.
-    fn poll_children(
+    pub(super) fn poll_children(
         &mut self,
         cx: &mut Context<'_>,
         stop: impl Fn(&F::Output) -> bool,
@@ -242,7 +242,7 @@ impl<F: Future> Gather<F> {
     }
 
     /// The outputs in input order; after an early stop, only the output that stopped it.
-    fn take_outputs(&mut self) -> Vec<F::Output> {
+    pub(super) fn take_outputs(&mut self) -> Vec<F::Output> {
         let take = |slot: &mut Slot<F>| match mem::replace(slot, Slot::Taken) {
             Slot::Done(output) => Some(output),
             _ => None,
@@ -253,7 +253,7 @@ impl<F: Future> Gather<F> {
         }
     }
 
-    fn fmt(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    pub(super) fn fmt(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct(name)
             .field("len", &self.slots.len())
             .field("remaining", &self.remaining)

@@ -6,5 +6,7 @@
 //! child whenever any of them wakes.
 
 mod join_all;
+mod select;
 
 pub use join_all::{join_all, try_join_all, JoinAll, TryJoinAll};
+pub use select::{race, select, Either, Race, Select};
