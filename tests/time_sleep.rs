@@ -143,6 +143,42 @@ fn a_sleep_completes_on_time_while_the_driver_worker_is_stuck_in_a_long_poll() {
     });
 }
 
+/// The worker in the driver leaves it with nothing left to watch (its only timer just fired), so
+/// it hands nothing over; the other worker sleeps on its parker. The woken task then starts a new
+/// sleeper, lets it register its timer, and spins for 1.5 s on that same worker. Nobody is in the
+/// driver: registering the timer must bring the sleeping worker in, or the 50 ms sleep lasts until
+/// the spin ends.
+#[test]
+fn a_timer_registered_while_nobody_watches_the_driver_still_fires_on_time() {
+    let _serial = timing_lock();
+    within(Duration::from_secs(60), "unwatched timer", || {
+        let rt = rt(2);
+        for round in 0..3 {
+            std::thread::sleep(Duration::from_millis(20));
+            let spinner = rt.spawn(async {
+                filch::sleep(Duration::from_millis(10)).await;
+                let sleeper = filch::spawn(async {
+                    let start = Instant::now();
+                    filch::sleep(Duration::from_millis(50)).await;
+                    start.elapsed()
+                });
+                // Let the sleeper run (and register its timer) on this worker first.
+                filch::yield_now().await;
+                busy_for(Duration::from_millis(1_500));
+                // Handed out in a Vec: a JoinHandle returned bare from an async block reads as
+                // a forgotten `.await`.
+                vec![sleeper]
+            });
+            let sleeper = rt.block_on(spinner).unwrap().pop().unwrap();
+            let slept = rt.block_on(sleeper).unwrap();
+            assert!(
+                slept < Duration::from_millis(50 + 700),
+                "round {round}: a 50 ms sleep took {slept:?} with nobody watching the driver"
+            );
+        }
+    });
+}
+
 /// Every worker but one spins in a long poll; the remaining one keeps timers firing.
 #[test]
 fn timers_fire_while_all_other_workers_spin() {

@@ -11,7 +11,7 @@ use std::fmt;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -45,6 +45,9 @@ pub(crate) struct Inner {
     num_sources: AtomicUsize,
     pub(crate) timers: Timers,
     is_shutdown: AtomicBool,
+    /// Called when a timer or a source is registered while no thread is blocked in the driver
+    /// (see [`Handle::set_unwatched_hook`]).
+    unwatched_hook: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl Driver {
@@ -66,6 +69,7 @@ impl Driver {
                     num_sources: AtomicUsize::new(0),
                     timers: Timers::new(),
                     is_shutdown: AtomicBool::new(false),
+                    unwatched_hook: OnceLock::new(),
                 }),
             },
             tick: 0,
@@ -139,6 +143,23 @@ impl Handle {
         }
     }
 
+    /// Sets the function called when a timer or a source is registered while no thread is blocked
+    /// in [`Driver::turn`]: nobody may be watching it, so the owner of the driver (the runtime)
+    /// should make sure someone turns it soon. It is called on the registering thread, so it must
+    /// be cheap when there is nothing to do. Can be set once.
+    pub fn set_unwatched_hook(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let _ = self.inner.unwatched_hook.set(Box::new(hook));
+    }
+
+    /// Runs the unwatched hook if no thread is blocked in the driver.
+    pub(crate) fn notify_if_unwatched(&self) {
+        if !self.inner.timers.is_driver_blocked() {
+            if let Some(hook) = self.inner.unwatched_hook.get() {
+                hook();
+            }
+        }
+    }
+
     /// Whether the driver has anything to wait for: a registered source or a pending timer. An
     /// idle runtime need not turn a driver that has neither.
     pub fn has_work(&self) -> bool {
@@ -185,6 +206,7 @@ impl Handle {
             return Err(e);
         }
         self.inner.num_sources.fetch_add(1, Ordering::Relaxed);
+        self.notify_if_unwatched();
         Ok((token, io))
     }
 

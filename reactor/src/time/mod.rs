@@ -173,6 +173,13 @@ impl Timers {
         until.map(|u| Duration::from_nanos(u.saturating_sub(now)))
     }
 
+    /// Whether a thread is blocked in the driver now (and will see new registrations).
+    pub(crate) fn is_driver_blocked(&self) -> bool {
+        self.sleeping_until
+            .load(std::sync::atomic::Ordering::SeqCst)
+            != 0
+    }
+
     /// Driver side, after blocking.
     pub(crate) fn after_block(&self) {
         self.sleeping_until

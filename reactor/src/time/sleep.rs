@@ -118,6 +118,8 @@ impl Sleep {
                     self.key = Some(key);
                     if unpark {
                         self.handle.unpark();
+                    } else {
+                        self.handle.notify_if_unwatched();
                     }
                     EntryState::Pending
                 }

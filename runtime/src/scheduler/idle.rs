@@ -104,6 +104,11 @@ impl Idle {
         Some(index)
     }
 
+    /// Whether any worker is parked (a racy hint).
+    pub(crate) fn any_parked(&self) -> bool {
+        num_unparked(self.state.load(Ordering::Relaxed)) < self.num_workers
+    }
+
     fn should_notify(&self) -> bool {
         // SeqCst fence: orders the caller's push before this load (pairs with the SeqCst
         // read-modify-write in `transition_worker_to_parked`).

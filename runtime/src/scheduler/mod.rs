@@ -48,7 +48,10 @@
 //! There is no reactor thread. An idle worker that takes the driver's lock blocks in
 //! `Driver::turn`; the tasks it wakes go to its own queues. When it leaves the driver to run them,
 //! it wakes a worker sleeping on its parker, if the driver has sources or timers, so that someone
-//! is always watching them: one long poll cannot stall every timer and socket. Busy workers also
+//! is always watching them: one long poll cannot stall every timer and socket. Likewise, a timer
+//! or socket registered while no thread blocks in the driver calls the reactor's "unwatched"
+//! hook, which wakes a parked worker into the driver (one atomic load when none is parked).
+//! Busy workers also
 //! turn the driver without blocking every maintenance tick (when nobody holds it), so CPU-bound
 //! tasks cannot starve I/O and timers either.
 //!
@@ -100,7 +103,7 @@ type Notified = task::Notified<TaskScheduler>;
 pub(crate) struct Shared {
     remotes: Box<[Remote]>,
     injector: Injector<Notified>,
-    idle: Idle,
+    idle: Arc<Idle>,
     pub(crate) owned: OwnedTasks<TaskScheduler>,
     shutdown: AtomicBool,
     pub(crate) blocking: BlockingPool,

@@ -91,7 +91,7 @@ pub(crate) fn start(
         shared: Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),
             injector: Injector::new(),
-            idle: Idle::new(n),
+            idle: Arc::new(Idle::new(n)),
             owned: OwnedTasks::new(4 * n),
             shutdown: AtomicBool::new(false),
             blocking: config.blocking,
@@ -101,6 +101,20 @@ pub(crate) fn start(
             exited_cv: Condvar::new(),
         }),
     };
+
+    // A timer or socket registered while nobody blocks in the driver (a worker left it with
+    // nothing to watch, the others sleep on their parkers) must not wait for a long poll to end:
+    // hand the driver to a sleeping worker. The common case (every worker awake) costs one load.
+    let idle = handle.shared.idle.clone();
+    let shared = Arc::downgrade(&handle.shared);
+    handle.shared.driver_handle.set_unwatched_hook(move || {
+        if !idle.any_parked() {
+            return;
+        }
+        if let Some(shared) = shared.upgrade() {
+            shared.hand_off_driver();
+        }
+    });
 
     let mut threads = Vec::with_capacity(n);
     for (index, (core, parker)) in cores.into_iter().enumerate() {
