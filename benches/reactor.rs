@@ -14,6 +14,8 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use std::time::Duration;
 
+mod common;
+
 const WORKERS: usize = 2;
 const TIMERS: usize = 100_000;
 const LATENESS_TIMERS: usize = 1_000;
@@ -211,15 +213,13 @@ suite!(
     tokio::io::AsyncWriteExt
 );
 
-type Workload = fn(&mut BenchmarkGroup<'_, WallTime>);
-
-fn run_pair(c: &mut Criterion, name: &str, filch: Workload, tokio: Workload) {
-    let mut group = c.benchmark_group(name);
-    group.sample_size(10);
-    group.measurement_time(Duration::from_secs(5));
-    filch(&mut group);
-    tokio(&mut group);
-    group.finish();
+/// Few samples of a few seconds: an iteration takes milliseconds to seconds here.
+fn run_pair(c: &mut Criterion, name: &str, filch: common::Workload, tokio: common::Workload) {
+    let configure = |group: &mut BenchmarkGroup<'_, WallTime>| {
+        group.sample_size(10);
+        group.measurement_time(Duration::from_secs(5));
+    };
+    common::run_pair(c, name, configure, filch, tokio);
 }
 
 fn reactor(c: &mut Criterion) {

@@ -13,6 +13,8 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use std::time::{Duration, Instant};
 
+mod common;
+
 /// Worker threads for both runtimes.
 const WORKERS: usize = 2;
 /// Tasks per iteration of the spawn workloads (tokio's figure).
@@ -264,17 +266,18 @@ suite!(
     tokio::task::yield_now
 );
 
-type Workload = fn(&mut BenchmarkGroup<'_, WallTime>);
-
-fn run_pair(c: &mut Criterion, name: &str, filch: Workload, tokio: Workload) {
-    let mut group = c.benchmark_group(name);
-    if name == "spawn_many_remote_busy2" {
-        // tokio takes tens of milliseconds per iteration here; keep the run bounded.
-        group.sample_size(20);
+/// Criterion's defaults, except for the one workload where tokio takes tens of milliseconds per
+/// iteration: keep that run bounded.
+fn configure(name: &str) -> impl FnOnce(&mut BenchmarkGroup<'_, WallTime>) + '_ {
+    move |group| {
+        if name == "spawn_many_remote_busy2" {
+            group.sample_size(20);
+        }
     }
-    filch(&mut group);
-    tokio(&mut group);
-    group.finish();
+}
+
+fn run_pair(c: &mut Criterion, name: &str, filch: common::Workload, tokio: common::Workload) {
+    common::run_pair(c, name, configure(name), filch, tokio);
 }
 
 fn scheduler(c: &mut Criterion) {
