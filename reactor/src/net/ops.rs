@@ -1,11 +1,61 @@
-//! What every stream type shares: the `read_exact`/`write_all` loops over a poll function, and
-//! the wait for a non-blocking `connect` to finish.
+//! What every stream type shares: the async `read`/`read_exact`/`write`/`write_all`/`flush`
+//! methods (written once, as macros, for the streams and their halves), the loops behind
+//! `read_exact` and `write_all`, and the wait for a non-blocking `connect` to finish.
 
 use crate::io::registration::PollEvented;
 use crate::io::Interest;
 use std::future::poll_fn;
 use std::io;
 use std::task::{Context, Poll};
+
+/// The async `read` and `read_exact` of a stream type. `$this => $stream` names `&*self` and the
+/// stream (anything that derefs to one with a `poll_read_priv(&self, cx, buf)`) reached from it.
+macro_rules! read_methods {
+    ($this:ident => $stream:expr) => {
+        /// Reads into `buf`, waiting until at least one byte is there; `Ok(0)` at the end of the
+        /// stream (or for an empty `buf`). Cancel-safe: dropping the future loses no data.
+        pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let $this = &*self;
+            let stream = &*$stream;
+            std::future::poll_fn(|cx| stream.poll_read_priv(cx, buf)).await
+        }
+
+        /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first. Not
+        /// cancel-safe: bytes read before the future is dropped are lost.
+        pub async fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+            let $this = &*self;
+            let stream = &*$stream;
+            $crate::net::ops::read_exact(|cx, buf| stream.poll_read_priv(cx, buf), buf).await
+        }
+    };
+}
+
+/// The async `write`, `write_all` and `flush` of a stream type; see [`read_methods`].
+macro_rules! write_methods {
+    ($this:ident => $stream:expr) => {
+        /// Writes some of `buf`, waiting until the socket takes at least one byte; returns how
+        /// many it took. Cancel-safe.
+        pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let $this = &*self;
+            let stream = &*$stream;
+            std::future::poll_fn(|cx| stream.poll_write_priv(cx, buf)).await
+        }
+
+        /// Writes all of `buf`. Not cancel-safe: a dropped future may have sent part of it.
+        pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+            let $this = &*self;
+            let stream = &*$stream;
+            $crate::net::ops::write_all(|cx, buf| stream.poll_write_priv(cx, buf), buf).await
+        }
+
+        /// Does nothing: the stream has no user-space buffer, every write goes to the kernel.
+        pub async fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use {read_methods, write_methods};
 
 /// Reads until `buf` is full; `UnexpectedEof` if the stream ends first.
 pub(crate) async fn read_exact(

@@ -9,7 +9,6 @@ use super::stream::TcpStream;
 use crate::net::ops;
 use std::error::Error;
 use std::fmt;
-use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
@@ -116,17 +115,7 @@ pub(super) fn split(stream: &mut TcpStream) -> (ReadHalf<'_>, WriteHalf<'_>) {
 macro_rules! read_half {
     ($ty:ty) => {
         impl $ty {
-            /// Reads into `buf`, waiting until at least one byte is there; `Ok(0)` at the end of
-            /// the stream. Cancel-safe.
-            pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                poll_fn(|cx| self.inner.poll_read_priv(cx, buf)).await
-            }
-
-            /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
-            pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-                let inner = &*self.inner;
-                ops::read_exact(|cx, buf| inner.poll_read_priv(cx, buf), buf).await
-            }
+            ops::read_methods!(this => this.inner);
 
             /// The address of the remote end.
             pub fn peer_addr(&self) -> io::Result<SocketAddr> {
@@ -155,22 +144,7 @@ macro_rules! read_half {
 macro_rules! write_half {
     ($ty:ty) => {
         impl $ty {
-            /// Writes some of `buf`, waiting until the socket takes at least one byte.
-            /// Cancel-safe.
-            pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                poll_fn(|cx| self.inner.poll_write_priv(cx, buf)).await
-            }
-
-            /// Writes all of `buf`.
-            pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-                let inner = &*self.inner;
-                ops::write_all(|cx, buf| inner.poll_write_priv(cx, buf), buf).await
-            }
-
-            /// Does nothing: TCP has no user-space buffer.
-            pub async fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
+            ops::write_methods!(this => this.inner);
 
             /// Shuts the write direction down: the peer reads the end of the stream. Reading
             /// through the other half goes on.

@@ -7,7 +7,6 @@ use crate::io::Interest;
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::ops;
 use std::fmt;
-use std::future::poll_fn;
 use std::io::{self, IoSlice, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
@@ -114,35 +113,8 @@ impl TcpStream {
         TcpStream::new(mio::net::TcpStream::from_std(stream))
     }
 
-    /// Reads into `buf`, waiting until at least one byte is there; `Ok(0)` at the end of the
-    /// stream (or for an empty `buf`). Cancel-safe: dropping the future loses no data.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
-    }
-
-    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first. Not
-    /// cancel-safe: bytes read before the future is dropped are lost.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let this = &*self;
-        ops::read_exact(|cx, buf| this.poll_read_priv(cx, buf), buf).await
-    }
-
-    /// Writes some of `buf`, waiting until the socket takes at least one byte; returns how many
-    /// it took. Cancel-safe.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
-    }
-
-    /// Writes all of `buf`. Not cancel-safe: a dropped future may have sent part of it.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        let this = &*self;
-        ops::write_all(|cx, buf| this.poll_write_priv(cx, buf), buf).await
-    }
-
-    /// Does nothing: a TCP stream has no user-space buffer, every write goes to the kernel.
-    pub async fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+    ops::read_methods!(this => this);
+    ops::write_methods!(this => this);
 
     /// Shuts down the read direction, the write direction, or both (`std`'s `shutdown`, which
     /// never blocks). After `Shutdown::Write` the peer reads the end of the stream, and this
@@ -212,9 +184,6 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
         self.io.poll_read_stream(cx, buf)
     }
 
@@ -223,9 +192,6 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
         self.io.poll_write_stream(cx, buf)
     }
 

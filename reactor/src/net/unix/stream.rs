@@ -4,7 +4,6 @@ use crate::io::registration::PollEvented;
 use crate::io::Interest;
 use crate::net::ops;
 use std::fmt;
-use std::future::poll_fn;
 use std::io::{self, IoSlice, Write};
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
@@ -91,33 +90,8 @@ impl UnixStream {
         UnixStream::new(mio::net::UnixStream::from_std(stream))
     }
 
-    /// Reads into `buf`, waiting until at least one byte is there; `Ok(0)` at the end of the
-    /// stream. Cancel-safe.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
-    }
-
-    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let this = &*self;
-        ops::read_exact(|cx, buf| this.poll_read_priv(cx, buf), buf).await
-    }
-
-    /// Writes some of `buf`, waiting until the socket takes at least one byte. Cancel-safe.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
-    }
-
-    /// Writes all of `buf`.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        let this = &*self;
-        ops::write_all(|cx, buf| this.poll_write_priv(cx, buf), buf).await
-    }
-
-    /// Does nothing: the stream has no user-space buffer.
-    pub async fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+    ops::read_methods!(this => this);
+    ops::write_methods!(this => this);
 
     /// Shuts down the read direction, the write direction, or both (never blocks).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -135,16 +109,10 @@ impl UnixStream {
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
         self.io.poll_read_stream(cx, buf)
     }
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
         self.io.poll_write_stream(cx, buf)
     }
 }
