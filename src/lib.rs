@@ -41,6 +41,8 @@
 
 #![deny(unsafe_code)]
 
+pub use filch_runtime::{join, try_join};
+
 pub use filch_runtime::{
     join_all, race, run, select, spawn, spawn_blocking, try_join_all, yield_now, Builder, Either,
     Handle, Id, JoinAll, JoinError, JoinHandle, Race, Runtime, Select, TryCurrentError, TryJoinAll,

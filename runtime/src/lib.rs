@@ -53,6 +53,12 @@ pub use runtime::Runtime;
 pub use task::{Id, JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};
 
+/// What the `join!`, `try_join!` and `select!` macros expand to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::combinators::maybe_done::*;
+}
+
 /// Runs `future` to completion on a new runtime with the default settings, then shuts the
 /// runtime down — the `asyncio.run` of filch. Tasks still running when `future` completes are
 /// cancelled.

@@ -6,6 +6,8 @@
 //! child whenever any of them wakes.
 
 mod join_all;
+mod macros;
+pub(crate) mod maybe_done;
 mod select;
 
 pub use join_all::{join_all, try_join_all, JoinAll, TryJoinAll};

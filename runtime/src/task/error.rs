@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::fmt;
 use std::num::NonZeroU64;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A task's identifier: unique among all tasks of the process, never reused.
 ///
@@ -66,6 +66,7 @@ impl fmt::Display for Id {
 /// ```
 pub struct JoinError {
     id: Id,
+    name: Option<Arc<str>>,
     repr: Repr,
 }
 
@@ -77,16 +78,22 @@ enum Repr {
 }
 
 impl JoinError {
-    pub(crate) fn cancelled(id: Id) -> JoinError {
+    pub(crate) fn cancelled(id: Id, name: Option<Arc<str>>) -> JoinError {
         JoinError {
             id,
+            name,
             repr: Repr::Cancelled,
         }
     }
 
-    pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+    pub(crate) fn panic(
+        id: Id,
+        name: Option<Arc<str>>,
+        payload: Box<dyn Any + Send + 'static>,
+    ) -> JoinError {
         JoinError {
             id,
+            name,
             repr: Repr::Panic(Mutex::new(payload)),
         }
     }
@@ -104,6 +111,23 @@ impl JoinError {
     /// The id of the task that failed.
     pub fn id(&self) -> Id {
         self.id
+    }
+
+    /// The name the task was spawned with ([`task::Builder::name`](crate::task::Builder::name)),
+    /// if any.
+    ///
+    /// ```
+    /// filch::run(async {
+    ///     let handle = filch::task::Builder::new()
+    ///         .name("fetch")
+    ///         .spawn(async { panic!("404") });
+    ///     let err = handle.await.unwrap_err();
+    ///     assert_eq!(err.name(), Some("fetch"));
+    ///     assert!(err.to_string().contains("task \"fetch\""));
+    /// });
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// The panic payload, to resume the panic with [`std::panic::resume_unwind`].
@@ -128,10 +152,32 @@ impl JoinError {
             return None;
         };
         let payload = payload.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = payload.downcast_ref::<&'static str>() {
-            Some((*s).to_owned())
-        } else {
-            payload.downcast_ref::<String>().cloned()
+        panic_message(&**payload).map(str::to_owned)
+    }
+
+    /// "task 7" or "task 7 \"fetch\"".
+    fn task(&self) -> TaskLabel<'_> {
+        TaskLabel(self.id, self.name.as_deref())
+    }
+}
+
+/// The text of a panic payload, when it is a string (as `panic!` makes it).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        Some(s)
+    } else {
+        payload.downcast_ref::<String>().map(String::as_str)
+    }
+}
+
+/// How errors name a task: its id, and its name in quotes when it has one.
+pub(crate) struct TaskLabel<'a>(pub(crate) Id, pub(crate) Option<&'a str>);
+
+impl fmt::Display for TaskLabel<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(name) => write!(f, "task {} {name:?}", self.0),
+            None => write!(f, "task {}", self.0),
         }
     }
 }
@@ -139,10 +185,10 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
+            Repr::Cancelled => write!(f, "{} was cancelled", self.task()),
             Repr::Panic(_) => match self.panic_message() {
-                Some(msg) => write!(f, "task {} panicked with message {msg:?}", self.id),
-                None => write!(f, "task {} panicked", self.id),
+                Some(msg) => write!(f, "{} panicked with message {msg:?}", self.task()),
+                None => write!(f, "{} panicked", self.task()),
             },
         }
     }
@@ -151,10 +197,10 @@ impl fmt::Display for JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.task()),
             Repr::Panic(_) => match self.panic_message() {
-                Some(msg) => write!(f, "JoinError::Panic({}, {msg:?}, ..)", self.id),
-                None => write!(f, "JoinError::Panic({}, ..)", self.id),
+                Some(msg) => write!(f, "JoinError::Panic({}, {msg:?}, ..)", self.task()),
+                None => write!(f, "JoinError::Panic({}, ..)", self.task()),
             },
         }
     }

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 pub(super) struct Harness<T: Future, S: 'static> {
@@ -57,7 +58,7 @@ impl<T: Future, S: Schedule> Harness<T, S> {
                 // borrowed waker needs no reference of its own.
                 let waker = unsafe { waker::borrowed(self.header_ptr()) };
                 let mut cx = Context::from_waker(&waker);
-                if poll_future(self.core(), self.id(), &mut cx).is_ready() {
+                if poll_future(self.core(), self.id(), &self.trailer().name, &mut cx).is_ready() {
                     self.complete();
                     return;
                 }
@@ -70,13 +71,13 @@ impl<T: Future, S: Schedule> Harness<T, S> {
                     }
                     TransitionToIdle::OkDealloc => self.dealloc(),
                     TransitionToIdle::Cancelled => {
-                        cancel_task(self.core(), self.id());
+                        cancel_task(self.core(), self.id(), &self.trailer().name);
                         self.complete();
                     }
                 }
             }
             TransitionToRunning::Cancelled => {
-                cancel_task(self.core(), self.id());
+                cancel_task(self.core(), self.id(), &self.trailer().name);
                 self.complete();
             }
             TransitionToRunning::Failed => {}
@@ -89,7 +90,7 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         match self.state().transition_to_shutdown() {
             TransitionToShutdown::Cancel => {
                 // We hold RUNNING now: the same position as a runner, with the caller's reference.
-                cancel_task(self.core(), self.id());
+                cancel_task(self.core(), self.id(), &self.trailer().name);
                 self.complete();
             }
             TransitionToShutdown::Skip => self.drop_reference(),
@@ -181,7 +182,12 @@ impl<T: Future, S: Schedule> Harness<T, S> {
 
 /// Polls the future inside the cooperative budget, catching a panic. On `Ready` the stage holds
 /// the output.
-fn poll_future<T: Future, S>(core: &Core<T, S>, id: Id, cx: &mut Context<'_>) -> Poll<()> {
+fn poll_future<T: Future, S>(
+    core: &Core<T, S>,
+    id: Id,
+    name: &Option<Arc<str>>,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
     let polled = catch_unwind(AssertUnwindSafe(|| {
         coop::budget(|| {
             core.stage.with_mut(|stage| {
@@ -202,7 +208,7 @@ fn poll_future<T: Future, S>(core: &Core<T, S>, id: Id, cx: &mut Context<'_>) ->
         Err(payload) => {
             // SAFETY: still the runner; the future panicked and must be dropped.
             let _ = catch_unwind(AssertUnwindSafe(|| unsafe { core.drop_stage() }));
-            Err(JoinError::panic(id, payload))
+            Err(JoinError::panic(id, name.clone(), payload))
         }
     };
     // SAFETY: the runner owns the stage. The output is stored before the finished future is dropped,
@@ -214,13 +220,13 @@ fn poll_future<T: Future, S>(core: &Core<T, S>, id: Id, cx: &mut Context<'_>) ->
 }
 
 /// Drops the future and stores the cancellation error. The caller owns the stage.
-fn cancel_task<T: Future, S>(core: &Core<T, S>, id: Id) {
+fn cancel_task<T: Future, S>(core: &Core<T, S>, id: Id, name: &Option<Arc<str>>) {
     // SAFETY: the caller holds RUNNING. A panic in the future's destructor is reported as the
     // task's panic, like one during a poll.
     let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { core.drop_stage() }));
     let result = match dropped {
-        Ok(()) => Err(JoinError::cancelled(id)),
-        Err(payload) => Err(JoinError::panic(id, payload)),
+        Ok(()) => Err(JoinError::cancelled(id, name.clone())),
+        Err(payload) => Err(JoinError::panic(id, name.clone(), payload)),
     };
     // SAFETY: as above; the stage is `Consumed`, so nothing is dropped.
     unsafe { core.set_stage(Stage::Finished(result)) };

@@ -66,6 +66,7 @@
 //! cancelled), then shuts down every task it held: `CANCELLED` is set, and an idle task has its future
 //! dropped right there; a running one is cancelled by its runner when the poll returns.
 
+mod builder;
 mod error;
 mod harness;
 mod join;
@@ -79,6 +80,7 @@ mod loom_tests;
 #[cfg(all(test, not(filch_loom)))]
 mod tests;
 
+pub use builder::Builder;
 pub use error::{Id, JoinError};
 pub use join::JoinHandle;
 pub(crate) use list::OwnedTasks;
@@ -208,19 +210,24 @@ where
     T::Output: Send + 'static,
     S: Schedule,
 {
-    let ptr = raw::allocate(future, scheduler, id, 2);
+    let ptr = raw::allocate(future, scheduler, id, None, 2);
     // SAFETY: `allocate` returned two references: one for the Notified, one for the handle.
     unsafe { (Notified::from_raw(ptr), JoinHandle::from_raw(ptr)) }
 }
 
 /// Allocates a task for an owned-task list: its list reference, first `Notified` and join handle.
-fn owned<T, S>(future: T, scheduler: S, id: Id) -> (Task<S>, Notified<S>, JoinHandle<T::Output>)
+fn owned<T, S>(
+    future: T,
+    scheduler: S,
+    id: Id,
+    name: Option<std::sync::Arc<str>>,
+) -> (Task<S>, Notified<S>, JoinHandle<T::Output>)
 where
     T: Future + Send + 'static,
     T::Output: Send + 'static,
     S: Schedule,
 {
-    let ptr = raw::allocate(future, scheduler, id, 3);
+    let ptr = raw::allocate(future, scheduler, id, name, 3);
     // SAFETY: `allocate` returned three references, one for each value.
     unsafe {
         (
