@@ -44,9 +44,9 @@
 pub use filch_runtime::{join, try_join};
 
 pub use filch_runtime::{
-    join_all, race, run, select, spawn, spawn_blocking, try_join_all, yield_now, Builder, Either,
-    Handle, Id, JoinAll, JoinError, JoinHandle, Race, Runtime, Select, TryCurrentError, TryJoinAll,
-    YieldNow,
+    as_completed, join_all, race, run, select, spawn, spawn_blocking, try_join_all, wait,
+    yield_now, AsCompleted, Builder, Either, Handle, Id, JoinAll, JoinError, JoinHandle, Race,
+    ReturnWhen, Runtime, Select, TryCurrentError, TryJoinAll, Wait, Waited, YieldNow,
 };
 
 pub use filch_reactor::{
@@ -67,6 +67,6 @@ pub mod net {
 
 /// Task types: join handles, ids and errors.
 pub mod task {
-    pub use filch_runtime::task::{Id, JoinError, JoinHandle};
+    pub use filch_runtime::task::{Builder, Id, JoinError, JoinHandle};
     pub use filch_runtime::{spawn, spawn_blocking, yield_now, YieldNow};
 }

@@ -37,7 +37,11 @@ fn join_runs_its_futures_concurrently() {
             filch::sleep(Duration::from_millis(100)),
         )
     });
-    assert!(start.elapsed() < Duration::from_millis(195), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(195),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -58,7 +62,11 @@ fn try_join_stops_at_the_first_error_and_drops_the_rest() {
         )
     });
     assert_eq!(out, Err("second failed".to_owned()));
-    assert_eq!(drops.load(Ordering::SeqCst), 1, "the pending future was dropped");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "the pending future was dropped"
+    );
     let ok = filch::run(async { filch::try_join!(async { Ok::<_, ()>(1) }, async { Ok(2) }) });
     assert_eq!(ok, Ok((1, 2)));
 }
@@ -106,7 +114,11 @@ fn biased_select_polls_in_the_order_written() {
             assert_eq!(i, 0);
         }
     });
-    assert_eq!(polled_second.load(Ordering::Relaxed), 0, "the second branch was never polled");
+    assert_eq!(
+        polled_second.load(Ordering::Relaxed),
+        0,
+        "the second branch was never polled"
+    );
 }
 
 #[test]

@@ -46,7 +46,8 @@ mod yield_now;
 
 pub use builder::Builder;
 pub use combinators::{
-    join_all, race, select, try_join_all, Either, JoinAll, Race, Select, TryJoinAll,
+    as_completed, join_all, race, select, try_join_all, wait, AsCompleted, Either, JoinAll, Race,
+    ReturnWhen, Select, TryJoinAll, Wait, Waited,
 };
 pub use handle::{spawn, spawn_blocking, Handle, TryCurrentError};
 pub use runtime::Runtime;

@@ -199,13 +199,7 @@ impl<F: Future> Gather<F> {
         if self.remaining == 0 || self.stopped_at.is_some() {
             return Poll::Ready(());
         }
-        {
-            let mut parent = lock(&self.ready.parent);
-            match &*parent {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => *parent = Some(cx.waker().clone()),
-            }
-        }
+        self.register_parent(cx);
         let woken = mem::take(&mut *lock(&self.ready.woken));
         for index in woken {
             let Slot::Pending(future) = &mut self.slots[index] else {
@@ -241,6 +235,49 @@ impl<F: Future> Gather<F> {
         }
     }
 
+    /// The next child to finish, with its index; `None` once every child has finished (or been
+    /// taken). The children woken but not polled yet stay queued for the next call.
+    pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, F::Output)>> {
+        if self.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        self.register_parent(cx);
+        let mut woken = mem::take(&mut *lock(&self.ready.woken)).into_iter();
+        while let Some(index) = woken.next() {
+            let Slot::Pending(future) = &mut self.slots[index] else {
+                continue;
+            };
+            // SAFETY: as in `poll_children`.
+            let future = unsafe { Pin::new_unchecked(future) };
+            let (child, waker) = &self.wakers[index];
+            child.queued.store(false, Ordering::Release);
+            if let Poll::Ready(output) = future.poll(&mut Context::from_waker(waker)) {
+                self.slots[index] = Slot::Taken;
+                self.remaining -= 1;
+                // Their `queued` marks are still set, so they go back as they were.
+                let mut queue = lock(&self.ready.woken);
+                let later = mem::take(&mut *queue);
+                queue.extend(woken);
+                queue.extend(later);
+                return Poll::Ready(Some((index, output)));
+            }
+        }
+        Poll::Pending
+    }
+
+    fn register_parent(&self, cx: &Context<'_>) {
+        let mut parent = lock(&self.ready.parent);
+        match &*parent {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *parent = Some(cx.waker().clone()),
+        }
+    }
+
+    /// How many children have not finished.
+    pub(super) fn remaining(&self) -> usize {
+        self.remaining
+    }
+
     /// The outputs in input order; after an early stop, only the output that stopped it.
     pub(super) fn take_outputs(&mut self) -> Vec<F::Output> {
         let take = |slot: &mut Slot<F>| match mem::replace(slot, Slot::Taken) {
@@ -251,6 +288,32 @@ impl<F: Future> Gather<F> {
             Some(index) => take(&mut self.slots[index]).into_iter().collect(),
             None => self.slots.iter_mut().filter_map(take).collect(),
         }
+    }
+
+    /// Each unfinished child, by reference.
+    pub(super) fn pending(&self) -> impl Iterator<Item = &F> {
+        self.slots.iter().filter_map(|slot| match slot {
+            Slot::Pending(future) => Some(future),
+            _ => None,
+        })
+    }
+
+    /// Takes every unfinished child out, with its index. Only for `Unpin` children, which may
+    /// move.
+    pub(super) fn take_pending(&mut self) -> Vec<(usize, F)>
+    where
+        F: Unpin,
+    {
+        self.remaining = 0;
+        let mut taken = Vec::new();
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            if matches!(slot, Slot::Pending(_)) {
+                if let Slot::Pending(future) = mem::replace(slot, Slot::Taken) {
+                    taken.push((index, future));
+                }
+            }
+        }
+        taken
     }
 
     pub(super) fn fmt(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -156,7 +156,10 @@ mod tests {
         let mut ok = std::pin::pin!(MaybeDone::new(async { Ok::<_, String>(vec![1]) }));
         let mut err = std::pin::pin!(MaybeDone::new(async { Err::<u8, _>(String::from("e")) }));
         assert_eq!(ok.as_mut().poll_try(&mut cx), Poll::Ready(Ok(())));
-        assert_eq!(err.as_mut().poll_try(&mut cx), Poll::Ready(Err("e".to_owned())));
+        assert_eq!(
+            err.as_mut().poll_try(&mut cx),
+            Poll::Ready(Err("e".to_owned()))
+        );
         assert_eq!(ok.as_mut().take_ok(), [1]);
     }
 

@@ -5,10 +5,14 @@
 //! so `n` children woken once each cost `O(n)` polls in total, not the `O(n²)` of polling every
 //! child whenever any of them wakes.
 
+mod as_completed;
 mod join_all;
 mod macros;
 pub(crate) mod maybe_done;
 mod select;
+mod wait;
 
+pub use as_completed::{as_completed, AsCompleted};
 pub use join_all::{join_all, try_join_all, JoinAll, TryJoinAll};
 pub use select::{race, select, Either, Race, Select};
+pub use wait::{wait, ReturnWhen, Wait, Waited};

@@ -130,7 +130,12 @@ pub(crate) struct Handle {
 
 impl Handle {
     /// Binds `future` as a new task and schedules it.
-    pub(crate) fn spawn<F>(&self, future: F, id: Id, name: Option<Arc<str>>) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        id: Id,
+        name: Option<Arc<str>>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,

@@ -482,7 +482,9 @@ fn shutdown_cancels_owned_tasks_and_refuses_new_ones() {
         "shutdown dropped the pending futures"
     );
 
-    let (mut late, notified) = sched.owned.bind(async { 1 }, sched.clone(), Id::next(), None);
+    let (mut late, notified) = sched
+        .owned
+        .bind(async { 1 }, sched.clone(), Id::next(), None);
     assert!(notified.is_none());
     let waker = Waker::from(Arc::new(CountWaker::default()));
     assert!(matches!(poll_join(&mut late, &waker), Poll::Ready(Err(e)) if e.is_cancelled()));
