@@ -36,6 +36,7 @@ mod blocking;
 mod builder;
 mod combinators;
 mod context;
+mod group;
 mod handle;
 mod loom;
 mod park_thread;
@@ -49,6 +50,7 @@ pub use combinators::{
     as_completed, join_all, race, select, try_join_all, wait, AsCompleted, Either, JoinAll, Race,
     ReturnWhen, Select, TryJoinAll, Wait, Waited,
 };
+pub use group::{Failure, GroupError, Scope, TaskGroup};
 pub use handle::{spawn, spawn_blocking, Handle, TryCurrentError};
 pub use runtime::Runtime;
 pub use task::{Id, JoinError, JoinHandle};

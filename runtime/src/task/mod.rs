@@ -67,7 +67,7 @@
 //! dropped right there; a running one is cancelled by its runner when the poll returns.
 
 mod builder;
-mod error;
+pub(crate) mod error;
 mod harness;
 mod join;
 mod list;

@@ -1,0 +1,471 @@
+//! The state a group shares with its children, and the child task wrapper.
+
+use super::error::{Failure, GroupError};
+use crate::context;
+use crate::scheduler;
+use crate::task::{Id, JoinHandle};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Waker};
+
+/// A child future waiting for a free slot under `with_limit`.
+type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'static>>;
+
+pub(crate) struct Shared<T, E> {
+    /// Whether the first failure cancels the rest (`TaskGroup::new`) or not (`supervisor`).
+    pub(crate) fail_fast: bool,
+    /// At most this many children run at once (`with_limit`).
+    pub(crate) limit: Option<usize>,
+    /// The runtime the children run on: the one entered at the first `spawn`.
+    runtime: OnceLock<scheduler::Handle>,
+    state: Mutex<State<T, E>>,
+}
+
+struct State<T, E> {
+    /// One slot per child, by spawn order.
+    slots: Vec<Slot<T>>,
+    failures: Vec<Failure<E>>,
+    /// Children spawned or queued whose future has not been dropped yet.
+    live: usize,
+    /// Children started as tasks whose future has not been dropped yet.
+    running: usize,
+    /// Children waiting for a free slot, in spawn order.
+    queue: VecDeque<Queued<T, E>>,
+    /// A failure (in fail-fast mode) or `cancel` has cancelled every child.
+    cancelled: bool,
+    /// `cancel` was called (as opposed to a failure cancelling the group).
+    cancel_called: bool,
+    /// The group was joined or dropped: a later `spawn` is refused.
+    closed: bool,
+    /// The task awaiting the group (`join` or the scope), woken when the last child is gone and
+    /// on every failure.
+    waiter: Option<Waker>,
+}
+
+enum Slot<T> {
+    Queued,
+    /// Spawned; the spawner has not stored the handle yet.
+    Starting,
+    Running(JoinHandle<()>),
+    Finished(T),
+    /// Failed or cancelled.
+    Gone,
+}
+
+struct Queued<T, E> {
+    index: usize,
+    id: Id,
+    name: Option<Arc<str>>,
+    future: Boxed<T, E>,
+}
+
+enum Outcome<T, E> {
+    Value(T),
+    Error(E),
+    Panic(Box<dyn std::any::Any + Send>),
+    Cancelled,
+}
+
+/// Handles and futures taken out of the state under its lock, to be aborted and dropped after the
+/// lock is released: aborting schedules a task, and dropping a future runs user code (which may
+/// spawn into this very group).
+#[must_use]
+struct Cancelled<T, E> {
+    handles: Vec<JoinHandle<()>>,
+    queued: Vec<Queued<T, E>>,
+}
+
+impl<T, E> Cancelled<T, E> {
+    fn none() -> Cancelled<T, E> {
+        Cancelled {
+            handles: Vec::new(),
+            queued: Vec::new(),
+        }
+    }
+
+    fn run(self) {
+        for handle in &self.handles {
+            handle.abort();
+        }
+        drop(self.handles);
+        // A queued child's future never ran; dropping it may still panic: keep going.
+        for queued in self.queued {
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(queued.future)));
+        }
+    }
+}
+
+impl<T, E> State<T, E> {
+    /// Marks the group cancelled and takes out everything to abort.
+    fn cancel(&mut self) -> Cancelled<T, E> {
+        if self.cancelled {
+            return Cancelled::none();
+        }
+        self.cancelled = true;
+        let mut handles = Vec::new();
+        for slot in self.slots.iter_mut() {
+            if matches!(slot, Slot::Running(_)) {
+                if let Slot::Running(handle) = std::mem::replace(slot, Slot::Starting) {
+                    handles.push(handle);
+                }
+            }
+        }
+        let queued: Vec<_> = self.queue.drain(..).collect();
+        for q in &queued {
+            self.slots[q.index] = Slot::Gone;
+        }
+        self.live -= queued.len();
+        Cancelled { handles, queued }
+    }
+
+    fn wake_waiter(&mut self) -> Option<Waker> {
+        self.waiter.take()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
+    pub(crate) fn new(fail_fast: bool, limit: Option<usize>) -> Shared<T, E> {
+        Shared {
+            fail_fast,
+            limit,
+            runtime: OnceLock::new(),
+            state: Mutex::new(State {
+                slots: Vec::new(),
+                failures: Vec::new(),
+                live: 0,
+                running: 0,
+                queue: VecDeque::new(),
+                cancelled: false,
+                cancel_called: false,
+                closed: false,
+                waiter: None,
+            }),
+        }
+    }
+
+    fn runtime(&self) -> &scheduler::Handle {
+        if let Some(rt) = self.runtime.get() {
+            return rt;
+        }
+        let current = context::with_current(scheduler::Handle::clone).unwrap_or_else(|| {
+            panic!(
+                "TaskGroup::spawn called outside of a filch runtime: a group's children are \
+                 tasks; spawn them from a task or from inside `filch::run(...)` / \
+                 `Runtime::block_on(...)`"
+            )
+        });
+        self.runtime.get_or_init(|| current)
+    }
+
+    /// Adds a child: starts it now, or queues it if the limit is reached. Refused (the future is
+    /// dropped unpolled) once the group is cancelled.
+    ///
+    /// # Panics
+    /// Outside a runtime, or if the group has already finished.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, name: Option<Arc<str>>, future: F)
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let runtime = self.runtime();
+        let id = Id::next();
+        let mut state = lock(&self.state);
+        if state.closed && !state.cancelled {
+            drop(state);
+            panic!(
+                "TaskGroup: spawn called after the group finished; no child may outlive its \
+                 group (a `Scope` was kept past the end of its scope)"
+            );
+        }
+        if state.cancelled {
+            drop(state);
+            drop(future);
+            return;
+        }
+        let index = state.slots.len();
+        state.live += 1;
+        if self.limit.is_some_and(|limit| state.running >= limit) {
+            state.slots.push(Slot::Queued);
+            state.queue.push_back(Queued {
+                index,
+                id,
+                name,
+                future: Box::pin(future),
+            });
+            return;
+        }
+        state.running += 1;
+        state.slots.push(Slot::Starting);
+        drop(state);
+        self.start(runtime, index, id, name, future);
+    }
+
+    /// Spawns the child's task and stores its handle.
+    fn start<F>(
+        self: &Arc<Self>,
+        runtime: &scheduler::Handle,
+        index: usize,
+        id: Id,
+        name: Option<Arc<str>>,
+        future: F,
+    ) where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let child = Child {
+            future: Some(future),
+            shared: self.clone(),
+            index,
+            id,
+            name: name.clone(),
+            reported: false,
+        };
+        let handle = runtime.spawn(child, id, name);
+        let mut state = lock(&self.state);
+        if matches!(state.slots[index], Slot::Starting) && !state.cancelled {
+            state.slots[index] = Slot::Running(handle);
+            return;
+        }
+        let cancelled = state.cancelled;
+        drop(state);
+        // The child finished already, or the group was cancelled while it started.
+        if cancelled {
+            handle.abort();
+        }
+    }
+
+    /// Records how a child ended. Called once per child, from its task.
+    fn report(&self, index: usize, id: Id, name: &Option<Arc<str>>, outcome: Outcome<T, E>) {
+        let mut state = lock(&self.state);
+        let failure = match outcome {
+            Outcome::Value(value) => {
+                let slot = std::mem::replace(&mut state.slots[index], Slot::Finished(value));
+                drop(state);
+                drop(slot);
+                return;
+            }
+            Outcome::Cancelled => None,
+            Outcome::Error(err) => Some(Failure::error(Some(id), name.clone(), err)),
+            Outcome::Panic(payload) => Some(Failure::panic(id, name.clone(), payload)),
+        };
+        let slot = std::mem::replace(&mut state.slots[index], Slot::Gone);
+        let Some(failure) = failure else {
+            drop(state);
+            drop(slot);
+            return;
+        };
+        state.failures.push(failure);
+        let cancelled = if self.fail_fast {
+            state.cancel()
+        } else {
+            Cancelled::none()
+        };
+        let waiter = state.wake_waiter();
+        drop(state);
+        drop(slot);
+        cancelled.run();
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
+    }
+
+    /// A child's future is gone: frees its place, starts a queued child if one waits.
+    fn child_dropped(self: &Arc<Self>) {
+        let mut state = lock(&self.state);
+        state.live -= 1;
+        state.running -= 1;
+        let next = if state.cancelled {
+            None
+        } else {
+            state.queue.pop_front()
+        };
+        if let Some(next) = &next {
+            state.running += 1;
+            state.slots[next.index] = Slot::Starting;
+        }
+        let waiter = if state.live == 0 {
+            state.wake_waiter()
+        } else {
+            None
+        };
+        drop(state);
+        if let Some(next) = next {
+            let runtime = self
+                .runtime
+                .get()
+                .expect("a child ran, so the runtime is known");
+            if runtime.is_shutdown() {
+                // The runtime is going away: the queued children will never run.
+                let mut state = lock(&self.state);
+                let cancelled = state.cancel();
+                state.live -= 1;
+                state.running -= 1;
+                drop(state);
+                cancelled.run();
+                let _ = catch_unwind(AssertUnwindSafe(|| drop(next.future)));
+            } else {
+                self.start(runtime, next.index, next.id, next.name, next.future);
+            }
+        }
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
+    }
+
+    /// Records the scope body's error, as a child failure would be.
+    pub(crate) fn body_failed(&self, error: E) {
+        let mut state = lock(&self.state);
+        state.failures.push(Failure::error(None, None, error));
+        let cancelled = if self.fail_fast {
+            state.cancel()
+        } else {
+            Cancelled::none()
+        };
+        drop(state);
+        cancelled.run();
+    }
+
+    /// Cancels every child (`TaskGroup::cancel`, `Scope::cancel`).
+    pub(crate) fn cancel(&self) {
+        let mut state = lock(&self.state);
+        if !state.cancelled {
+            state.cancel_called = true;
+        }
+        let cancelled = state.cancel();
+        let waiter = state.wake_waiter();
+        drop(state);
+        cancelled.run();
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
+    }
+
+    /// Refuses later spawns and cancels every child: the group is being dropped.
+    pub(crate) fn close_and_cancel(&self) {
+        let mut state = lock(&self.state);
+        if state.closed {
+            // Already finished (joined): nothing runs, and a later spawn must still panic.
+            return;
+        }
+        state.closed = true;
+        let cancelled = state.cancel();
+        drop(state);
+        cancelled.run();
+    }
+
+    /// Whether a failure or `cancel` has cancelled the group (the scope body must stop).
+    pub(crate) fn is_cancelled(&self) -> bool {
+        lock(&self.state).cancelled
+    }
+
+    /// `Ready` once every child's future is gone; until then, `cx` is woken then and on every
+    /// failure.
+    pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = lock(&self.state);
+        if state.live == 0 {
+            return Poll::Ready(());
+        }
+        match &state.waiter {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.waiter = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Closes the finished group and takes its outcome: every child's value in spawn order, or
+    /// the failures.
+    pub(crate) fn finish(&self) -> Result<Vec<T>, GroupError<E>> {
+        let mut state = lock(&self.state);
+        debug_assert_eq!(state.live, 0);
+        state.closed = true;
+        if !state.failures.is_empty() || state.cancelled {
+            let failures = std::mem::take(&mut state.failures);
+            // Cancelled by `cancel`, or by the runtime shutting down, rather than by a failure.
+            let cancelled = state.cancel_called || (state.cancelled && failures.is_empty());
+            return Err(GroupError::new(failures, cancelled));
+        }
+        let slots = std::mem::take(&mut state.slots);
+        drop(state);
+        Ok(slots
+            .into_iter()
+            .filter_map(|slot| match slot {
+                Slot::Finished(value) => Some(value),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Children not yet finished.
+    pub(crate) fn live(&self) -> usize {
+        lock(&self.state).live
+    }
+}
+
+/// The task a child runs in: the user's future, reporting its outcome to the group.
+struct Child<F, T: Send + 'static, E: Send + 'static> {
+    /// # Invariant
+    /// Structurally pinned: never moved while `Some`, dropped in place by writing `None`.
+    future: Option<F>,
+    shared: Arc<Shared<T, E>>,
+    index: usize,
+    id: Id,
+    name: Option<Arc<str>>,
+    reported: bool,
+}
+
+impl<F, T, E> Future for Child<F, T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: only `future` is pinned, and it is neither moved nor handed out unpinned; the
+        // other fields are plain data.
+        let this = unsafe { self.get_unchecked_mut() };
+        let Some(future) = this.future.as_mut() else {
+            return Poll::Ready(());
+        };
+        // SAFETY: `future` stays in place inside the pinned `Child` until dropped in place.
+        let future = unsafe { Pin::new_unchecked(future) };
+        let outcome = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Ok(value))) => Outcome::Value(value),
+            Ok(Poll::Ready(Err(err))) => Outcome::Error(err),
+            Err(payload) => Outcome::Panic(payload),
+        };
+        // The future goes before the group hears of the outcome, so that a failure is reported
+        // after the child's own resources (a nested group, say) are released.
+        let dropped = catch_unwind(AssertUnwindSafe(|| this.future = None));
+        let outcome = match (outcome, dropped) {
+            (Outcome::Value(_), Err(payload)) => Outcome::Panic(payload),
+            (outcome, _) => outcome,
+        };
+        this.reported = true;
+        this.shared.report(this.index, this.id, &this.name, outcome);
+        Poll::Ready(())
+    }
+}
+
+impl<F, T: Send + 'static, E: Send + 'static> Drop for Child<F, T, E> {
+    fn drop(&mut self) {
+        // Dropping in place, as the pinning invariant allows. A cancelled child's future may
+        // panic in its destructor: that is reported as the child's panic.
+        let dropped = catch_unwind(AssertUnwindSafe(|| self.future = None));
+        if !self.reported {
+            let outcome = match dropped {
+                Ok(()) => Outcome::Cancelled,
+                Err(payload) => Outcome::Panic(payload),
+            };
+            self.shared.report(self.index, self.id, &self.name, outcome);
+        }
+        self.shared.child_dropped();
+    }
+}
