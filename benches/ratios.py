@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints filch/tokio ratios of the medians criterion saved under target/criterion.
 
-Run after `cargo bench --bench scheduler` and/or `cargo bench --bench reactor`:
+Run after `cargo bench --bench scheduler`, `--bench reactor` and/or `--bench combinators`:
 `python3 benches/ratios.py [group ...]`. Each group has `filch` and `tokio` functions (the layout
 every bench in this directory uses). Times per iteration are divided by the operations per
 iteration below; `timer_lateness` reports a mean lateness, not a time per operation.
@@ -23,6 +23,9 @@ OPS = {
     "timers_cancel": 100_000,
     "timer_lateness": 1,
     "tcp_echo": 100_000,
+    "join_all_10k": 10_000,
+    "task_group_10k": 10_000,
+    "select_loop": 10_000,
 }
 
 root = pathlib.Path("target/criterion")

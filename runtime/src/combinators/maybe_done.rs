@@ -100,12 +100,11 @@ where
 pub fn select_start(n: usize) -> usize {
     thread_local! {
         static RNG: Cell<u64> = Cell::new({
-            // Seed from the address of a stack variable and the clock: distinct per thread.
-            let local = 0u8;
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos() as u64);
-            (std::ptr::addr_of!(local) as u64) ^ (nanos << 20) | 1
+            // std's per-process random keys (from the OS), mixed per thread: distinct seeds.
+            use std::hash::{BuildHasher, Hasher};
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_usize(std::ptr::addr_of!(hasher) as usize);
+            hasher.finish() | 1
         });
     }
     RNG.with(|rng| {

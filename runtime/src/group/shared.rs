@@ -469,3 +469,91 @@ impl<F, T: Send + 'static, E: Send + 'static> Drop for Child<F, T, E> {
         self.shared.child_dropped();
     }
 }
+
+#[cfg(all(test, not(filch_loom)))]
+mod tests {
+    //! The child wrapper driven by hand, without a runtime, so that Miri checks its pin
+    //! projection and its drop order.
+    use super::*;
+    use std::task::Wake;
+
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// A group with one child in place, as `spawn` leaves it just before `start`.
+    fn child<F>(
+        fail_fast: bool,
+        future: F,
+    ) -> (Arc<Shared<String, String>>, Child<F, String, String>)
+    where
+        F: Future<Output = Result<String, String>>,
+    {
+        let shared = Arc::new(Shared::new(fail_fast, None));
+        {
+            let mut state = lock(&shared.state);
+            state.slots.push(Slot::Starting);
+            state.live = 1;
+            state.running = 1;
+        }
+        let child = Child {
+            future: Some(future),
+            shared: shared.clone(),
+            index: 0,
+            id: Id::next(),
+            name: Some("c".into()),
+            reported: false,
+        };
+        (shared, child)
+    }
+
+    fn poll<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
+        let waker = Waker::from(Arc::new(Noop));
+        f.poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn a_value_is_stored_and_the_place_freed_when_the_child_is_dropped() {
+        let mut pending_once = true;
+        let future = std::future::poll_fn(move |_| {
+            if std::mem::take(&mut pending_once) {
+                Poll::Pending
+            } else {
+                Poll::Ready(Ok("v".to_owned()))
+            }
+        });
+        let (shared, child) = child(true, future);
+        let mut child = Box::pin(child);
+        assert!(poll(child.as_mut()).is_pending());
+        assert!(poll(child.as_mut()).is_ready());
+        assert_eq!(
+            shared.live(),
+            1,
+            "the place is freed by the drop, not the poll"
+        );
+        drop(child);
+        assert_eq!(shared.finish().unwrap(), ["v"]);
+    }
+
+    #[test]
+    fn a_panic_is_caught_and_reported_as_a_failure() {
+        let (shared, child) = child(true, async { panic!("child bug") });
+        let mut child = Box::pin(child);
+        assert!(poll(child.as_mut()).is_ready());
+        drop(child);
+        let err = shared.finish().unwrap_err();
+        assert!(err.failures()[0].is_panic());
+        assert_eq!(err.failures()[0].name(), Some("c"));
+    }
+
+    #[test]
+    fn a_child_dropped_while_pending_counts_as_cancelled_not_failed() {
+        let (shared, child) = child(false, std::future::pending());
+        let mut child = Box::pin(child);
+        assert!(poll(child.as_mut()).is_pending());
+        drop(child);
+        assert_eq!(shared.live(), 0);
+        assert_eq!(shared.finish().unwrap(), Vec::<String>::new());
+    }
+}
