@@ -7,7 +7,13 @@
 //! |---|---|
 //! | `asyncio.run(main())` | [`filch::run(main())`](run) |
 //! | `await coro` | `fut.await` |
-//! | `asyncio.create_task(coro)` | [`filch::spawn(fut)`](spawn) → [`JoinHandle`] |
+//! | `asyncio.create_task(coro)` | [`filch::spawn(fut)`](spawn) → [`JoinHandle`]; named: [`task::Builder`] |
+//! | `asyncio.gather(*aws)` | [`join_all`], [`try_join_all`], [`join!`], [`try_join!`] |
+//! | `asyncio.as_completed(aws)` | [`as_completed`] |
+//! | `asyncio.wait(tasks, return_when=...)` | [`wait`] with [`ReturnWhen`] |
+//! | first of several | [`select!`], [`select()`], [`race`] |
+//! | `asyncio.TaskGroup()` | [`TaskGroup`] ([`TaskGroup::scope`], [`GroupError`]) |
+//! | a class with `__await__` | a type that implements [`Future`](std::future::Future) |
 //! | `task.cancel()` | [`JoinHandle::abort`] |
 //! | `await asyncio.sleep(0)` | [`filch::yield_now().await`](yield_now) |
 //! | `await asyncio.sleep(d)` | [`filch::sleep(d).await`](sleep) |
