@@ -223,7 +223,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             index,
             id,
             name: name.clone(),
-            reported: false,
+            ended: false,
         };
         let handle = runtime.spawn(child, id, name);
         let mut state = lock(&self.state);
@@ -239,44 +239,38 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         }
     }
 
-    /// Records how a child ended. Called once per child, from its task.
-    fn report(&self, index: usize, id: Id, name: &Option<Arc<str>>, outcome: Outcome<T, E>) {
+    /// A child has ended and its future is gone: records the outcome, cancels the siblings on a
+    /// failure (fail-fast), frees the child's place and starts a queued child if one waits. One
+    /// lock round trip; the side effects run after it.
+    fn child_ended(
+        self: &Arc<Self>,
+        index: usize,
+        id: Id,
+        name: &Option<Arc<str>>,
+        outcome: Outcome<T, E>,
+    ) {
         let mut state = lock(&self.state);
-        let failure = match outcome {
-            Outcome::Value(value) => {
-                let slot = std::mem::replace(&mut state.slots[index], Slot::Finished(value));
-                drop(state);
-                drop(slot);
-                return;
+        let (slot, failure) = match outcome {
+            Outcome::Value(value) => (Slot::Finished(value), None),
+            Outcome::Cancelled => (Slot::Gone, None),
+            Outcome::Error(err) => (
+                Slot::Gone,
+                Some(Failure::error(Some(id), name.clone(), err)),
+            ),
+            Outcome::Panic(payload) => {
+                (Slot::Gone, Some(Failure::panic(id, name.clone(), payload)))
             }
-            Outcome::Cancelled => None,
-            Outcome::Error(err) => Some(Failure::error(Some(id), name.clone(), err)),
-            Outcome::Panic(payload) => Some(Failure::panic(id, name.clone(), payload)),
         };
-        let slot = std::mem::replace(&mut state.slots[index], Slot::Gone);
-        let Some(failure) = failure else {
-            drop(state);
-            drop(slot);
-            return;
-        };
-        state.failures.push(failure);
-        let cancelled = if self.fail_fast {
-            state.cancel()
-        } else {
-            Cancelled::none()
-        };
-        let waiter = state.wake_waiter();
-        drop(state);
-        drop(slot);
-        cancelled.run();
-        if let Some(waiter) = waiter {
-            waiter.wake();
+        // Our own handle, if the spawner stored it: dropped after the lock is released.
+        let own = std::mem::replace(&mut state.slots[index], slot);
+        let failed = failure.is_some();
+        let mut cancelled = Cancelled::none();
+        if let Some(failure) = failure {
+            state.failures.push(failure);
+            if self.fail_fast {
+                cancelled = state.cancel();
+            }
         }
-    }
-
-    /// A child's future is gone: frees its place, starts a queued child if one waits.
-    fn child_dropped(self: &Arc<Self>) {
-        let mut state = lock(&self.state);
         state.live -= 1;
         state.running -= 1;
         let next = if state.cancelled {
@@ -288,30 +282,45 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             state.running += 1;
             state.slots[next.index] = Slot::Starting;
         }
+        let waiter = if failed || state.live == 0 {
+            state.wake_waiter()
+        } else {
+            None
+        };
+        drop(state);
+        drop(own);
+        cancelled.run();
+        if let Some(next) = next {
+            self.start_queued(next);
+        }
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
+    }
+
+    /// Starts a child that waited for a free place, unless the runtime is shutting down.
+    fn start_queued(self: &Arc<Self>, next: Queued<T, E>) {
+        let runtime = self
+            .runtime
+            .get()
+            .expect("a child ran, so the runtime is known");
+        if !runtime.is_shutdown() {
+            self.start(runtime, next.index, next.id, next.name, next.future);
+            return;
+        }
+        // The runtime is going away: the queued children will never run.
+        let mut state = lock(&self.state);
+        let cancelled = state.cancel();
+        state.live -= 1;
+        state.running -= 1;
         let waiter = if state.live == 0 {
             state.wake_waiter()
         } else {
             None
         };
         drop(state);
-        if let Some(next) = next {
-            let runtime = self
-                .runtime
-                .get()
-                .expect("a child ran, so the runtime is known");
-            if runtime.is_shutdown() {
-                // The runtime is going away: the queued children will never run.
-                let mut state = lock(&self.state);
-                let cancelled = state.cancel();
-                state.live -= 1;
-                state.running -= 1;
-                drop(state);
-                cancelled.run();
-                let _ = catch_unwind(AssertUnwindSafe(|| drop(next.future)));
-            } else {
-                self.start(runtime, next.index, next.id, next.name, next.future);
-            }
-        }
+        cancelled.run();
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(next.future)));
         if let Some(waiter) = waiter {
             waiter.wake();
         }
@@ -415,7 +424,8 @@ struct Child<F, T: Send + 'static, E: Send + 'static> {
     index: usize,
     id: Id,
     name: Option<Arc<str>>,
-    reported: bool,
+    /// The outcome was reported from `poll`, after the future was dropped.
+    ended: bool,
 }
 
 impl<F, T, E> Future for Child<F, T, E>
@@ -441,15 +451,16 @@ where
             Ok(Poll::Ready(Err(err))) => Outcome::Error(err),
             Err(payload) => Outcome::Panic(payload),
         };
-        // The future goes before the group hears of the outcome, so that a failure is reported
-        // after the child's own resources (a nested group, say) are released.
+        // The future goes before the group hears of the outcome, so that the child counts as
+        // finished only once its own resources (a nested group, say) are released.
         let dropped = catch_unwind(AssertUnwindSafe(|| this.future = None));
         let outcome = match (outcome, dropped) {
             (Outcome::Value(_), Err(payload)) => Outcome::Panic(payload),
             (outcome, _) => outcome,
         };
-        this.reported = true;
-        this.shared.report(this.index, this.id, &this.name, outcome);
+        this.ended = true;
+        this.shared
+            .child_ended(this.index, this.id, &this.name, outcome);
         Poll::Ready(())
     }
 }
@@ -458,15 +469,16 @@ impl<F, T: Send + 'static, E: Send + 'static> Drop for Child<F, T, E> {
     fn drop(&mut self) {
         // Dropping in place, as the pinning invariant allows. A cancelled child's future may
         // panic in its destructor: that is reported as the child's panic.
-        let dropped = catch_unwind(AssertUnwindSafe(|| self.future = None));
-        if !self.reported {
-            let outcome = match dropped {
-                Ok(()) => Outcome::Cancelled,
-                Err(payload) => Outcome::Panic(payload),
-            };
-            self.shared.report(self.index, self.id, &self.name, outcome);
+        if self.ended {
+            return;
         }
-        self.shared.child_dropped();
+        let dropped = catch_unwind(AssertUnwindSafe(|| self.future = None));
+        let outcome = match dropped {
+            Ok(()) => Outcome::Cancelled,
+            Err(payload) => Outcome::Panic(payload),
+        };
+        self.shared
+            .child_ended(self.index, self.id, &self.name, outcome);
     }
 }
 
@@ -503,7 +515,7 @@ mod tests {
             index: 0,
             id: Id::next(),
             name: Some("c".into()),
-            reported: false,
+            ended: false,
         };
         (shared, child)
     }
@@ -514,7 +526,7 @@ mod tests {
     }
 
     #[test]
-    fn a_value_is_stored_and_the_place_freed_when_the_child_is_dropped() {
+    fn a_value_is_stored_and_the_place_freed_once_the_future_is_gone() {
         let mut pending_once = true;
         let future = std::future::poll_fn(move |_| {
             if std::mem::take(&mut pending_once) {
@@ -527,11 +539,7 @@ mod tests {
         let mut child = Box::pin(child);
         assert!(poll(child.as_mut()).is_pending());
         assert!(poll(child.as_mut()).is_ready());
-        assert_eq!(
-            shared.live(),
-            1,
-            "the place is freed by the drop, not the poll"
-        );
+        assert_eq!(shared.live(), 0, "the future was dropped in the last poll");
         drop(child);
         assert_eq!(shared.finish().unwrap(), ["v"]);
     }
