@@ -350,3 +350,27 @@ fn values_can_come_back_through_a_mutex_in_scope_form() {
     got.sort_unstable();
     assert_eq!((n, got), (5, vec![0, 1, 2, 3, 4]));
 }
+
+#[test]
+fn rounds_of_groups_never_lose_the_wake_up_of_their_last_child() {
+    // Children end on both workers while the joining task registers its waker: every round must
+    // finish (a lost wake-up would hang a round; `within` turns a hang into a failure).
+    common::within(Duration::from_secs(60), "group rounds", || {
+        let rt = common::runtime(2, "group-rounds");
+        for round in 0..300u64 {
+            let values = rt.block_on(async move {
+                let group = TaskGroup::new().with_limit(8);
+                for i in 0..40u64 {
+                    group.spawn(async move {
+                        if (i + round) % 3 == 0 {
+                            filch::yield_now().await;
+                        }
+                        Ok::<_, ()>(i)
+                    });
+                }
+                group.join().await.unwrap()
+            });
+            assert_eq!(values.len(), 40);
+        }
+    });
+}

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 /// not. On timeout the inner future is dropped right away (its destructors run before the error
 /// is returned), which is how its work is cancelled.
 ///
+/// Cancel-safe in `select!` exactly when the inner future is (the timer itself loses nothing).
+///
 /// ```
 /// use std::time::Duration;
 ///

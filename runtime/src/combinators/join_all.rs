@@ -37,6 +37,8 @@ where
 /// Like [`join_all`] for futures returning `Result`: `Ok` with every value in input order, or the
 /// first `Err` as soon as it happens, in which case the other futures are dropped at once.
 ///
+/// Not cancel-safe in `select!`, as [`join_all`].
+///
 /// ```
 /// filch::run(async {
 ///     let ok = filch::try_join_all((1..=2).map(|i| async move { Ok::<_, String>(i) })).await;

@@ -82,6 +82,8 @@ impl<A, B> fmt::Debug for Select<A, B> {
 /// asyncio's `wait(..., return_when=FIRST_COMPLETED)` when only the winner matters. Children are
 /// polled only when woken, as in [`join_all`](crate::join_all).
 ///
+/// Cancel-safe exactly when every child is: dropping a `Race` drops every child.
+///
 /// # Panics
 /// When awaited with no futures at all (there would be no winner).
 ///

@@ -199,7 +199,8 @@ impl<E: Send + 'static> TaskGroup<(), E> {
     ///   (the body's future is dropped where it stands).
     /// - The scope returns once the body and every child have finished: `Ok` with the body's
     ///   value, or a [`GroupError`] with every failure in the order they happened.
-    /// - Dropping the scope future cancels the body and every child.
+    /// - Dropping the scope future cancels the body and every child (so it is not cancel-safe in
+    ///   `select!`: a losing scope is cancelled as a whole).
     ///
     /// Children return `Result<(), E>`; to pass values out, send them through a channel or
     /// collect them behind a mutex, or use the owned form ([`TaskGroup::join`]).
