@@ -52,8 +52,8 @@ pub use filch_runtime::{join, try_join};
 pub use filch_runtime::{
     as_completed, join_all, race, run, select, spawn, spawn_blocking, try_join_all, wait,
     yield_now, AsCompleted, Builder, Either, Failure, GroupError, Handle, Id, JoinAll, JoinError,
-    JoinHandle, Race, ReturnWhen, Runtime, Scope, Select, TaskGroup, TryCurrentError, TryJoinAll,
-    Wait, Waited, YieldNow,
+    JoinHandle, Race, ReturnWhen, Runtime, Scope, Select, TaskGroup, TaskResult, TryCurrentError,
+    TryJoinAll, Wait, Waited, YieldNow,
 };
 
 pub use filch_reactor::{

@@ -16,9 +16,7 @@ fn sleeper(ms: u64, fail: bool) -> Task {
     })
 }
 
-fn values(
-    done: Vec<(usize, Result<Result<u64, String>, filch::JoinError>)>,
-) -> Vec<(usize, Result<u64, String>)> {
+fn values(done: Vec<(usize, filch::TaskResult<u64, String>)>) -> Vec<(usize, Result<u64, String>)> {
     done.into_iter().map(|(i, r)| (i, r.unwrap())).collect()
 }
 

@@ -48,7 +48,7 @@ mod yield_now;
 pub use builder::Builder;
 pub use combinators::{
     as_completed, join_all, race, select, try_join_all, wait, AsCompleted, Either, JoinAll, Race,
-    ReturnWhen, Select, TryJoinAll, Wait, Waited,
+    ReturnWhen, Select, TaskResult, TryJoinAll, Wait, Waited,
 };
 pub use group::{Failure, GroupError, Scope, TaskGroup};
 pub use handle::{spawn, spawn_blocking, Handle, TryCurrentError};

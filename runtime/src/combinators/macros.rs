@@ -243,8 +243,8 @@ macro_rules! __select {
     }};
     (@futs $biased:tt [$([$out:ident $fut:ident $on:ident ($($p:tt)*)])*]) => {{
         let branches: usize = 0 $(+ { let _ = &$on; 1 })*;
-        let start = if $biased { 0 } else { $crate::__private::select_start(branches) };
         $crate::__private::poll_fn(|cx| {
+            let start = if $biased { 0 } else { $crate::__private::select_start(branches) };
             let mut pending = false;
             for k in 0..branches {
                 let turn = (start + k) % branches;

@@ -15,4 +15,4 @@ mod wait;
 pub use as_completed::{as_completed, AsCompleted};
 pub use join_all::{join_all, try_join_all, JoinAll, TryJoinAll};
 pub use select::{race, select, Either, Race, Select};
-pub use wait::{wait, ReturnWhen, Wait, Waited};
+pub use wait::{wait, ReturnWhen, TaskResult, Wait, Waited};

@@ -17,7 +17,7 @@ pub enum Either<L, R> {
 
 /// Waits for the first of two futures and hands back the other one, still usable: `Left((output
 /// of a, b))` or `Right((output of b, a))`. `a` is polled first on every poll (for a random start
-/// and more than two branches, see `select!` in the next release).
+/// and more than two branches, see [`select!`](crate::select!)).
 ///
 /// Cancel-safe exactly when both futures are: dropping the `Select` drops both.
 ///

@@ -64,12 +64,15 @@ where
     }
 }
 
+/// A finished task's result, as awaiting its handle gives it.
+pub type TaskResult<T, E> = Result<Result<T, E>, JoinError>;
+
 /// What [`wait`] returns.
 #[derive(Debug)]
 pub struct Waited<T, E> {
     /// The tasks that finished, each with its position in the input and its result, in the order
     /// they were seen to finish.
-    pub done: Vec<(usize, Result<Result<T, E>, JoinError>)>,
+    pub done: Vec<(usize, TaskResult<T, E>)>,
     /// The tasks still running, each with its position in the input, in input order.
     pub pending: Vec<(usize, JoinHandle<Result<T, E>>)>,
 }
@@ -80,7 +83,7 @@ pub struct Wait<T, E> {
     tasks: Gather<JoinHandle<Result<T, E>>>,
     when: ReturnWhen,
     timeout: Option<Pin<Box<Sleep>>>,
-    done: Vec<(usize, Result<Result<T, E>, JoinError>)>,
+    done: Vec<(usize, TaskResult<T, E>)>,
 }
 
 impl<T, E> Wait<T, E> {

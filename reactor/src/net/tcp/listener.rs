@@ -31,7 +31,7 @@ use std::task::{ready, Context, Poll};
 ///     let listener = TcpListener::bind("127.0.0.1:8080").await?;
 ///     loop {
 ///         let (mut stream, peer) = listener.accept().await?;
-///         filch::spawn(async move {
+///         drop(filch::spawn(async move {
 ///             let mut buf = [0; 1024];
 ///             loop {
 ///                 match stream.read(&mut buf).await {
@@ -43,7 +43,7 @@ use std::task::{ready, Context, Poll};
 ///                     }
 ///                 }
 ///             }
-///         });
+///         }));
 ///         println!("serving {peer}");
 ///     }
 ///     # #[allow(unreachable_code)]
