@@ -134,8 +134,8 @@ macro_rules! __try_join {
 /// ```
 ///
 /// - Every `<future>` is evaluated first (all of them), then they are polled, starting at a
-///   **random** branch on every poll so that no branch can starve the others; with `biased;` they
-///   are polled in the order written.
+///   **random** branch (and one branch further on each later poll) so that no branch can starve
+///   the others; with `biased;` they are polled in the order written.
 /// - When a future finishes, its output is matched against `<pattern>`. On a match, every future
 ///   is dropped and `<handler>` runs, with the pattern's bindings, as the value of the whole
 ///   `select!`. On no match the branch is disabled and the others go on.
@@ -235,6 +235,10 @@ macro_rules! __select {
         $(if let ::core::option::Option::Some($($p)*) = $out $h else)* $else
     }};
 
+    (@one $x:ident) => {
+        1
+    };
+
     // Each future pinned under a fresh name, with its enabled flag; then the polling.
     (@futs $biased:tt [$($bound:tt)*] [$out:ident $p:tt ($f:expr) ($c:expr)] $($rest:tt)*) => {{
         let mut on: bool = $c;
@@ -242,12 +246,20 @@ macro_rules! __select {
         $crate::__select!(@futs $biased [$($bound)* [$out fut on $p]] $($rest)*)
     }};
     (@futs $biased:tt [$([$out:ident $fut:ident $on:ident ($($p:tt)*)])*]) => {{
-        let branches: usize = 0 $(+ { let _ = &$on; 1 })*;
+        const BRANCHES: usize = 0 $(+ $crate::__select!(@one $on))*;
+        // A random first branch; each later poll starts one branch further (fair, and one
+        // random number per `select!` rather than per poll).
+        let mut start = if $biased { 0 } else { $crate::__private::select_start(BRANCHES) };
         $crate::__private::poll_fn(|cx| {
-            let start = if $biased { 0 } else { $crate::__private::select_start(branches) };
+            let mut turn = start;
+            if !$biased {
+                start += 1;
+                if start == BRANCHES {
+                    start = 0;
+                }
+            }
             let mut pending = false;
-            for k in 0..branches {
-                let turn = (start + k) % branches;
+            for _ in 0..BRANCHES {
                 let mut branch = 0usize;
                 $(
                     if branch == turn && $on {
@@ -269,6 +281,10 @@ macro_rules! __select {
                     }
                     branch += 1;
                 )*
+                turn += 1;
+                if turn == BRANCHES {
+                    turn = 0;
+                }
             }
             if pending {
                 $crate::__private::PollState::Pending

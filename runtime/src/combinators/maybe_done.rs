@@ -97,25 +97,36 @@ where
 }
 
 /// Where `select!` starts polling: a random branch of `n`, so that no branch always wins.
+///
+/// Called on every poll of a `select!`, so it is kept cheap: a `const` thread-local (no lazy
+/// initialisation check), seeded on first use, and a multiply-shift instead of a division.
 pub fn select_start(n: usize) -> usize {
     thread_local! {
-        static RNG: Cell<u64> = Cell::new({
-            // std's per-process random keys (from the OS), mixed per thread: distinct seeds.
-            use std::hash::{BuildHasher, Hasher};
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_usize(std::ptr::addr_of!(hasher) as usize);
-            hasher.finish() | 1
-        });
+        static RNG: Cell<u64> = const { Cell::new(0) };
     }
     RNG.with(|rng| {
-        // xorshift64*: a fast generator, good enough to pick a starting branch.
         let mut x = rng.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
+        if x == 0 {
+            x = seed();
+        }
+        // xorshift64: a fast generator, good enough to pick a starting branch.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         rng.set(x);
-        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as usize % n.max(1)
+        // The high 32 bits scaled to 0..n (Lemire's multiply-shift).
+        (((x >> 32) * n as u64) >> 32) as usize
     })
+}
+
+/// A non-zero seed, distinct per thread: std's per-process random keys (from the OS) hashed with
+/// an address on this thread's stack.
+#[cold]
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_usize(std::ptr::addr_of!(hasher) as usize);
+    hasher.finish() | 1
 }
 
 #[cfg(all(test, not(filch_loom)))]
