@@ -59,7 +59,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.spawn(future, Id::next(), None)
+        self.inner.spawn(future, Id::next())
     }
 
     /// Runs a blocking closure on this runtime's blocking pool; see
@@ -120,7 +120,7 @@ where
 {
     // Take the id first: if we panic, the future is dropped here, not in a half-made task.
     let id = Id::next();
-    match context::with_current(|inner| inner.spawn(future, id, None)) {
+    match context::with_current(|inner| inner.spawn(future, id)) {
         Some(join) => join,
         None => panic!(
             "filch::spawn called outside of a filch runtime: call it from a task or from inside \

@@ -62,6 +62,15 @@ struct Queued<T, E> {
     future: Boxed<T, E>,
 }
 
+impl<T, E> Queued<T, E> {
+    /// Drops a child that never became a task (its future may panic in its destructor: that
+    /// is ignored, as for any cancelled child) and forgets its name.
+    fn drop_unstarted(self) {
+        crate::task::name::remove(self.id);
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(self.future)));
+    }
+}
+
 enum Outcome<T, E> {
     Value(T),
     Error(E),
@@ -93,7 +102,7 @@ impl<T, E> Cancelled<T, E> {
         drop(self.handles);
         // A queued child's future never ran; dropping it may still panic: keep going.
         for queued in self.queued {
-            let _ = catch_unwind(AssertUnwindSafe(|| drop(queued.future)));
+            queued.drop_unstarted();
         }
     }
 }
@@ -174,7 +183,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
         let runtime = self.runtime();
-        let id = Id::next();
+        let id = crate::task::name::id_for(name.clone());
         let mut state = lock(&self.state);
         if state.closed && !state.cancelled {
             drop(state);
@@ -225,7 +234,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             name: name.clone(),
             ended: false,
         };
-        let handle = runtime.spawn(child, id, name);
+        let handle = runtime.spawn(child, id);
         let mut state = lock(&self.state);
         if matches!(state.slots[index], Slot::Starting) && !state.cancelled {
             state.slots[index] = Slot::Running(handle);
@@ -320,7 +329,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         };
         drop(state);
         cancelled.run();
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(next.future)));
+        next.drop_unstarted();
         if let Some(waiter) = waiter {
             waiter.wake();
         }

@@ -130,18 +130,13 @@ pub(crate) struct Handle {
 
 impl Handle {
     /// Binds `future` as a new task and schedules it.
-    pub(crate) fn spawn<F>(
-        &self,
-        future: F,
-        id: Id,
-        name: Option<Arc<str>>,
-    ) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, id: Id) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         let scheduler = TaskScheduler(NonNull::from(&*self.shared));
-        let (join, notified) = self.shared.owned.bind(future, scheduler, id, name);
+        let (join, notified) = self.shared.owned.bind(future, scheduler, id);
         if let Some(notified) = notified {
             self.shared.schedule_task(notified, false);
         }

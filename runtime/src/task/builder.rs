@@ -1,6 +1,6 @@
 //! `task::Builder`: spawn a task with options, for now its name.
 
-use super::{Id, JoinHandle};
+use super::{name, JoinHandle};
 use crate::{context, Handle};
 use std::future::Future;
 use std::sync::Arc;
@@ -44,8 +44,8 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let id = Id::next();
-        match context::with_current(|inner| inner.spawn(future, id, self.name)) {
+        let id = name::id_for(self.name);
+        match context::with_current(|inner| inner.spawn(future, id)) {
             Some(join) => join,
             None => panic!(
                 "task::Builder::spawn called outside of a filch runtime: call it from a task or \
@@ -61,6 +61,6 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        handle.inner.spawn(future, Id::next(), self.name)
+        handle.inner.spawn(future, name::id_for(self.name))
     }
 }

@@ -42,15 +42,27 @@ impl Id {
         })
     }
 
+    /// Set in the id of a task that has a name (see `task/name.rs`); never reached by the
+    /// counter, and hidden from `as_u64` and `Display`.
+    const NAMED: u64 = 1 << 63;
+
+    pub(crate) fn with_name(self) -> Id {
+        Id(self.0 | Id::NAMED)
+    }
+
+    pub(crate) fn is_named(self) -> bool {
+        self.0.get() & Id::NAMED != 0
+    }
+
     /// The identifier as a number.
     pub fn as_u64(self) -> u64 {
-        self.0.get()
+        self.0.get() & !Id::NAMED
     }
 }
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.as_u64().fmt(f)
     }
 }
 
@@ -78,22 +90,18 @@ enum Repr {
 }
 
 impl JoinError {
-    pub(crate) fn cancelled(id: Id, name: Option<Arc<str>>) -> JoinError {
+    pub(crate) fn cancelled(id: Id) -> JoinError {
         JoinError {
             id,
-            name,
+            name: super::name::get(id),
             repr: Repr::Cancelled,
         }
     }
 
-    pub(crate) fn panic(
-        id: Id,
-        name: Option<Arc<str>>,
-        payload: Box<dyn Any + Send + 'static>,
-    ) -> JoinError {
+    pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             id,
-            name,
+            name: super::name::get(id),
             repr: Repr::Panic(Mutex::new(payload)),
         }
     }

@@ -9,7 +9,6 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 pub(super) struct Harness<T: Future, S: 'static> {
@@ -58,7 +57,7 @@ impl<T: Future, S: Schedule> Harness<T, S> {
                 // borrowed waker needs no reference of its own.
                 let waker = unsafe { waker::borrowed(self.header_ptr()) };
                 let mut cx = Context::from_waker(&waker);
-                if poll_future(self.core(), self.id(), &self.trailer().name, &mut cx).is_ready() {
+                if poll_future(self.core(), self.id(), &mut cx).is_ready() {
                     self.complete();
                     return;
                 }
@@ -71,13 +70,13 @@ impl<T: Future, S: Schedule> Harness<T, S> {
                     }
                     TransitionToIdle::OkDealloc => self.dealloc(),
                     TransitionToIdle::Cancelled => {
-                        cancel_task(self.core(), self.id(), &self.trailer().name);
+                        cancel_task(self.core(), self.id());
                         self.complete();
                     }
                 }
             }
             TransitionToRunning::Cancelled => {
-                cancel_task(self.core(), self.id(), &self.trailer().name);
+                cancel_task(self.core(), self.id());
                 self.complete();
             }
             TransitionToRunning::Failed => {}
@@ -90,7 +89,7 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         match self.state().transition_to_shutdown() {
             TransitionToShutdown::Cancel => {
                 // We hold RUNNING now: the same position as a runner, with the caller's reference.
-                cancel_task(self.core(), self.id(), &self.trailer().name);
+                cancel_task(self.core(), self.id());
                 self.complete();
             }
             TransitionToShutdown::Skip => self.drop_reference(),
@@ -105,6 +104,7 @@ impl<T: Future, S: Schedule> Harness<T, S> {
     }
 
     pub(super) fn dealloc(self) {
+        super::name::remove(self.id());
         // SAFETY: no references remain, so this thread has the only access; the cell came from
         // `Box::leak` in `allocate`.
         drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
@@ -182,12 +182,7 @@ impl<T: Future, S: Schedule> Harness<T, S> {
 
 /// Polls the future inside the cooperative budget, catching a panic. On `Ready` the stage holds
 /// the output.
-fn poll_future<T: Future, S>(
-    core: &Core<T, S>,
-    id: Id,
-    name: &Option<Arc<str>>,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
+fn poll_future<T: Future, S>(core: &Core<T, S>, id: Id, cx: &mut Context<'_>) -> Poll<()> {
     let polled = catch_unwind(AssertUnwindSafe(|| {
         coop::budget(|| {
             core.stage.with_mut(|stage| {
@@ -208,7 +203,7 @@ fn poll_future<T: Future, S>(
         Err(payload) => {
             // SAFETY: still the runner; the future panicked and must be dropped.
             let _ = catch_unwind(AssertUnwindSafe(|| unsafe { core.drop_stage() }));
-            Err(JoinError::panic(id, name.clone(), payload))
+            Err(JoinError::panic(id, payload))
         }
     };
     // SAFETY: the runner owns the stage. The output is stored before the finished future is dropped,
@@ -220,13 +215,13 @@ fn poll_future<T: Future, S>(
 }
 
 /// Drops the future and stores the cancellation error. The caller owns the stage.
-fn cancel_task<T: Future, S>(core: &Core<T, S>, id: Id, name: &Option<Arc<str>>) {
+fn cancel_task<T: Future, S>(core: &Core<T, S>, id: Id) {
     // SAFETY: the caller holds RUNNING. A panic in the future's destructor is reported as the
     // task's panic, like one during a poll.
     let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { core.drop_stage() }));
     let result = match dropped {
-        Ok(()) => Err(JoinError::cancelled(id, name.clone())),
-        Err(payload) => Err(JoinError::panic(id, name.clone(), payload)),
+        Ok(()) => Err(JoinError::cancelled(id)),
+        Err(payload) => Err(JoinError::panic(id, payload)),
     };
     // SAFETY: as above; the stage is `Consumed`, so nothing is dropped.
     unsafe { core.set_stage(Stage::Finished(result)) };

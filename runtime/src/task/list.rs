@@ -16,7 +16,6 @@ use crossbeam_utils::CachePadded;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::Arc;
 
 pub(crate) struct OwnedTasks<S: 'static> {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
@@ -57,13 +56,12 @@ impl<S: Schedule> OwnedTasks<S> {
         future: T,
         scheduler: S,
         id: Id,
-        name: Option<Arc<str>>,
     ) -> (JoinHandle<T::Output>, Option<Notified<S>>)
     where
         T: Future + Send + 'static,
         T::Output: Send + 'static,
     {
-        let (task, notified, join) = super::owned(future, scheduler, id, name);
+        let (task, notified, join) = super::owned(future, scheduler, id);
         let mut shard = lock(self.shard(id));
         // Relaxed is enough under the lock: see `close_and_shutdown`.
         if self.closed.load(Ordering::Relaxed) {

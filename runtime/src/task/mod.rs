@@ -17,6 +17,8 @@
 //! Everything a task ever needs lives in that one allocation: the future is replaced in place by its
 //! output, and the join handle, the wakers and the queue entries are all just counted pointers to the
 //! header. The vtable erases `T` and `S`, so a [`JoinHandle`] or a `Waker` needs no type parameters.
+//! A task's optional name is the one thing kept elsewhere (`name.rs`): few tasks have one, and the
+//! cell's size is what the allocator's speed depends on.
 //!
 //! # References
 //!
@@ -71,6 +73,7 @@ pub(crate) mod error;
 mod harness;
 mod join;
 mod list;
+pub(crate) mod name;
 mod raw;
 mod state;
 mod waker;
@@ -210,24 +213,19 @@ where
     T::Output: Send + 'static,
     S: Schedule,
 {
-    let ptr = raw::allocate(future, scheduler, id, None, 2);
+    let ptr = raw::allocate(future, scheduler, id, 2);
     // SAFETY: `allocate` returned two references: one for the Notified, one for the handle.
     unsafe { (Notified::from_raw(ptr), JoinHandle::from_raw(ptr)) }
 }
 
 /// Allocates a task for an owned-task list: its list reference, first `Notified` and join handle.
-fn owned<T, S>(
-    future: T,
-    scheduler: S,
-    id: Id,
-    name: Option<std::sync::Arc<str>>,
-) -> (Task<S>, Notified<S>, JoinHandle<T::Output>)
+fn owned<T, S>(future: T, scheduler: S, id: Id) -> (Task<S>, Notified<S>, JoinHandle<T::Output>)
 where
     T: Future + Send + 'static,
     T::Output: Send + 'static,
     S: Schedule,
 {
-    let ptr = raw::allocate(future, scheduler, id, name, 3);
+    let ptr = raw::allocate(future, scheduler, id, 3);
     // SAFETY: `allocate` returned three references, one for each value.
     unsafe {
         (

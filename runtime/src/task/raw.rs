@@ -6,7 +6,6 @@ use super::{Id, JoinError, Schedule};
 use crate::loom::cell::UnsafeCell;
 use std::future::Future;
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::task::Waker;
 
 /// The first field of every cell; a `NonNull<Header>` is the erased task pointer.
@@ -65,18 +64,10 @@ pub(crate) struct Trailer {
     /// Written only by the join handle while `JOIN_WAKER` is clear; while it is set, only read,
     /// and only by the thread that completed the task.
     pub(crate) waker: UnsafeCell<Option<Waker>>,
-    /// The name given at spawn (`task::Builder::name`), for error messages. Never changes.
-    pub(crate) name: Option<Arc<str>>,
 }
 
 /// Allocates a cell holding `refs` references and returns the pointer to its header.
-pub(super) fn allocate<T, S>(
-    future: T,
-    scheduler: S,
-    id: Id,
-    name: Option<Arc<str>>,
-    refs: usize,
-) -> NonNull<Header>
+pub(super) fn allocate<T, S>(future: T, scheduler: S, id: Id, refs: usize) -> NonNull<Header>
 where
     T: Future + Send + 'static,
     T::Output: Send + 'static,
@@ -95,7 +86,6 @@ where
         },
         trailer: Trailer {
             waker: UnsafeCell::new(None),
-            name,
         },
     });
     NonNull::from(Box::leak(cell)).cast()

@@ -466,7 +466,6 @@ fn shutdown_cancels_owned_tasks_and_refuses_new_ones() {
             },
             sched.clone(),
             Id::next(),
-            None,
         );
         sched.schedule(notified.unwrap());
         joins.push(join);
@@ -482,9 +481,7 @@ fn shutdown_cancels_owned_tasks_and_refuses_new_ones() {
         "shutdown dropped the pending futures"
     );
 
-    let (mut late, notified) = sched
-        .owned
-        .bind(async { 1 }, sched.clone(), Id::next(), None);
+    let (mut late, notified) = sched.owned.bind(async { 1 }, sched.clone(), Id::next());
     assert!(notified.is_none());
     let waker = Waker::from(Arc::new(CountWaker::default()));
     assert!(matches!(poll_join(&mut late, &waker), Poll::Ready(Err(e)) if e.is_cancelled()));
