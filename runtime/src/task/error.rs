@@ -131,7 +131,7 @@ impl JoinError {
     ///         .spawn(async { panic!("404") });
     ///     let err = handle.await.unwrap_err();
     ///     assert_eq!(err.name(), Some("fetch"));
-    ///     assert!(err.to_string().contains("task \"fetch\""));
+    ///     assert!(err.to_string().contains("\"fetch\" panicked"));
     /// });
     /// ```
     pub fn name(&self) -> Option<&str> {
