@@ -47,12 +47,7 @@ fn the_first_failure_cancels_the_siblings_and_join_waits_for_their_drops() {
     let err = filch::run(async move {
         let group = TaskGroup::<(), String>::new();
         for _ in 0..10 {
-            let guard = DropGuard(counted.clone());
-            group.spawn(async move {
-                let _guard = guard;
-                filch::sleep(Duration::from_secs(3600)).await;
-                Ok(())
-            });
+            group.spawn(common::pending_child(&counted));
         }
         group.spawn_named("failing", async {
             filch::sleep(ms(5)).await;
@@ -230,12 +225,7 @@ fn cancel_cancels_every_child_and_join_says_so() {
     let err = filch::run(async move {
         let group = TaskGroup::<(), String>::new();
         for _ in 0..4 {
-            let guard = DropGuard(counted.clone());
-            group.spawn(async move {
-                let _guard = guard;
-                std::future::pending::<()>().await;
-                Ok(())
-            });
+            group.spawn(common::pending_child(&counted));
         }
         group.cancel();
         // Spawning into a cancelled group drops the future unpolled.
@@ -259,12 +249,7 @@ fn dropping_the_group_cancels_its_children() {
     filch::run(async move {
         let group = TaskGroup::<(), ()>::new();
         for _ in 0..8 {
-            let guard = DropGuard(counted.clone());
-            group.spawn(async move {
-                let _guard = guard;
-                filch::sleep(Duration::from_secs(3600)).await;
-                Ok(())
-            });
+            group.spawn(common::pending_child(&counted));
         }
         drop(group);
         let all = common::spin_until(Duration::from_secs(5), || {
@@ -281,12 +266,7 @@ fn dropping_the_join_future_cancels_the_children() {
     filch::run(async move {
         let group = TaskGroup::<(), ()>::new();
         for _ in 0..3 {
-            let guard = DropGuard(counted.clone());
-            group.spawn(async move {
-                let _guard = guard;
-                std::future::pending::<()>().await;
-                Ok(())
-            });
+            group.spawn(common::pending_child(&counted));
         }
         let timed_out = filch::timeout(ms(10), group.join()).await;
         assert!(timed_out.is_err());

@@ -54,12 +54,7 @@ fn the_bodys_error_cancels_the_children_and_is_reported() {
     let err = filch::run(async move {
         TaskGroup::<(), String>::scope(|group| async move {
             for _ in 0..3 {
-                let guard = DropGuard(counted.clone());
-                group.spawn(async move {
-                    let _guard = guard;
-                    std::future::pending::<()>().await;
-                    Ok(())
-                });
+                group.spawn(common::pending_child(&counted));
             }
             Err::<(), _>("body gave up".to_owned())
         })

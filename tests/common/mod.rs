@@ -62,6 +62,20 @@ impl Drop for DropGuard {
     }
 }
 
+/// A group child that never finishes by itself and counts its drop in `drops`: how the tests see
+/// that a child was cancelled.
+#[allow(dead_code)]
+pub(crate) fn pending_child<E>(
+    drops: &Arc<AtomicUsize>,
+) -> impl std::future::Future<Output = Result<(), E>> + Send + 'static {
+    let guard = DropGuard(drops.clone());
+    async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
 /// Spins (yielding the OS thread) until `cond` holds; false if `limit` passed first.
 pub(crate) fn spin_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

@@ -204,20 +204,9 @@ impl<F: Future> Gather<F> {
         self.register_parent(cx);
         let woken = mem::take(&mut *lock(&self.ready.woken));
         for index in woken {
-            let Slot::Pending(future) = &mut self.slots[index] else {
-                continue;
-            };
-            // SAFETY: the slot lives in a heap slice that is never moved or reallocated (see
-            // `slots`), and a pending child is only ever dropped in place.
-            let future = unsafe { Pin::new_unchecked(future) };
-            let (child, waker) = &self.wakers[index];
-            // Release the child's "queued" mark first: a wake during this poll queues it again.
-            child.queued.store(false, Ordering::Release);
-            if let Poll::Ready(output) = future.poll(&mut Context::from_waker(waker)) {
+            if let Some(output) = self.poll_child(index) {
                 let stops = stop(&output);
-                // Dropping the finished future in place, as pinning allows.
                 self.slots[index] = Slot::Done(output);
-                self.remaining -= 1;
                 if stops {
                     self.stopped_at = Some(index);
                     // The other children are dropped now, not when the combinator is.
@@ -237,6 +226,29 @@ impl<F: Future> Gather<F> {
         }
     }
 
+    /// Polls child `index` if it is still pending; its output if it finished (the finished
+    /// future is dropped in place, and the slot left `Taken`).
+    fn poll_child(&mut self, index: usize) -> Option<F::Output> {
+        let Slot::Pending(future) = &mut self.slots[index] else {
+            return None;
+        };
+        // SAFETY: the slot lives in a heap slice that is never moved or reallocated (see
+        // `slots`), and a pending child is only ever dropped in place.
+        let future = unsafe { Pin::new_unchecked(future) };
+        let (child, waker) = &self.wakers[index];
+        // Release the child's "queued" mark first: a wake during this poll queues it again.
+        child.queued.store(false, Ordering::Release);
+        match future.poll(&mut Context::from_waker(waker)) {
+            Poll::Ready(output) => {
+                // Dropping the finished future in place, as pinning allows.
+                self.slots[index] = Slot::Taken;
+                self.remaining -= 1;
+                Some(output)
+            }
+            Poll::Pending => None,
+        }
+    }
+
     /// The next child to finish, with its index; `None` once every child has finished (or been
     /// taken). The children woken but not polled yet stay queued for the next call.
     pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, F::Output)>> {
@@ -246,16 +258,7 @@ impl<F: Future> Gather<F> {
         self.register_parent(cx);
         let mut woken = mem::take(&mut *lock(&self.ready.woken)).into_iter();
         while let Some(index) = woken.next() {
-            let Slot::Pending(future) = &mut self.slots[index] else {
-                continue;
-            };
-            // SAFETY: as in `poll_children`.
-            let future = unsafe { Pin::new_unchecked(future) };
-            let (child, waker) = &self.wakers[index];
-            child.queued.store(false, Ordering::Release);
-            if let Poll::Ready(output) = future.poll(&mut Context::from_waker(waker)) {
-                self.slots[index] = Slot::Taken;
-                self.remaining -= 1;
+            if let Some(output) = self.poll_child(index) {
                 // Their `queued` marks are still set, so they go back as they were.
                 let mut queue = lock(&self.ready.woken);
                 let later = mem::take(&mut *queue);
