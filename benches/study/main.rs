@@ -1,0 +1,211 @@
+//! The comparative study: every workload on filch, tokio and smol, interleaved, at several worker
+//! counts, with a report, every sample as CSV, and SVG charts.
+//!
+//! ```sh
+//! cargo bench --bench study                 # full study (worker counts 1, 2, 4, … up to the cores)
+//! cargo bench --bench study -- --quick      # under 3 minutes on 2 cores
+//! cargo bench --bench study -- --workers 2 --samples 20 --only spawn,timers
+//! ```
+//!
+//! Method: for each worker count, one runtime of each kind is built with that many workers and
+//! kept for the whole count. Each workload runs once untimed on each runtime (warm-up), then
+//! `samples` rounds in which the runtimes take turns (filch, tokio, smol, filch, …), so that drift
+//! on a shared machine hits all of them alike. Every sample is kept; the report shows medians,
+//! the ratio of the medians, and the spread of the ratios of the paired samples of each round.
+//! All runtimes live in one process: same allocator (the system one), same build profile (the
+//! `bench` profile: release with debug info).
+//!
+//! Output in `target/study/`: `REPORT.md`, `results.csv`, `ratios-<n>w.svg` (ratio per workload
+//! at each worker count) and `scaling.svg` (median per workload against worker count).
+
+mod report;
+mod rt;
+mod workloads;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rt::{Filch, Rt, Smol, Tokio};
+use std::path::PathBuf;
+use std::time::Instant;
+use workloads::{Params, Workload};
+
+/// One measurement.
+pub(crate) struct Sample {
+    pub(crate) workers: usize,
+    /// `workload` or `workload metric`.
+    pub(crate) metric: String,
+    pub(crate) unit: workloads::Unit,
+    pub(crate) runtime: &'static str,
+    pub(crate) round: usize,
+    pub(crate) value: f64,
+}
+
+pub(crate) struct Options {
+    pub(crate) quick: bool,
+    pub(crate) workers: Vec<usize>,
+    pub(crate) samples: usize,
+    pub(crate) only: Vec<String>,
+    pub(crate) out: PathBuf,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut quick = false;
+    let mut workers = None;
+    let mut samples = None;
+    let mut only = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--workers" => {
+                let list = args.next().ok_or("--workers needs a list, like 1,2,4")?;
+                let parsed: Result<Vec<usize>, _> = list.split(',').map(str::parse).collect();
+                match parsed {
+                    Ok(v) if !v.is_empty() && !v.contains(&0) => workers = Some(v),
+                    _ => {
+                        return Err(format!(
+                            "--workers {list}: expected positive numbers, like 1,2,4"
+                        ))
+                    }
+                }
+            }
+            "--samples" => {
+                let n = args.next().ok_or("--samples needs a number")?;
+                match n.parse::<usize>() {
+                    Ok(n) if n >= 2 => samples = Some(n),
+                    _ => return Err(format!("--samples {n}: expected a number of at least 2")),
+                }
+            }
+            "--only" => {
+                let list = args
+                    .next()
+                    .ok_or("--only needs workload names (substrings), comma-separated")?;
+                only = list.split(',').map(str::to_owned).collect();
+            }
+            // What cargo bench passes to every bench target.
+            "--bench" => {}
+            "--help" | "-h" => {
+                return Err(
+                    "usage: cargo bench --bench study -- [--quick] [--workers 1,2,4] \
+                            [--samples N] [--only name,name]"
+                        .to_owned(),
+                )
+            }
+            other => return Err(format!("unknown argument {other:?}; try --help")),
+        }
+    }
+    let workers = workers.unwrap_or_else(|| {
+        if quick {
+            vec![1, cores.min(2)]
+                .into_iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        } else {
+            std::iter::successors(Some(1), |&n| (n * 2 <= cores).then_some(n * 2)).collect()
+        }
+    });
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    Ok(Options {
+        quick,
+        workers,
+        samples: samples.unwrap_or(if quick { 10 } else { 20 }),
+        only,
+        out: target.join("study"),
+    })
+}
+
+/// Runs one workload's rounds on the three runtimes in turn.
+fn run_workload(
+    w: &Workload,
+    rts: &(Filch, Tokio, Smol),
+    params: &Params,
+    samples: usize,
+    bar: &ProgressBar,
+    out: &mut Vec<Sample>,
+) {
+    let mut record = |runtime: &'static str, round: Option<usize>, values: Vec<f64>| {
+        assert_eq!(
+            values.len(),
+            w.metrics.len(),
+            "{} returned the wrong number of values",
+            w.name
+        );
+        let Some(round) = round else { return };
+        for ((metric, unit), value) in w.metrics.iter().zip(values) {
+            let metric = if metric.is_empty() {
+                w.name.to_owned()
+            } else {
+                format!("{} {metric}", w.name)
+            };
+            out.push(Sample {
+                workers: params.workers,
+                metric,
+                unit: *unit,
+                runtime,
+                round,
+                value,
+            });
+        }
+    };
+    // Round `None` is the warm-up.
+    for round in std::iter::once(None).chain((0..samples).map(Some)) {
+        record(Filch::NAME, round, (w.filch)(&rts.0, params));
+        record(Tokio::NAME, round, (w.tokio)(&rts.1, params));
+        if let Some(smol) = w.smol {
+            record(Smol::NAME, round, smol(&rts.2, params));
+        }
+        bar.inc(1);
+    }
+}
+
+fn main() {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    let workloads: Vec<Workload> = workloads::all()
+        .into_iter()
+        .filter(|w| {
+            options.only.is_empty() || options.only.iter().any(|o| w.name.contains(o.as_str()))
+        })
+        .collect();
+    if workloads.is_empty() {
+        eprintln!("--only {:?} matches no workload", options.only);
+        std::process::exit(2);
+    }
+    let total = (options.workers.len() * workloads.len() * (options.samples + 1)) as u64;
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} rounds  {msg}")
+            .expect("progress template")
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    for &workers in &options.workers {
+        let rts = (Filch::new(workers), Tokio::new(workers), Smol::new(workers));
+        let params = Params {
+            workers,
+            quick: options.quick,
+        };
+        for w in &workloads {
+            bar.set_message(format!("{workers} workers: {}", w.name));
+            run_workload(w, &rts, &params, options.samples, &bar, &mut samples);
+        }
+    }
+    bar.finish_with_message("done");
+    let elapsed = started.elapsed();
+    match report::write(&options, &workloads, &samples, elapsed) {
+        Ok(path) => println!("study written to {}", path.display()),
+        Err(err) => {
+            eprintln!("cannot write the study's output: {err}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! The study's output: `results.csv` (every sample), `REPORT.md` (medians, ratios, spreads,
+//! geometric means, and the machine) and SVG charts.
+
+use crate::workloads::{Unit, Workload};
+use crate::{Options, Sample};
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const RUNTIMES: [&str; 3] = ["filch", "tokio", "smol"];
+
+/// The samples of one metric at one worker count, by runtime and round.
+struct Cell<'a> {
+    unit: Unit,
+    by_runtime: BTreeMap<&'static str, Vec<&'a Sample>>,
+}
+
+impl Cell<'_> {
+    fn values(&self, runtime: &str) -> Vec<f64> {
+        self.by_runtime
+            .get(runtime)
+            .map(|s| s.iter().map(|s| s.value).collect())
+            .unwrap_or_default()
+    }
+
+    fn median(&self, runtime: &str) -> Option<f64> {
+        median(self.values(runtime))
+    }
+
+    /// Ratio of medians filch/`other`, and the min–max of the ratios of the samples taken in the
+    /// same round.
+    fn ratio(&self, other: &str) -> Option<(f64, f64, f64)> {
+        let ratio = self.median("filch")? / self.median(other)?;
+        let (f, o) = (self.by_runtime.get("filch")?, self.by_runtime.get(other)?);
+        let paired: Vec<f64> = f
+            .iter()
+            .filter_map(|fs| {
+                o.iter()
+                    .find(|os| os.round == fs.round)
+                    .map(|os| fs.value / os.value)
+            })
+            .collect();
+        let min = paired.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = paired.iter().copied().fold(0.0, f64::max);
+        Some((ratio, min, max))
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn geomean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp())
+}
+
+/// Metrics in workload order, for one worker count.
+fn cells<'a>(workers: usize, samples: &'a [Sample]) -> Vec<(String, Cell<'a>)> {
+    let mut out: Vec<(String, Cell<'a>)> = Vec::new();
+    for s in samples.iter().filter(|s| s.workers == workers) {
+        let at = match out.iter().position(|(m, _)| *m == s.metric) {
+            Some(at) => at,
+            None => {
+                out.push((
+                    s.metric.clone(),
+                    Cell {
+                        unit: s.unit,
+                        by_runtime: BTreeMap::new(),
+                    },
+                ));
+                out.len() - 1
+            }
+        };
+        out[at].1.by_runtime.entry(s.runtime).or_default().push(s);
+    }
+    out
+}
+
+fn show(value: Option<f64>, unit: Unit) -> String {
+    match (value, unit) {
+        (None, _) => "–".to_owned(),
+        (Some(v), Unit::Micros) => format!("{v:.1} µs"),
+        (Some(v), Unit::Seconds) if v < 1e-3 => format!("{:.1} µs", v * 1e6),
+        (Some(v), Unit::Seconds) => format!("{:.2} ms", v * 1e3),
+    }
+}
+
+fn show_ratio(r: Option<(f64, f64, f64)>) -> String {
+    match r {
+        None => "–".to_owned(),
+        Some((r, min, max)) => format!("**{r:.3}** ({min:.2}–{max:.2})"),
+    }
+}
+
+/// `version = "…"` of `name` in the workspace's Cargo.lock.
+fn locked_version(name: &str) -> String {
+    let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"))
+        .unwrap_or_default();
+    let needle = format!("name = \"{name}\"\nversion = \"");
+    lock.find(&needle)
+        .and_then(|at| {
+            lock[at + needle.len()..]
+                .split('"')
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown CPU".to_owned(), |s| s.trim().to_owned());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or(std::env::consts::OS.to_owned(), |k| {
+            format!("Linux {}", k.trim())
+        });
+    let rustc =
+        std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .arg("-V")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map_or("rustc ?".to_owned(), |s| s.trim().to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores available, {kernel}, {rustc}")
+}
+
+pub(crate) fn write(
+    options: &Options,
+    workloads: &[Workload],
+    samples: &[Sample],
+    elapsed: Duration,
+) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(&options.out)?;
+
+    let mut csv = String::from("workers,metric,unit,runtime,round,value\n");
+    for s in samples {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{}",
+            s.workers,
+            s.metric,
+            s.unit.label(),
+            s.runtime,
+            s.round,
+            s.value
+        );
+    }
+    std::fs::write(options.out.join("results.csv"), csv)?;
+
+    let mut md = String::new();
+    let _ = writeln!(md, "# filch vs tokio vs smol\n");
+    let _ = writeln!(
+        md,
+        "- Command: `cargo bench --bench study -- {}`",
+        std::env::args()
+            .skip(1)
+            .filter(|a| a != "--bench")
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let _ = writeln!(md, "- Machine: {}", machine());
+    let _ = writeln!(
+        md,
+        "- Versions: filch {}, tokio {}, smol {} (async-executor {}, async-io {})",
+        env!("CARGO_PKG_VERSION"),
+        locked_version("tokio"),
+        locked_version("smol"),
+        locked_version("async-executor"),
+        locked_version("async-io"),
+    );
+    let _ = writeln!(
+        md,
+        "- Build: the `bench` profile (release, opt-level 3, debug info) for all three, in one \
+         process; allocator: the system allocator (glibc malloc) for all three."
+    );
+    let _ =
+        writeln!(
+        md,
+        "- Method: per worker count, one runtime of each kind; per workload one warm-up run each, \
+         then {} rounds in which the runtimes take turns (filch, tokio, smol). Medians of the \
+         rounds; the ratio is filch's median over the other's (below 1: filch costs less), with \
+         the min–max of the ratios of same-round samples. Mode: {}. Took {:.0?}.",
+        options.samples,
+        if options.quick { "quick (smaller timer, latency and echo workloads)" } else { "full" },
+        elapsed
+    );
+    let _ = writeln!(md, "\nEvery number is a cost: lower is better.\n");
+    for &workers in &options.workers {
+        let cells = cells(workers, samples);
+        let _ = writeln!(
+            md,
+            "## {workers} worker{}\n",
+            if workers == 1 { "" } else { "s" }
+        );
+        let _ = writeln!(
+            md,
+            "| workload | filch | tokio | smol | filch/tokio (spread) | filch/smol (spread) |"
+        );
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|");
+        let (mut vs_tokio, mut vs_smol) = (Vec::new(), Vec::new());
+        for (metric, cell) in &cells {
+            let (rt, rs) = (cell.ratio("tokio"), cell.ratio("smol"));
+            vs_tokio.extend(rt.map(|r| r.0));
+            vs_smol.extend(rs.map(|r| r.0));
+            let _ = writeln!(
+                md,
+                "| {metric} | {} | {} | {} | {} | {} |",
+                show(cell.median("filch"), cell.unit),
+                show(cell.median("tokio"), cell.unit),
+                show(cell.median("smol"), cell.unit),
+                show_ratio(rt),
+                show_ratio(rs),
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| **geometric mean of the ratios** | | | | **{:.3}** | **{:.3}** |\n",
+            geomean(&vs_tokio).unwrap_or(f64::NAN),
+            geomean(&vs_smol).unwrap_or(f64::NAN),
+        );
+        let _ = writeln!(
+            md,
+            "![ratios at {workers} workers](ratios-{workers}w.svg)\n"
+        );
+        ratio_chart(
+            &options.out.join(format!("ratios-{workers}w.svg")),
+            workers,
+            &cells,
+        )
+        .map_err(std::io::Error::other)?;
+    }
+    let _ = writeln!(
+        md,
+        "## Scaling with the worker count\n\n![scaling](scaling.svg)\n"
+    );
+    scaling_chart(&options.out.join("scaling.svg"), &options.workers, samples)
+        .map_err(std::io::Error::other)?;
+    let _ = writeln!(md, "## Workloads\n");
+    for w in workloads {
+        let _ = writeln!(md, "- **{}**: {}", w.name, w.about);
+    }
+    let path = options.out.join("REPORT.md");
+    std::fs::write(&path, md)?;
+    Ok(path)
+}
+
+type ChartResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+fn err<E: std::fmt::Debug>(e: E) -> Box<dyn std::error::Error + Send + Sync> {
+    format!("{e:?}").into()
+}
+
+/// One row per metric: a bar for filch/tokio, a dot for filch/smol, on a log scale, with 1 marked.
+fn ratio_chart(path: &Path, workers: usize, cells: &[(String, Cell<'_>)]) -> ChartResult {
+    let n = cells.len();
+    let root = SVGBackend::new(path, (1000, 60 + 26 * n as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("time filch / time other, {workers} workers (bar: tokio, dot: smol; < 1: filch faster)"),
+            ("sans-serif", 16),
+        )
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(230)
+        .build_cartesian_2d((0.001f64..10f64).log_scale(), (0..n).into_segmented())
+        .map_err(err)?;
+    let names: Vec<&str> = cells.iter().map(|(m, _)| m.as_str()).collect();
+    chart
+        .configure_mesh()
+        .y_labels(n)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                names.get(*i).map_or(String::new(), |s| (*s).to_owned())
+            }
+            SegmentValue::Last => String::new(),
+        })
+        .disable_y_mesh()
+        .draw()
+        .map_err(err)?;
+    let clamp = |r: f64| r.clamp(0.0011, 9.9);
+    chart
+        .draw_series(cells.iter().enumerate().filter_map(|(i, (_, c))| {
+            let (r, _, _) = c.ratio("tokio")?;
+            let color = if r <= 1.0 {
+                RGBColor(40, 120, 200)
+            } else {
+                RGBColor(210, 80, 60)
+            };
+            Some(Rectangle::new(
+                [
+                    (0.001, SegmentValue::Exact(i)),
+                    (clamp(r), SegmentValue::Exact(i + 1)),
+                ],
+                color.filled(),
+            ))
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(cells.iter().enumerate().filter_map(|(i, (_, c))| {
+            let (r, _, _) = c.ratio("smol")?;
+            Some(Circle::new(
+                (clamp(r), SegmentValue::CenterOf(i)),
+                4,
+                BLACK.filled(),
+            ))
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Last)],
+            BLACK.stroke_width(1),
+        )))
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// One small chart per metric: each runtime's median against the worker count.
+fn scaling_chart(path: &Path, workers: &[usize], samples: &[Sample]) -> ChartResult {
+    let metrics: Vec<(String, Unit)> = {
+        let mut seen: Vec<(String, Unit)> = Vec::new();
+        for s in samples {
+            if !seen.iter().any(|(m, _)| *m == s.metric) {
+                seen.push((s.metric.clone(), s.unit));
+            }
+        }
+        seen
+    };
+    let cols = 4;
+    let rows = metrics.len().div_ceil(cols).max(1);
+    let root = SVGBackend::new(path, (1200, 220 * rows as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let colors = [
+        RGBColor(40, 120, 200),
+        RGBColor(210, 80, 60),
+        RGBColor(60, 160, 80),
+    ];
+    let (lo, hi) = (
+        *workers.iter().min().unwrap_or(&1) as f64,
+        *workers.iter().max().unwrap_or(&1) as f64,
+    );
+    for (area, (metric, unit)) in root.split_evenly((rows, cols)).iter().zip(&metrics) {
+        let series: Vec<(&str, Vec<(f64, f64)>)> = RUNTIMES
+            .iter()
+            .map(|&rt| {
+                let points = workers
+                    .iter()
+                    .filter_map(|&w| {
+                        let v: Vec<f64> = samples
+                            .iter()
+                            .filter(|s| s.workers == w && s.runtime == rt && s.metric == *metric)
+                            .map(|s| {
+                                if *unit == Unit::Seconds {
+                                    s.value * 1e3
+                                } else {
+                                    s.value
+                                }
+                            })
+                            .collect();
+                        median(v).map(|m| (w as f64, m))
+                    })
+                    .collect();
+                (rt, points)
+            })
+            .collect();
+        let top = series
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|p| p.1))
+            .fold(0.0, f64::max)
+            * 1.15;
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                format!(
+                    "{metric} ({})",
+                    if *unit == Unit::Seconds { "ms" } else { "µs" }
+                ),
+                ("sans-serif", 13),
+            )
+            .margin(6)
+            .x_label_area_size(20)
+            .y_label_area_size(45)
+            .build_cartesian_2d((lo - 0.5)..(hi + 0.5), 0.0..top.max(1e-9))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_labels(workers.len().clamp(2, 8))
+            .y_labels(4)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .map_err(err)?;
+        for ((rt, points), color) in series.iter().zip(colors) {
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(*rt)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .label_font(("sans-serif", 11))
+            .draw()
+            .map_err(err)?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}

@@ -1,0 +1,429 @@
+//! The three runtimes behind one small interface, so that every workload is written once and runs
+//! the same code on each: filch, tokio (multi-thread scheduler) and smol (an `async-executor`
+//! `Executor` run by `workers` threads, with `async-io` for timers and sockets).
+//!
+//! `block_on` never runs tasks on the calling thread for any of the three: the measured work
+//! runs on exactly `workers` threads. What each runtime offers natively for the combinator
+//! workloads (a group of tasks, `select!`) is in [`Rt::group`] and [`Rt::select_loop`]; TCP echo
+//! uses each runtime's own sockets ([`Rt::echo`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Per-connection round-trip times of an echo run, and its total time.
+pub(crate) struct EchoRun {
+    pub(crate) total: Duration,
+    pub(crate) round_trips: Vec<Duration>,
+}
+
+pub(crate) trait Rt: Clone + Send + Sync + 'static {
+    const NAME: &'static str;
+    type Join<T: Send + 'static>: Future<Output = T> + Send + 'static;
+
+    fn new(workers: usize) -> Self;
+    fn block_on<F: Future>(&self, future: F) -> F::Output;
+    /// Spawns from anywhere: inside a task of this runtime, the task goes to the local queue.
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+    fn yield_now() -> impl Future<Output = ()> + Send;
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+    /// `None` if `future` did not finish within `duration`.
+    fn timeout<F: Future + Send>(
+        duration: Duration,
+        future: F,
+    ) -> impl Future<Output = Option<F::Output>> + Send;
+    /// `join_all` as users of this runtime write it.
+    fn join_all<F: Future + Send>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>> + Send
+    where
+        F::Output: Send;
+    /// Spawns `n` tasks (each awaiting `make(i)`) into this runtime's task group and waits for
+    /// all: filch's `TaskGroup`, tokio's `JoinSet`, smol's `Vec<Task>`.
+    fn group<F: Future<Output = usize> + Send + 'static>(
+        &self,
+        n: usize,
+        make: fn(usize) -> F,
+    ) -> impl Future<Output = usize> + Send;
+    /// `rounds` two-branch selects, with this runtime's `select!` (smol: `future::or`).
+    fn select_loop<F: Future<Output = usize> + Send>(
+        rounds: usize,
+        make: fn(usize) -> F,
+    ) -> impl Future<Output = usize> + Send;
+    /// `connections` clients each making `round_trips` echo round trips of `size` bytes against
+    /// a server on this runtime, over loopback TCP.
+    fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun;
+}
+
+/// A join handle whose task must not fail (the workloads do not panic).
+pub(crate) struct Unwrap<H>(H);
+
+impl<H: Future<Output = Result<T, E>> + Unpin, T, E: std::fmt::Debug> Future for Unwrap<H> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.expect("a study task failed"))
+    }
+}
+
+/// Round trips of one client: `round_trips` writes and exact reads, each timed.
+macro_rules! echo_client {
+    ($stream:expr, $round_trips:expr, $size:expr) => {{
+        let mut stream = $stream;
+        let out = vec![7u8; $size];
+        let mut back = vec![0u8; $size];
+        let mut times = Vec::with_capacity($round_trips);
+        for _ in 0..$round_trips {
+            let start = Instant::now();
+            stream.write_all(&out).await.unwrap();
+            stream.read_exact(&mut back).await.unwrap();
+            times.push(start.elapsed());
+        }
+        times
+    }};
+}
+
+/// The server side: echo until the client closes.
+macro_rules! echo_server {
+    ($stream:expr) => {{
+        let mut stream = $stream;
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if stream.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }};
+}
+
+/// Runs a whole echo measurement on runtime `$rt` with listener and stream types given.
+macro_rules! echo_run {
+    ($rt:expr, $connections:expr, $round_trips:expr, $size:expr, $bind:expr, $connect:path) => {{
+        let rt = $rt.clone();
+        let (connections, round_trips, size) = ($connections, $round_trips, $size);
+        $rt.block_on(async move {
+            let listener = $bind.await;
+            let addr = listener.local_addr().unwrap();
+            let accept_rt = rt.clone();
+            let server = rt.spawn(async move {
+                for _ in 0..connections {
+                    let (stream, _) = listener.accept().await.unwrap();
+                    accept_rt.spawn_detached(async move { echo_server!(stream) });
+                }
+            });
+            let start = Instant::now();
+            let clients: Vec<_> = (0..connections)
+                .map(|_| {
+                    rt.spawn(async move {
+                        let stream = $connect(addr).await.unwrap();
+                        echo_client!(stream, round_trips, size)
+                    })
+                })
+                .collect();
+            let mut round_trips = Vec::with_capacity(connections * round_trips);
+            for client in clients {
+                round_trips.extend(client.await);
+            }
+            let total = start.elapsed();
+            server.await;
+            EchoRun { total, round_trips }
+        })
+    }};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone)]
+pub(crate) struct Filch(Arc<filch::Runtime>);
+
+impl Rt for Filch {
+    const NAME: &'static str = "filch";
+    type Join<T: Send + 'static> = Unwrap<filch::JoinHandle<T>>;
+
+    fn new(workers: usize) -> Filch {
+        Filch(Arc::new(
+            filch::Builder::new()
+                .worker_threads(workers)
+                .build()
+                .expect("filch runtime"),
+        ))
+    }
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Unwrap(self.0.spawn(future))
+    }
+    fn spawn_detached<F: Future<Output = ()> + Send + 'static>(&self, future: F) {
+        drop(self.0.spawn(future));
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        filch::yield_now()
+    }
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        filch::sleep(duration)
+    }
+    async fn timeout<F: Future + Send>(duration: Duration, future: F) -> Option<F::Output> {
+        filch::timeout(duration, future).await.ok()
+    }
+    async fn join_all<F: Future + Send>(futures: Vec<F>) -> Vec<F::Output>
+    where
+        F::Output: Send,
+    {
+        filch::join_all(futures).await
+    }
+    async fn group<F: Future<Output = usize> + Send + 'static>(
+        &self,
+        n: usize,
+        make: fn(usize) -> F,
+    ) -> usize {
+        let group = filch::TaskGroup::new();
+        for i in 0..n {
+            group.spawn(async move { Ok::<_, ()>(make(i).await) });
+        }
+        group.join().await.unwrap().len()
+    }
+    async fn select_loop<F: Future<Output = usize> + Send>(
+        rounds: usize,
+        make: fn(usize) -> F,
+    ) -> usize {
+        let mut sum = 0;
+        for i in 0..rounds {
+            filch::select! {
+                v = make(i) => sum += v,
+                _ = std::future::pending::<()>() => unreachable!(),
+            }
+        }
+        sum
+    }
+    fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun {
+        async fn bind() -> filch::net::TcpListener {
+            filch::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+        }
+        async fn connect(addr: std::net::SocketAddr) -> std::io::Result<filch::net::TcpStream> {
+            let stream = filch::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        }
+        echo_run!(self, connections, round_trips, size, bind(), connect)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone)]
+pub(crate) struct Tokio(Arc<tokio::runtime::Runtime>);
+
+impl Rt for Tokio {
+    const NAME: &'static str = "tokio";
+    type Join<T: Send + 'static> = Unwrap<tokio::task::JoinHandle<T>>;
+
+    fn new(workers: usize) -> Tokio {
+        Tokio(Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_all()
+                .build()
+                .expect("tokio runtime"),
+        ))
+    }
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Unwrap(self.0.spawn(future))
+    }
+    fn spawn_detached<F: Future<Output = ()> + Send + 'static>(&self, future: F) {
+        drop(self.0.spawn(future));
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+    async fn timeout<F: Future + Send>(duration: Duration, future: F) -> Option<F::Output> {
+        tokio::time::timeout(duration, future).await.ok()
+    }
+    async fn join_all<F: Future + Send>(futures: Vec<F>) -> Vec<F::Output>
+    where
+        F::Output: Send,
+    {
+        futures_util::future::join_all(futures).await
+    }
+    async fn group<F: Future<Output = usize> + Send + 'static>(
+        &self,
+        n: usize,
+        make: fn(usize) -> F,
+    ) -> usize {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..n {
+            set.spawn(async move { Ok::<_, ()>(make(i).await) });
+        }
+        let mut done = 0;
+        while let Some(result) = set.join_next().await {
+            result.unwrap().unwrap();
+            done += 1;
+        }
+        done
+    }
+    async fn select_loop<F: Future<Output = usize> + Send>(
+        rounds: usize,
+        make: fn(usize) -> F,
+    ) -> usize {
+        let mut sum = 0;
+        for i in 0..rounds {
+            tokio::select! {
+                v = make(i) => sum += v,
+                _ = std::future::pending::<()>() => unreachable!(),
+            }
+        }
+        sum
+    }
+    fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        async fn bind() -> tokio::net::TcpListener {
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+        }
+        async fn connect(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpStream> {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        }
+        echo_run!(self, connections, round_trips, size, bind(), connect)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone)]
+pub(crate) struct Smol(Arc<SmolPool>);
+
+pub(crate) struct SmolPool {
+    executor: Arc<smol::Executor<'static>>,
+    /// Closing it (on drop) stops the executor threads.
+    stop: Option<smol::channel::Sender<()>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for SmolPool {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        for thread in self.threads.get_mut().unwrap().drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Rt for Smol {
+    const NAME: &'static str = "smol";
+    type Join<T: Send + 'static> = smol::Task<T>;
+
+    fn new(workers: usize) -> Smol {
+        let executor = Arc::new(smol::Executor::new());
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        let threads = (0..workers)
+            .map(|i| {
+                let (executor, stopped) = (executor.clone(), stopped.clone());
+                std::thread::Builder::new()
+                    .name(format!("smol-{i}"))
+                    .spawn(move || {
+                        let _ = smol::block_on(executor.run(stopped.recv()));
+                    })
+                    .expect("smol thread")
+            })
+            .collect();
+        Smol(Arc::new(SmolPool {
+            executor,
+            stop: Some(stop),
+            threads: Mutex::new(threads),
+        }))
+    }
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        smol::block_on(future)
+    }
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.0.executor.spawn(future)
+    }
+    fn spawn_detached<F: Future<Output = ()> + Send + 'static>(&self, future: F) {
+        self.0.executor.spawn(future).detach();
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        smol::future::yield_now()
+    }
+    async fn sleep(duration: Duration) {
+        smol::Timer::after(duration).await;
+    }
+    async fn timeout<F: Future + Send>(duration: Duration, future: F) -> Option<F::Output> {
+        smol::future::or(async { Some(future.await) }, async {
+            smol::Timer::after(duration).await;
+            None
+        })
+        .await
+    }
+    async fn join_all<F: Future + Send>(futures: Vec<F>) -> Vec<F::Output>
+    where
+        F::Output: Send,
+    {
+        futures_util::future::join_all(futures).await
+    }
+    async fn group<F: Future<Output = usize> + Send + 'static>(
+        &self,
+        n: usize,
+        make: fn(usize) -> F,
+    ) -> usize {
+        let tasks: Vec<_> = (0..n).map(|i| self.0.executor.spawn(make(i))).collect();
+        let mut done = 0;
+        for task in tasks {
+            task.await;
+            done += 1;
+        }
+        done
+    }
+    async fn select_loop<F: Future<Output = usize> + Send>(
+        rounds: usize,
+        make: fn(usize) -> F,
+    ) -> usize {
+        let mut sum = 0;
+        for i in 0..rounds {
+            sum += smol::future::or(make(i), std::future::pending()).await;
+        }
+        sum
+    }
+    fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun {
+        use smol::io::{AsyncReadExt, AsyncWriteExt};
+        async fn bind() -> smol::net::TcpListener {
+            smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+        }
+        async fn connect(addr: std::net::SocketAddr) -> std::io::Result<smol::net::TcpStream> {
+            let stream = smol::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        }
+        echo_run!(self, connections, round_trips, size, bind(), connect)
+    }
+}

@@ -1,0 +1,504 @@
+//! Every workload of the study, written once over [`Rt`], with one set of parameters for all
+//! runtimes. A workload returns one or more measurements, each a cost (lower is better): seconds
+//! for a fixed amount of work, or a latency in microseconds.
+
+use crate::rt::{Filch, Rt, Smol, Tokio};
+use hdrhistogram::Histogram;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// How big each workload is; `--quick` shrinks the slow ones.
+#[derive(Clone, Copy)]
+pub(crate) struct Params {
+    pub(crate) workers: usize,
+    pub(crate) quick: bool,
+}
+
+impl Params {
+    fn pick(&self, full: usize, quick: usize) -> usize {
+        if self.quick {
+            quick
+        } else {
+            full
+        }
+    }
+}
+
+/// One workload: its name, what it measures, and its function on each runtime (`None` where it
+/// does not map onto the runtime).
+pub(crate) struct Workload {
+    pub(crate) name: &'static str,
+    /// One name per measurement the function returns, with its unit.
+    pub(crate) metrics: &'static [(&'static str, Unit)],
+    pub(crate) about: &'static str,
+    pub(crate) filch: fn(&Filch, &Params) -> Vec<f64>,
+    pub(crate) tokio: fn(&Tokio, &Params) -> Vec<f64>,
+    pub(crate) smol: Option<fn(&Smol, &Params) -> Vec<f64>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    Seconds,
+    Micros,
+}
+
+impl Unit {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Unit::Seconds => "s",
+            Unit::Micros => "µs",
+        }
+    }
+}
+
+const TIME: &[(&str, Unit)] = &[("", Unit::Seconds)];
+
+macro_rules! workload {
+    ($name:ident, $about:expr) => {
+        workload!($name, TIME, $about)
+    };
+    ($name:ident, $metrics:expr, $about:expr) => {
+        Workload {
+            name: stringify!($name),
+            metrics: $metrics,
+            about: $about,
+            filch: $name::<Filch>,
+            tokio: $name::<Tokio>,
+            smol: Some($name::<Smol>),
+        }
+    };
+}
+
+/// Every workload, in report order.
+pub(crate) fn all() -> Vec<Workload> {
+    vec![
+        workload!(spawn_many_local, "10,000 tasks spawned from block_on, detached"),
+        workload!(spawn_many_remote_idle, "10,000 tasks spawned from outside onto idle workers, joined"),
+        workload!(spawn_many_remote_busy1, "as remote_idle while 2×workers tasks burn 10 µs per poll and yield"),
+        workload!(spawn_many_remote_busy2, "1,000 remote spawns while each worker runs a chain of 10 µs tasks"),
+        workload!(ping_pong, "1,000 pairs of tasks exchanging a oneshot message each way"),
+        workload!(yield_many, "200 tasks yielding 1,000 times each"),
+        workload!(chained_spawn, "1,000 tasks, each spawned by the previous one"),
+        workload!(fan_out_in_task, "a task spawns 10,000 children from a worker and joins them"),
+        workload!(steal_balance, "one task spawns 2,000 tasks of 5 µs CPU; idle workers must steal"),
+        workload!(remote_spawn_1_thread, "10,000 spawns from 1 outside thread"),
+        workload!(remote_spawn_2_threads, "10,000 spawns split over 2 outside threads at once"),
+        workload!(remote_spawn_4_threads, "10,000 spawns split over 4 outside threads at once"),
+        workload!(timers_fire, "100,000 sleeps of 0–10 ms from as many tasks (quick: 20,000)"),
+        workload!(timers_cancel, "100,000 sleeps polled once and dropped (quick: 20,000)"),
+        workload!(timeout_pending, "10,000 timeouts of 50 ms around a 1 ms sleep that really pends"),
+        workload!(join_all_10k, "join_all of 10,000 futures woken once (tokio, smol: futures-util)"),
+        workload!(group_10k, "10,000 tasks in a group, joined (filch TaskGroup, tokio JoinSet, smol Vec<Task>)"),
+        workload!(select_10k, "10,000 two-branch selects (filch/tokio select!, smol future::or)"),
+        workload!(
+            wake_latency,
+            &[("p50", Unit::Micros), ("p99", Unit::Micros), ("p99.9", Unit::Micros)],
+            "wake-to-run latency of a probe woken from a thread every 500 µs, 1,000 probes (quick: 200), \
+             while 2×workers tasks run 200 µs polls"
+        ),
+        workload!(
+            tcp_echo,
+            &[("", Unit::Seconds), ("p99 rtt", Unit::Micros)],
+            "50 connections × 2,000 round trips of 64 B on loopback (quick: × 200)"
+        ),
+    ]
+}
+
+const NUM_SPAWN: usize = 10_000;
+
+fn stall(d: Duration) {
+    let now = Instant::now();
+    while now.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+fn timed(f: impl FnOnce()) -> Vec<f64> {
+    let start = Instant::now();
+    f();
+    vec![start.elapsed().as_secs_f64()]
+}
+
+fn spawn_many_local<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(NUM_SPAWN));
+    timed(|| {
+        rt.block_on(async {
+            for _ in 0..NUM_SPAWN {
+                let (tx, rem) = (tx.clone(), rem.clone());
+                rt.spawn_detached(async move {
+                    if rem.fetch_sub(1, Relaxed) == 1 {
+                        tx.send(()).unwrap();
+                    }
+                });
+            }
+        });
+        rx.recv().unwrap();
+    })
+}
+
+fn spawn_and_join_remote<R: Rt>(rt: &R, n: usize) {
+    let handles: Vec<_> = (0..n).map(|_| rt.spawn(async {})).collect();
+    rt.block_on(async {
+        for h in handles {
+            h.await;
+        }
+    });
+}
+
+fn spawn_many_remote_idle<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    timed(|| spawn_and_join_remote(rt, NUM_SPAWN))
+}
+
+/// Runs `f` while background tasks keep the workers busy; they stop (and are joined) after.
+fn with_busy_workers<R: Rt>(
+    rt: &R,
+    busy: impl FnOnce(Arc<AtomicBool>) -> Vec<R::Join<()>>,
+    f: impl FnOnce() -> Vec<f64>,
+) -> Vec<f64> {
+    let flag = Arc::new(AtomicBool::new(true));
+    let busy = busy(flag.clone());
+    let out = f();
+    flag.store(false, Relaxed);
+    rt.block_on(async {
+        for b in busy {
+            b.await;
+        }
+    });
+    out
+}
+
+fn spawn_many_remote_busy1<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    with_busy_workers(
+        rt,
+        |flag| {
+            (0..2 * p.workers)
+                .map(|_| {
+                    let flag = flag.clone();
+                    rt.spawn(async move {
+                        while flag.load(Relaxed) {
+                            R::yield_now().await;
+                            stall(Duration::from_micros(10));
+                        }
+                    })
+                })
+                .collect()
+        },
+        || timed(|| spawn_and_join_remote(rt, NUM_SPAWN)),
+    )
+}
+
+fn spawn_many_remote_busy2<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    fn chain<R: Rt>(rt: R, flag: Arc<AtomicBool>, done: mpsc::SyncSender<()>) {
+        let next = rt.clone();
+        rt.spawn_detached(async move {
+            if flag.load(Relaxed) {
+                stall(Duration::from_micros(10));
+                chain(next, flag, done);
+            } else {
+                let _ = done.send(());
+            }
+        });
+    }
+    let flag = Arc::new(AtomicBool::new(true));
+    let (done_tx, done_rx) = mpsc::sync_channel(p.workers);
+    for _ in 0..p.workers {
+        chain(rt.clone(), flag.clone(), done_tx.clone());
+    }
+    let out = timed(|| spawn_and_join_remote(rt, 1_000));
+    flag.store(false, Relaxed);
+    for _ in 0..p.workers {
+        done_rx.recv().unwrap();
+    }
+    out
+}
+
+fn ping_pong<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    const PINGS: usize = 1_000;
+    let (done_tx, done_rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(PINGS));
+    let inner = rt.clone();
+    timed(|| {
+        rt.spawn_detached(async move {
+            for _ in 0..PINGS {
+                let (rem, done_tx, rt) = (rem.clone(), done_tx.clone(), inner.clone());
+                inner.spawn_detached(async move {
+                    let (tx1, rx1) = futures_channel::oneshot::channel::<()>();
+                    let (tx2, rx2) = futures_channel::oneshot::channel::<()>();
+                    rt.spawn_detached(async move {
+                        rx1.await.unwrap();
+                        tx2.send(()).unwrap();
+                    });
+                    tx1.send(()).unwrap();
+                    rx2.await.unwrap();
+                    if rem.fetch_sub(1, Relaxed) == 1 {
+                        done_tx.send(()).unwrap();
+                    }
+                });
+            }
+        });
+        done_rx.recv().unwrap();
+    })
+}
+
+fn yield_many<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    const TASKS: usize = 200;
+    let (tx, rx) = mpsc::sync_channel(TASKS);
+    timed(|| {
+        for _ in 0..TASKS {
+            let tx = tx.clone();
+            rt.spawn_detached(async move {
+                for _ in 0..1_000 {
+                    R::yield_now().await;
+                }
+                tx.send(()).unwrap();
+            });
+        }
+        for _ in 0..TASKS {
+            rx.recv().unwrap();
+        }
+    })
+}
+
+fn chained_spawn<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    fn link<R: Rt>(rt: R, done: mpsc::SyncSender<()>, n: usize) {
+        if n == 0 {
+            done.send(()).unwrap();
+        } else {
+            let next = rt.clone();
+            rt.spawn_detached(async move { link(next, done, n - 1) });
+        }
+    }
+    let (tx, rx) = mpsc::sync_channel(1);
+    timed(|| {
+        link(rt.clone(), tx, 1_000);
+        rx.recv().unwrap();
+    })
+}
+
+fn fan_out_in_task<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    let inner = rt.clone();
+    timed(|| {
+        rt.block_on(rt.spawn(async move {
+            let children: Vec<_> = (0..NUM_SPAWN)
+                .map(|i| inner.spawn(async move { i }))
+                .collect();
+            let mut sum = 0;
+            for child in children {
+                sum += child.await;
+            }
+            assert_eq!(sum, NUM_SPAWN * (NUM_SPAWN - 1) / 2);
+        }));
+    })
+}
+
+fn steal_balance<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    const TASKS: usize = 2_000;
+    let inner = rt.clone();
+    timed(|| {
+        rt.block_on(rt.spawn(async move {
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|_| inner.spawn(async { stall(Duration::from_micros(5)) }))
+                .collect();
+            for task in tasks {
+                task.await;
+            }
+        }));
+    })
+}
+
+fn remote_spawn_threads<R: Rt>(rt: &R, threads: usize) -> Vec<f64> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(NUM_SPAWN));
+    timed(|| {
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let (rt, tx, rem) = (rt.clone(), tx.clone(), rem.clone());
+                scope.spawn(move || {
+                    for _ in 0..NUM_SPAWN / threads {
+                        let (tx, rem) = (tx.clone(), rem.clone());
+                        rt.spawn_detached(async move {
+                            if rem.fetch_sub(1, Relaxed) == 1 {
+                                tx.send(()).unwrap();
+                            }
+                        });
+                    }
+                });
+            }
+        });
+        rx.recv().unwrap();
+    })
+}
+
+fn remote_spawn_1_thread<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    remote_spawn_threads(rt, 1)
+}
+
+fn remote_spawn_2_threads<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    remote_spawn_threads(rt, 2)
+}
+
+fn remote_spawn_4_threads<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    remote_spawn_threads(rt, 4)
+}
+
+/// Deterministic pseudo-random durations below 10 ms, the same for every runtime.
+fn durations(n: usize) -> Vec<Duration> {
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            Duration::from_micros(x % 10_000)
+        })
+        .collect()
+}
+
+fn timers_fire<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    let ds = durations(p.pick(100_000, 20_000));
+    timed(|| {
+        rt.block_on(async {
+            let handles: Vec<_> = ds.iter().map(|&d| rt.spawn(R::sleep(d))).collect();
+            for h in handles {
+                h.await;
+            }
+        })
+    })
+}
+
+fn timers_cancel<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    let n = p.pick(100_000, 20_000);
+    timed(|| {
+        rt.block_on(rt.spawn(async move {
+            for _ in 0..n {
+                let mut sleep = std::pin::pin!(R::sleep(Duration::from_secs(3600)));
+                std::future::poll_fn(|cx| {
+                    assert!(sleep.as_mut().poll(cx).is_pending());
+                    Poll::Ready(())
+                })
+                .await;
+            }
+        }))
+    })
+}
+
+fn timeout_pending<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    timed(|| {
+        rt.block_on(async {
+            let handles: Vec<_> = (0..10_000)
+                .map(|_| {
+                    rt.spawn(async {
+                        let out = R::timeout(
+                            Duration::from_millis(50),
+                            R::sleep(Duration::from_millis(1)),
+                        )
+                        .await;
+                        assert!(out.is_some());
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.await;
+            }
+        })
+    })
+}
+
+/// Pending once (after waking itself), then ready with its value: needs exactly one wake-up on
+/// every runtime.
+struct YieldOnce(Option<usize>, bool);
+
+fn yield_once(value: usize) -> YieldOnce {
+    YieldOnce(Some(value), false)
+}
+
+impl Future for YieldOnce {
+    type Output = usize;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        if std::mem::replace(&mut self.1, true) {
+            Poll::Ready(self.0.take().expect("polled after completion"))
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+fn join_all_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    timed(|| {
+        let out = rt.block_on(rt.spawn(R::join_all((0..NUM_SPAWN).map(yield_once).collect())));
+        assert_eq!(out.len(), NUM_SPAWN);
+    })
+}
+
+fn group_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    let inner = rt.clone();
+    timed(|| {
+        let n = rt.block_on(rt.spawn(async move { inner.group(NUM_SPAWN, yield_once).await }));
+        assert_eq!(n, NUM_SPAWN);
+    })
+}
+
+fn select_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    timed(|| {
+        let sum = rt.block_on(rt.spawn(R::select_loop(NUM_SPAWN, yield_once)));
+        assert_eq!(sum, NUM_SPAWN * (NUM_SPAWN - 1) / 2);
+    })
+}
+
+fn wake_latency<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    let probes = p.pick(1_000, 200);
+    let (tx, mut rx) = futures_channel::mpsc::unbounded::<Instant>();
+    let probe = rt.spawn(async move {
+        use futures_util::StreamExt;
+        let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3).unwrap();
+        while let Some(sent) = rx.next().await {
+            hist.record(sent.elapsed().as_nanos().max(1) as u64)
+                .unwrap();
+        }
+        hist
+    });
+    with_busy_workers(
+        rt,
+        |flag| {
+            (0..2 * p.workers)
+                .map(|_| {
+                    let flag = flag.clone();
+                    rt.spawn(async move {
+                        while flag.load(Relaxed) {
+                            stall(Duration::from_micros(200));
+                            R::yield_now().await;
+                        }
+                    })
+                })
+                .collect()
+        },
+        || {
+            for _ in 0..probes {
+                std::thread::sleep(Duration::from_micros(500));
+                tx.unbounded_send(Instant::now()).unwrap();
+            }
+            Vec::new()
+        },
+    );
+    drop(tx);
+    let hist = rt.block_on(probe);
+    [0.5, 0.99, 0.999]
+        .iter()
+        .map(|q| hist.value_at_quantile(*q) as f64 / 1_000.0)
+        .collect()
+}
+
+fn tcp_echo<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    let run = rt.echo(50, p.pick(2_000, 200), 64);
+    let mut rtts: Vec<Duration> = run.round_trips;
+    rtts.sort_unstable();
+    let p99 = rtts[(rtts.len() * 99 / 100).min(rtts.len() - 1)];
+    vec![run.total.as_secs_f64(), p99.as_secs_f64() * 1e6]
+}
