@@ -117,45 +117,83 @@ fn parse_args() -> Result<Options, String> {
     })
 }
 
+/// Runs `f` `times` times and averages each measurement.
+fn mean_of(times: usize, mut f: impl FnMut() -> Vec<f64>) -> Vec<f64> {
+    let mut sum = f();
+    for _ in 1..times {
+        for (s, v) in sum.iter_mut().zip(f()) {
+            *s += v;
+        }
+    }
+    sum.iter().map(|s| s / times as f64).collect()
+}
+
 /// Runs one workload's rounds on the three runtimes in turn.
+///
+/// A sample is the mean of `repeat` runs, `repeat` chosen from the warm-up so that the slowest
+/// runtime's sample lasts about `target`: short workloads are then measured over many runs
+/// (criterion's approach), and every runtime does the same number of runs.
 fn run_workload(
     w: &Workload,
     rts: &(Filch, Tokio, Smol),
     params: &Params,
-    samples: usize,
+    options: &Options,
     bar: &ProgressBar,
     out: &mut Vec<Sample>,
 ) {
-    let mut record = |runtime: &'static str, round: Option<usize>, values: Vec<f64>| {
+    // A pause before each sample lets the previous runtime's threads finish spinning and park:
+    // all three runtimes live in the process, and on few cores a spinning idle worker of one
+    // slows the next.
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(2));
+    let run = |which: usize, repeat: usize| -> Vec<f64> {
+        settle();
+        let started = Instant::now();
+        let mut values = match which {
+            0 => mean_of(repeat, || (w.filch)(&rts.0, params)),
+            1 => mean_of(repeat, || (w.tokio)(&rts.1, params)),
+            _ => mean_of(repeat, || {
+                (w.smol.expect("checked by the caller"))(&rts.2, params)
+            }),
+        };
         assert_eq!(
             values.len(),
             w.metrics.len(),
             "{} returned the wrong number of values",
             w.name
         );
-        let Some(round) = round else { return };
-        for ((metric, unit), value) in w.metrics.iter().zip(values) {
-            let metric = if metric.is_empty() {
-                w.name.to_owned()
-            } else {
-                format!("{} {metric}", w.name)
-            };
-            out.push(Sample {
-                workers: params.workers,
-                metric,
-                unit: *unit,
-                runtime,
-                round,
-                value,
-            });
-        }
+        values.push(started.elapsed().as_secs_f64());
+        values
     };
-    // Round `None` is the warm-up.
-    for round in std::iter::once(None).chain((0..samples).map(Some)) {
-        record(Filch::NAME, round, (w.filch)(&rts.0, params));
-        record(Tokio::NAME, round, (w.tokio)(&rts.1, params));
-        if let Some(smol) = w.smol {
-            record(Smol::NAME, round, smol(&rts.2, params));
+    let runtimes: &[(usize, &'static str)] = if w.smol.is_some() {
+        &[(0, Filch::NAME), (1, Tokio::NAME), (2, Smol::NAME)]
+    } else {
+        &[(0, Filch::NAME), (1, Tokio::NAME)]
+    };
+    let slowest = runtimes
+        .iter()
+        .map(|&(which, _)| *run(which, 1).last().expect("elapsed is pushed"))
+        .fold(0.0, f64::max);
+    let target = if options.quick { 0.01 } else { 0.05 };
+    let repeat = ((target / slowest.max(1e-6)).ceil() as usize).clamp(1, 1_000);
+    bar.inc(1);
+    for round in 0..options.samples {
+        for &(which, runtime) in runtimes {
+            let values = run(which, repeat);
+            for ((metric, unit), value) in w.metrics.iter().zip(values) {
+                let metric = if metric.is_empty() {
+                    w.name.to_owned()
+                } else {
+                    format!("{} {metric}", w.name)
+                };
+                out.push(Sample {
+                    workers: params.workers,
+                    metric,
+                    unit: *unit,
+                    runtime,
+                    round,
+                    value,
+                });
+            }
         }
         bar.inc(1);
     }
@@ -173,6 +211,13 @@ fn main() {
         .into_iter()
         .filter(|w| {
             options.only.is_empty() || options.only.iter().any(|o| w.name.contains(o.as_str()))
+        })
+        .filter(|w| {
+            let runnable = w.name != "http_hello" || workloads::have_wrk();
+            if !runnable {
+                eprintln!("skipping http_hello: `wrk` is not installed (apt-get install wrk)");
+            }
+            runnable
         })
         .collect();
     if workloads.is_empty() {
@@ -196,7 +241,7 @@ fn main() {
         };
         for w in &workloads {
             bar.set_message(format!("{workers} workers: {}", w.name));
-            run_workload(w, &rts, &params, options.samples, &bar, &mut samples);
+            run_workload(w, &rts, &params, &options, &bar, &mut samples);
         }
     }
     bar.finish_with_message("done");

@@ -8,6 +8,7 @@
 //! uses each runtime's own sockets ([`Rt::echo`]).
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -59,6 +60,79 @@ pub(crate) trait Rt: Clone + Send + Sync + 'static {
     /// `connections` clients each making `round_trips` echo round trips of `size` bytes against
     /// a server on this runtime, over loopback TCP.
     fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun;
+    /// Serves HTTP/1.1 hello-world on loopback while `load` runs (on this thread) against its
+    /// address, then stops the server.
+    fn with_http_server<T>(&self, load: impl FnOnce(SocketAddr) -> T) -> T;
+}
+
+const HELLO: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nHello world!";
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// One keep-alive connection: answers every request (a blank line ends each) with `HELLO`, in
+/// one write per read (pipelined requests included). Not an HTTP implementation; the same
+/// responder for every runtime.
+macro_rules! http_connection {
+    ($stream:expr) => {{
+        let mut stream = $stream;
+        let mut buf = vec![0u8; 8192];
+        let mut pending = 0;
+        let mut out = Vec::new();
+        loop {
+            let n = match stream.read(&mut buf[pending..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            pending += n;
+            let mut start = 0;
+            while let Some(end) = find(&buf[start..pending], b"\r\n\r\n") {
+                out.extend_from_slice(HELLO);
+                start += end + 4;
+            }
+            buf.copy_within(start..pending, 0);
+            pending -= start;
+            if !out.is_empty() {
+                if stream.write_all(&out).await.is_err() {
+                    break;
+                }
+                out.clear();
+            }
+            if pending == buf.len() {
+                break;
+            }
+        }
+    }};
+}
+
+/// Accepts until `stop` is set (a last connection wakes the accept), one task per connection.
+macro_rules! http_run {
+    ($rt:expr, $load:expr, $bind:expr) => {{
+        let rt = $rt.clone();
+        let listener = $rt.block_on($bind);
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let conn_rt = rt.clone();
+        let server = rt.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                conn_rt.spawn_detached(async move { http_connection!(stream) });
+            }
+        });
+        let out = $load(addr);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(std::net::TcpStream::connect(addr));
+        rt.block_on(server);
+        out
+    }};
 }
 
 /// A join handle whose task must not fail (the workloads do not panic).
@@ -223,6 +297,11 @@ impl Rt for Filch {
         }
         echo_run!(self, connections, round_trips, size, bind(), connect)
     }
+    fn with_http_server<T>(&self, load: impl FnOnce(SocketAddr) -> T) -> T {
+        http_run!(self, load, async {
+            filch::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,6 +390,12 @@ impl Rt for Tokio {
             Ok(stream)
         }
         echo_run!(self, connections, round_trips, size, bind(), connect)
+    }
+    fn with_http_server<T>(&self, load: impl FnOnce(SocketAddr) -> T) -> T {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        http_run!(self, load, async {
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+        })
     }
 }
 
@@ -425,5 +510,11 @@ impl Rt for Smol {
             Ok(stream)
         }
         echo_run!(self, connections, round_trips, size, bind(), connect)
+    }
+    fn with_http_server<T>(&self, load: impl FnOnce(SocketAddr) -> T) -> T {
+        use smol::io::{AsyncReadExt, AsyncWriteExt};
+        http_run!(self, load, async {
+            smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+        })
     }
 }

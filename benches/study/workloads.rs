@@ -85,7 +85,7 @@ pub(crate) fn all() -> Vec<Workload> {
         workload!(yield_many, "200 tasks yielding 1,000 times each"),
         workload!(chained_spawn, "1,000 tasks, each spawned by the previous one"),
         workload!(fan_out_in_task, "a task spawns 10,000 children from a worker and joins them"),
-        workload!(steal_balance, "one task spawns 2,000 tasks of 5 µs CPU; idle workers must steal"),
+        workload!(steal_balance, "one task spawns 10,000 tasks of 1 µs CPU; idle workers must steal"),
         workload!(remote_spawn_1_thread, "10,000 spawns from 1 outside thread"),
         workload!(remote_spawn_2_threads, "10,000 spawns split over 2 outside threads at once"),
         workload!(remote_spawn_4_threads, "10,000 spawns split over 4 outside threads at once"),
@@ -102,6 +102,12 @@ pub(crate) fn all() -> Vec<Workload> {
              while 2×workers tasks run 200 µs polls"
         ),
         workload!(
+            http_hello,
+            &[("", Unit::Micros), ("p99", Unit::Micros)],
+            "an HTTP/1.1 hello-world server under `wrk -t1 -c50 --latency` for 2 s (quick: 1 s): \
+             µs per request (the inverse of requests/s) and wrk's p99 latency; skipped without wrk"
+        ),
+        workload!(
             tcp_echo,
             &[("", Unit::Seconds), ("p99 rtt", Unit::Micros)],
             "50 connections × 2,000 round trips of 64 B on loopback (quick: × 200)"
@@ -111,10 +117,12 @@ pub(crate) fn all() -> Vec<Workload> {
 
 const NUM_SPAWN: usize = 10_000;
 
+/// Burns `d` of CPU, yielding the OS thread between clock reads as tokio's benchmarks do (so a
+/// thread that is not a worker, like the spawner, still gets a core now and then).
 fn stall(d: Duration) {
     let now = Instant::now();
     while now.elapsed() < d {
-        std::hint::spin_loop();
+        std::thread::yield_now();
     }
 }
 
@@ -298,12 +306,12 @@ fn fan_out_in_task<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
 }
 
 fn steal_balance<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
-    const TASKS: usize = 2_000;
+    const TASKS: usize = 10_000;
     let inner = rt.clone();
     timed(|| {
         rt.block_on(rt.spawn(async move {
             let tasks: Vec<_> = (0..TASKS)
-                .map(|_| inner.spawn(async { stall(Duration::from_micros(5)) }))
+                .map(|_| inner.spawn(async { stall(Duration::from_micros(1)) }))
                 .collect();
             for task in tasks {
                 task.await;
@@ -501,4 +509,53 @@ fn tcp_echo<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
     rtts.sort_unstable();
     let p99 = rtts[(rtts.len() * 99 / 100).min(rtts.len() - 1)];
     vec![run.total.as_secs_f64(), p99.as_secs_f64() * 1e6]
+}
+
+/// Whether `wrk` (the HTTP load generator, from Debian's packages) can be run.
+pub(crate) fn have_wrk() -> bool {
+    std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_ok()
+}
+
+/// Parses a wrk latency ("512.00us", "1.20ms", "2.00s") into microseconds.
+fn wrk_micros(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    Some(match unit {
+        "us" => number,
+        "ms" => number * 1e3,
+        "s" => number * 1e6,
+        _ => return None,
+    })
+}
+
+fn http_hello<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    let seconds = p.pick(2, 1);
+    let output = rt.with_http_server(|addr| {
+        std::process::Command::new("wrk")
+            .args([
+                "-t1",
+                "-c50",
+                &format!("-d{seconds}s"),
+                "--latency",
+                &format!("http://{addr}/"),
+            ])
+            .output()
+            .expect("wrk runs (checked before the study)")
+    });
+    let text = String::from_utf8_lossy(&output.stdout);
+    let rps: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("unexpected wrk output:\n{text}"));
+    let p99 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .and_then(|v| wrk_micros(v.trim()))
+        .unwrap_or_else(|| panic!("no p99 in wrk output:\n{text}"));
+    vec![1e6 / rps, p99]
 }
