@@ -165,15 +165,16 @@ pub(crate) fn write(
 
     let mut md = String::new();
     let _ = writeln!(md, "# filch vs tokio vs smol\n");
-    let _ = writeln!(
-        md,
-        "- Command: `cargo bench --bench study -- {}`",
-        std::env::args()
-            .skip(1)
-            .filter(|a| a != "--bench")
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let command = if args.is_empty() {
+        "cargo bench --bench study".to_owned()
+    } else {
+        format!("cargo bench --bench study -- {}", args.join(" "))
+    };
+    let _ = writeln!(md, "- Command: `{command}`");
     let _ = writeln!(md, "- Machine: {}", machine());
     let _ = writeln!(
         md,
