@@ -92,6 +92,11 @@ pub(crate) fn all() -> Vec<Workload> {
         workload!(timers_fire, "100,000 sleeps of 0–10 ms from as many tasks (quick: 20,000)"),
         workload!(timers_cancel, "100,000 sleeps polled once and dropped (quick: 20,000)"),
         workload!(timeout_pending, "10,000 timeouts of 50 ms around a 1 ms sleep that really pends"),
+        workload!(
+            timer_lateness,
+            &[("mean", Unit::Micros)],
+            "mean lateness of 1,000 sleeps of 0–10 ms: wake-up time minus deadline"
+        ),
         workload!(join_all_10k, "join_all of 10,000 futures woken once (tokio, smol: futures-util)"),
         workload!(group_10k, "10,000 tasks in a group, joined (filch TaskGroup, tokio JoinSet, smol Vec<Task>)"),
         workload!(select_10k, "10,000 two-branch selects (filch/tokio select!, smol future::or)"),
@@ -378,6 +383,28 @@ fn timers_fire<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
             }
         })
     })
+}
+
+fn timer_lateness<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    let ds = durations(1_000);
+    let late = rt.block_on(async {
+        let handles: Vec<_> = ds
+            .iter()
+            .map(|&d| {
+                rt.spawn(async move {
+                    let deadline = Instant::now() + d;
+                    R::sleep(d).await;
+                    Instant::now().saturating_duration_since(deadline)
+                })
+            })
+            .collect();
+        let mut total = Duration::ZERO;
+        for h in handles {
+            total += h.await;
+        }
+        total
+    });
+    vec![late.as_secs_f64() * 1e6 / ds.len() as f64]
 }
 
 fn timers_cancel<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
