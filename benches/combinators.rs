@@ -2,16 +2,13 @@
 //! (against futures-util's `join_all`, which tokio users reach for), a `TaskGroup` of 10,000 tasks
 //! (against tokio's `JoinSet`), and `select!` in a loop (against `tokio::select!`).
 //!
-//! Both sides run the very same futures — [`YieldOnce`], runtime-neutral, written here — with the
+//! Both sides run the very same futures — `YieldOnce`, runtime-neutral, in `common/work.rs` — with the
 //! same number of workers ([`WORKERS`]) and the system allocator, driven from `block_on`.
 //!
 //! `cargo bench --bench combinators`, then `python3 benches/ratios.py`.
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 mod common;
 
@@ -20,29 +17,9 @@ const WORKERS: usize = 2;
 /// Futures or tasks per iteration (and `select!` rounds per iteration).
 const N: usize = 10_000;
 
-/// Pending once (after waking itself), then ready with its value: a future that needs exactly
-/// one wake-up, the same on every runtime.
-struct YieldOnce(Option<usize>, bool);
-
-fn yield_once(value: usize) -> YieldOnce {
-    YieldOnce(Some(value), false)
-}
-
-impl Future for YieldOnce {
-    type Output = usize;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        if std::mem::replace(&mut self.1, true) {
-            Poll::Ready(self.0.take().expect("polled after completion"))
-        } else {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
 mod filch_side {
-    use super::{yield_once, N, WORKERS};
+    use super::common::work::yield_once;
+    use super::{N, WORKERS};
     use criterion::measurement::WallTime;
     use criterion::BenchmarkGroup;
 
@@ -103,7 +80,8 @@ mod filch_side {
 }
 
 mod tokio_side {
-    use super::{yield_once, N, WORKERS};
+    use super::common::work::yield_once;
+    use super::{N, WORKERS};
     use criterion::measurement::WallTime;
     use criterion::BenchmarkGroup;
 

@@ -24,17 +24,7 @@ const ECHO_ROUND_TRIPS: usize = 2_000;
 const ECHO_MESSAGE: usize = 64;
 
 /// The shared pseudo-random sleep durations, 0–10 ms.
-fn durations(n: usize) -> Vec<Duration> {
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    (0..n)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            Duration::from_micros(seed % 10_000)
-        })
-        .collect()
-}
+use common::work::durations;
 
 macro_rules! suite {
     (

@@ -2,6 +2,8 @@
 //! `bench_function` in a criterion group; [`run_pair`] puts filch's and tokio's side by side in one
 //! group, `<workload>/filch` then `<workload>/tokio`, which `benches/ratios.py` reads back.
 
+pub(crate) mod work;
+
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
 

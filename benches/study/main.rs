@@ -20,6 +20,8 @@
 
 mod report;
 mod rt;
+#[path = "../common/work.rs"]
+mod work;
 mod workloads;
 
 use indicatif::{ProgressBar, ProgressStyle};

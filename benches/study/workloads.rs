@@ -3,13 +3,13 @@
 //! for a fixed amount of work, or a latency in microseconds.
 
 use crate::rt::{Filch, Rt, Smol, Tokio};
+use crate::work::{durations, yield_once};
 use hdrhistogram::Histogram;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{mpsc, Arc};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 /// How big each workload is; `--quick` shrinks the slow ones.
@@ -186,22 +186,30 @@ fn with_busy_workers<R: Rt>(
     out
 }
 
+/// `tasks` tasks that each burn `poll` of CPU per poll and yield, until `flag` is cleared.
+fn spawn_busy<R: Rt>(
+    rt: &R,
+    flag: &Arc<AtomicBool>,
+    tasks: usize,
+    poll: Duration,
+) -> Vec<R::Join<()>> {
+    (0..tasks)
+        .map(|_| {
+            let flag = flag.clone();
+            rt.spawn(async move {
+                while flag.load(Relaxed) {
+                    R::yield_now().await;
+                    stall(poll);
+                }
+            })
+        })
+        .collect()
+}
+
 fn spawn_many_remote_busy1<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
     with_busy_workers(
         rt,
-        |flag| {
-            (0..2 * p.workers)
-                .map(|_| {
-                    let flag = flag.clone();
-                    rt.spawn(async move {
-                        while flag.load(Relaxed) {
-                            R::yield_now().await;
-                            stall(Duration::from_micros(10));
-                        }
-                    })
-                })
-                .collect()
-        },
+        |flag| spawn_busy(rt, &flag, 2 * p.workers, Duration::from_micros(10)),
         || timed(|| spawn_and_join_remote(rt, NUM_SPAWN)),
     )
 }
@@ -360,19 +368,6 @@ fn remote_spawn_4_threads<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
     remote_spawn_threads(rt, 4)
 }
 
-/// Deterministic pseudo-random durations below 10 ms, the same for every runtime.
-fn durations(n: usize) -> Vec<Duration> {
-    let mut x = 0x2545_f491_4f6c_dd1d_u64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            Duration::from_micros(x % 10_000)
-        })
-        .collect()
-}
-
 fn timers_fire<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
     let ds = durations(p.pick(100_000, 20_000));
     timed(|| {
@@ -445,26 +440,6 @@ fn timeout_pending<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
     })
 }
 
-/// Pending once (after waking itself), then ready with its value: needs exactly one wake-up on
-/// every runtime.
-struct YieldOnce(Option<usize>, bool);
-
-fn yield_once(value: usize) -> YieldOnce {
-    YieldOnce(Some(value), false)
-}
-
-impl Future for YieldOnce {
-    type Output = usize;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        if std::mem::replace(&mut self.1, true) {
-            Poll::Ready(self.0.take().expect("polled after completion"))
-        } else {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
 fn join_all_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
     timed(|| {
         let out = rt.block_on(rt.spawn(R::join_all((0..NUM_SPAWN).map(yield_once).collect())));
@@ -501,19 +476,7 @@ fn wake_latency<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
     });
     with_busy_workers(
         rt,
-        |flag| {
-            (0..2 * p.workers)
-                .map(|_| {
-                    let flag = flag.clone();
-                    rt.spawn(async move {
-                        while flag.load(Relaxed) {
-                            stall(Duration::from_micros(200));
-                            R::yield_now().await;
-                        }
-                    })
-                })
-                .collect()
-        },
+        |flag| spawn_busy(rt, &flag, 2 * p.workers, Duration::from_micros(200)),
         || {
             for _ in 0..probes {
                 std::thread::sleep(Duration::from_micros(500));
