@@ -28,20 +28,27 @@ fn join_returns_every_output_in_the_order_written() {
 
 #[test]
 fn join_runs_its_futures_concurrently() {
-    // Two 100 ms sleeps joined take about 100 ms, not 200: both timers run at once. The bound is
-    // loose (this machine is noisy); sequential awaiting would need at least 200 ms.
-    let start = std::time::Instant::now();
-    filch::run(async {
-        filch::join!(
-            filch::sleep(Duration::from_millis(100)),
-            filch::sleep(Duration::from_millis(100)),
-        )
+    // Each future waits for a message from the other before it can finish: only a join that
+    // polls both at once completes (awaiting them one after the other would hang, which `within`
+    // turns into a failure).
+    let out = common::within(Duration::from_secs(10), "join!", || {
+        filch::run(async {
+            let (to_b, from_a) = futures_channel::oneshot::channel::<u8>();
+            let (to_a, from_b) = futures_channel::oneshot::channel::<u8>();
+            filch::join!(
+                async move {
+                    to_b.send(1).unwrap();
+                    from_b.await.unwrap()
+                },
+                async move {
+                    let got = from_a.await.unwrap();
+                    to_a.send(got + 1).unwrap();
+                    got
+                },
+            )
+        })
     });
-    assert!(
-        start.elapsed() < Duration::from_millis(195),
-        "{:?}",
-        start.elapsed()
-    );
+    assert_eq!(out, (2, 1));
 }
 
 #[test]

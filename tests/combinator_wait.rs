@@ -24,7 +24,11 @@ fn values(done: Vec<(usize, filch::TaskResult<u64, String>)>) -> Vec<(usize, Res
 fn first_completed_returns_the_first_task_and_the_rest_still_running() {
     filch::run(async {
         let waited = filch::wait(
-            [sleeper(300, false), sleeper(5, false), sleeper(600, false)],
+            [
+                sleeper(1_000, false),
+                sleeper(5, false),
+                sleeper(2_000, false),
+            ],
             ReturnWhen::FirstCompleted,
         )
         .await;
@@ -37,7 +41,7 @@ fn first_completed_returns_the_first_task_and_the_rest_still_running() {
             ReturnWhen::AllCompleted,
         )
         .await;
-        assert_eq!(values(rest.done), [(0, Ok(300)), (1, Ok(600))]);
+        assert_eq!(values(rest.done), [(0, Ok(1_000)), (1, Ok(2_000))]);
         assert!(rest.pending.is_empty());
     });
 }
@@ -46,7 +50,7 @@ fn first_completed_returns_the_first_task_and_the_rest_still_running() {
 fn first_error_returns_at_the_first_err_or_panic() {
     filch::run(async {
         let waited = filch::wait(
-            [sleeper(5, false), sleeper(30, true), sleeper(2_000, false)],
+            [sleeper(5, false), sleeper(30, true), sleeper(60_000, false)],
             ReturnWhen::FirstError,
         )
         .await;
@@ -58,7 +62,7 @@ fn first_error_returns_at_the_first_err_or_panic() {
         waited.pending[0].1.abort();
 
         let panicking: Task = filch::spawn(async { panic!("boom") });
-        let waited = filch::wait([sleeper(2_000, false), panicking], ReturnWhen::FirstError).await;
+        let waited = filch::wait([sleeper(60_000, false), panicking], ReturnWhen::FirstError).await;
         assert_eq!(waited.done.len(), 1);
         assert!(waited.done[0].1.as_ref().unwrap_err().is_panic());
         waited.pending[0].1.abort();

@@ -183,7 +183,8 @@ fn with_limit_runs_at_most_n_children_at_once() {
             group.spawn(async move {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
-                filch::sleep(ms(2)).await;
+                // Long enough for the other two to start meanwhile, even on a slow machine.
+                filch::sleep(ms(20)).await;
                 running.fetch_sub(1, Ordering::SeqCst);
                 Ok::<_, ()>(i)
             });
