@@ -264,3 +264,57 @@ fn a_scope_handle_kept_past_its_scope_cannot_spawn() {
         "{err}"
     );
 }
+
+#[test]
+fn a_body_that_cancels_its_own_childless_scope_is_dropped() {
+    // Regression: the scope registered its waker only when children were left, so a body that
+    // called `cancel()` with no child running, then pended, hung the scope for ever.
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = dropped.clone();
+    let err = common::within(
+        Duration::from_secs(10),
+        "self-cancelling scope",
+        move || {
+            filch::run(async move {
+                TaskGroup::<(), ()>::scope(|group| async move {
+                    let _body = DropGuard(d);
+                    filch::yield_now().await;
+                    group.cancel();
+                    std::future::pending::<Result<(), ()>>().await
+                })
+                .await
+                .unwrap_err()
+            })
+        },
+    );
+    assert!(err.is_cancelled());
+    assert_eq!(count(&dropped), 1);
+}
+
+#[test]
+fn a_child_failing_while_the_body_runs_its_first_poll_still_cancels_the_body() {
+    // The child fails on another worker while the body is still in its first poll (before the
+    // scope ever returned Pending): the body must still be dropped.
+    for _ in 0..50 {
+        let out = common::within(Duration::from_secs(10), "first-poll failure", || {
+            filch::run(async {
+                TaskGroup::<(), &str>::scope(|group| async move {
+                    let failed = Arc::new(AtomicUsize::new(0));
+                    let f = failed.clone();
+                    group.spawn(async move {
+                        f.store(1, Ordering::SeqCst);
+                        Err("child failed")
+                    });
+                    // Busy until the child has failed, without yielding.
+                    spin_until(Duration::from_secs(5), || {
+                        failed.load(Ordering::SeqCst) == 1
+                    });
+                    std::future::pending::<Result<(), &str>>().await
+                })
+                .await
+                .unwrap_err()
+            })
+        });
+        assert_eq!(out.errors().collect::<Vec<_>>(), [&"child failed"]);
+    }
+}

@@ -33,18 +33,16 @@ impl<F: Future> MaybeDone<F> {
     /// # Panics
     /// If the future has not finished, or its output was already taken.
     pub fn take_output(self: Pin<&mut Self>) -> F::Output {
-        // SAFETY: only `Done` is moved out of, and an output is not pinned; a pinned `Future` is
-        // never moved (the `match` below leaves it in place and panics).
+        // SAFETY: a pinned `Future` is never moved: it is checked for before anything is taken
+        // out, and only `Done` (an output, which is not pinned) is moved out.
         let this = unsafe { self.get_unchecked_mut() };
-        match std::mem::replace(this, MaybeDone::Gone) {
-            MaybeDone::Done(output) => output,
-            MaybeDone::Future(future) => {
-                // Put it back before panicking: it must not move out of its pinned place. (This
-                // arm is unreachable when called from the macros.)
-                *this = MaybeDone::Future(future);
-                panic!("join!: output taken before the future finished")
-            }
+        match this {
+            MaybeDone::Future(_) => panic!("join!: output taken before the future finished"),
             MaybeDone::Gone => panic!("join!: output taken twice"),
+            MaybeDone::Done(_) => match std::mem::replace(this, MaybeDone::Gone) {
+                MaybeDone::Done(output) => output,
+                _ => unreachable!("checked above"),
+            },
         }
     }
 }
@@ -98,7 +96,7 @@ where
 
 /// Where `select!` starts polling: a random branch of `n`, so that no branch always wins.
 ///
-/// Called on every poll of a `select!`, so it is kept cheap: a `const` thread-local (no lazy
+/// Called once per `select!` evaluated, so it is kept cheap: a `const` thread-local (no lazy
 /// initialisation check), seeded on first use, and a multiply-shift instead of a division.
 pub fn select_start(n: usize) -> usize {
     thread_local! {

@@ -125,14 +125,15 @@ impl<E> GroupError<E> {
         self.failures.len()
     }
 
-    /// True only for a group cancelled by [`TaskGroup::cancel`](crate::TaskGroup::cancel) in
-    /// which nothing failed.
+    /// True only for a group cancelled (by [`TaskGroup::cancel`](crate::TaskGroup::cancel), or
+    /// by its runtime shutting down) in which nothing failed.
     pub fn is_empty(&self) -> bool {
         self.failures.is_empty()
     }
 
-    /// True if the group was cancelled by [`TaskGroup::cancel`](crate::TaskGroup::cancel) or
-    /// [`Scope::cancel`](crate::Scope::cancel) rather than by a failure.
+    /// True if the group was cancelled by [`TaskGroup::cancel`](crate::TaskGroup::cancel),
+    /// [`Scope::cancel`](crate::Scope::cancel) or its runtime shutting down, rather than by a
+    /// failure.
     pub fn is_cancelled(&self) -> bool {
         self.cancelled
     }

@@ -7,8 +7,9 @@
 //! wrapper catches a panic of the user future, drops the user future, *then* reports the outcome
 //! (value, error, panic) to the group; its own destructor reports a cancellation if nothing was
 //! reported, and frees the child's place. So a child counts as finished exactly when its future,
-//! with everything it owned (a nested group included), has been dropped — whether it completed,
-//! failed, was aborted, or its runtime shut down.
+//! with everything it owned, has been dropped — whether it completed, failed, was aborted, or its
+//! runtime shut down. (A nested group it owned is dropped then too, which aborts the nested
+//! children; those stop at their next poll, possibly after the outer `join` returned.)
 //!
 //! - **Failure** (an `Err` or a panic), in fail-fast mode: the reporting child, on its own
 //!   worker, marks the group cancelled, aborts every running sibling through its `JoinHandle`
@@ -131,7 +132,7 @@ impl<T: Send + 'static, E: Send + 'static> TaskGroup<T, E> {
             "TaskGroup::with_limit(0): a group must run at least one child"
         );
         assert!(
-            self.shared.live() == 0,
+            self.shared.spawned() == 0,
             "TaskGroup::with_limit must be called before the first spawn"
         );
         TaskGroup {
@@ -251,26 +252,32 @@ impl<E: Send + 'static> TaskGroup<(), E> {
         };
         let mut body = pin!(Some(body(scope)));
         let mut value = None;
-        poll_fn(|cx| {
-            if body.is_some() && self.shared.is_cancelled() {
+        poll_fn(|cx| loop {
+            // Registered before the body runs, so that a failure or `cancel` during its poll (from
+            // a child on another worker, or from the body itself) wakes this task again.
+            let (no_children, cancelled) = self.shared.watch(cx);
+            if cancelled && body.is_some() {
                 // A failure (or `cancel`) cancels the body too.
                 body.set(None);
             }
-            if let Some(running) = body.as_mut().as_pin_mut() {
-                if let Poll::Ready(result) = running.poll(cx) {
+            let Some(running) = body.as_mut().as_pin_mut() else {
+                return if no_children {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                };
+            };
+            match running.poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(result) => {
                     body.set(None);
                     match result {
                         Ok(v) => value = Some(v),
                         Err(err) => self.shared.body_failed(err),
                     }
+                    // Look at the group again, now without a body.
                 }
             }
-            if body.is_some() {
-                // Registers the waker, so that a child failure wakes us to drop the body.
-                let _ = self.shared.poll_finished(cx);
-                return Poll::Pending;
-            }
-            self.shared.poll_finished(cx)
         })
         .await;
         self.shared.finish()?;

@@ -40,6 +40,8 @@ struct State<T, E> {
     cancel_called: bool,
     /// The group was joined or dropped: a later `spawn` is refused.
     closed: bool,
+    /// The group was joined (`join` or the scope returned): a later `spawn` is a bug and panics.
+    finished: bool,
     /// The task awaiting the group (`join` or the scope), woken when the last child is gone and
     /// on every failure.
     waiter: Option<Waker>,
@@ -154,6 +156,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
                 cancelled: false,
                 cancel_called: false,
                 closed: false,
+                finished: false,
                 waiter: None,
             }),
         }
@@ -183,9 +186,8 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
         let runtime = self.runtime();
-        let id = crate::task::name::id_for(name.clone());
         let mut state = lock(&self.state);
-        if state.closed && !state.cancelled {
+        if state.finished {
             drop(state);
             panic!(
                 "TaskGroup: spawn called after the group finished; no child may outlive its \
@@ -197,6 +199,9 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             drop(future);
             return;
         }
+        // Only now, so that a refused spawn leaves no name behind. (The name table's lock is
+        // never held while this one is taken.)
+        let id = crate::task::name::id_for(name.clone());
         let index = state.slots.len();
         state.live += 1;
         if self.limit.is_some_and(|limit| state.running >= limit) {
@@ -322,11 +327,8 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         let cancelled = state.cancel();
         state.live -= 1;
         state.running -= 1;
-        let waiter = if state.live == 0 {
-            state.wake_waiter()
-        } else {
-            None
-        };
+        // The group is cancelled: its awaiting task must hear of it (to drop a scope body).
+        let waiter = state.wake_waiter();
         drop(state);
         cancelled.run();
         next.drop_unstarted();
@@ -376,9 +378,21 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         cancelled.run();
     }
 
-    /// Whether a failure or `cancel` has cancelled the group (the scope body must stop).
-    pub(crate) fn is_cancelled(&self) -> bool {
-        lock(&self.state).cancelled
+    /// For the scope: registers `cx` to be woken when the last child is gone and on every
+    /// failure or cancellation, whatever the number of children, and returns (no child left,
+    /// cancelled) as seen under the same lock, so that no cancellation can slip in between.
+    pub(crate) fn watch(&self, cx: &mut Context<'_>) -> (bool, bool) {
+        let mut state = lock(&self.state);
+        match &state.waiter {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.waiter = Some(cx.waker().clone()),
+        }
+        (state.live == 0, state.cancelled)
+    }
+
+    /// Children ever spawned (or queued).
+    pub(crate) fn spawned(&self) -> usize {
+        lock(&self.state).slots.len()
     }
 
     /// `Ready` once every child's future is gone; until then, `cx` is woken then and on every
@@ -401,6 +415,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         let mut state = lock(&self.state);
         debug_assert_eq!(state.live, 0);
         state.closed = true;
+        state.finished = true;
         if !state.failures.is_empty() || state.cancelled {
             let failures = std::mem::take(&mut state.failures);
             // Cancelled by `cancel`, or by the runtime shutting down, rather than by a failure.

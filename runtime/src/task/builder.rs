@@ -44,8 +44,9 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let id = name::id_for(self.name);
-        match context::with_current(|inner| inner.spawn(future, id)) {
+        // The id (and the name's entry) is made inside: outside a runtime, nothing is recorded.
+        let name = self.name;
+        match context::with_current(|inner| inner.spawn(future, name::id_for(name))) {
             Some(join) => join,
             None => panic!(
                 "task::Builder::spawn called outside of a filch runtime: call it from a task or \

@@ -14,8 +14,42 @@ use std::sync::{Arc, Mutex};
 ///     assert_ne!(a.id(), b.id());
 /// });
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy)]
 pub struct Id(NonZeroU64);
+
+// Compared, hashed and shown by the number alone: the `NAMED` flag is an implementation detail,
+// and ids then order as they were made.
+impl PartialEq for Id {
+    fn eq(&self, other: &Id) -> bool {
+        self.as_u64() == other.as_u64()
+    }
+}
+
+impl Eq for Id {}
+
+impl std::hash::Hash for Id {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_u64().hash(state);
+    }
+}
+
+impl PartialOrd for Id {
+    fn partial_cmp(&self, other: &Id) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Id {
+    fn cmp(&self, other: &Id) -> std::cmp::Ordering {
+        self.as_u64().cmp(&other.as_u64())
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.as_u64())
+    }
+}
 
 impl Id {
     /// The next identifier. Each thread takes a block of ids at a time, so that spawning from many

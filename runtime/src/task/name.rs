@@ -80,7 +80,20 @@ mod tests {
                 group.spawn_named("never starts", async { Ok(()) });
             }
             assert!(group.join().await.is_err());
+
+            // Named spawns refused by a cancelled group record nothing.
+            let cancelled = TaskGroup::<(), ()>::new();
+            cancelled.cancel();
+            for _ in 0..5 {
+                cancelled.spawn_named("refused", async { Ok(()) });
+            }
+            assert!(cancelled.join().await.is_err());
         });
+        // Outside a runtime, a named spawn panics without recording its name.
+        let outside = std::panic::catch_unwind(|| {
+            let _ = crate::task::Builder::new().name("outside").spawn(async {});
+        });
+        assert!(outside.is_err());
         drop(rt);
         assert_eq!(named_in_table(), 0);
     }
