@@ -91,7 +91,7 @@ mod tests {
         });
         // Outside a runtime, a named spawn panics without recording its name.
         let outside = std::panic::catch_unwind(|| {
-            let _ = crate::task::Builder::new().name("outside").spawn(async {});
+            drop(crate::task::Builder::new().name("outside").spawn(async {}));
         });
         assert!(outside.is_err());
         drop(rt);
