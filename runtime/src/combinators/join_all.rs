@@ -129,6 +129,8 @@ pub(super) struct Gather<F: Future> {
     remaining: usize,
     /// Set when a child's output stopped the gathering early (`try_join_all`'s first `Err`).
     stopped_at: Option<usize>,
+    /// The outputs were handed out: polling again is a bug.
+    taken: bool,
 }
 
 /// Indices of children woken since the last poll, and the parent task's waker.
@@ -189,6 +191,7 @@ impl<F: Future> Gather<F> {
             ready,
             remaining: n,
             stopped_at: None,
+            taken: false,
         }
     }
 
@@ -198,6 +201,10 @@ impl<F: Future> Gather<F> {
         cx: &mut Context<'_>,
         stop: impl Fn(&F::Output) -> bool,
     ) -> Poll<()> {
+        assert!(
+            !self.taken,
+            "a join_all/try_join_all/race future was polled after it completed"
+        );
         if self.remaining == 0 || self.stopped_at.is_some() {
             return Poll::Ready(());
         }
@@ -285,6 +292,7 @@ impl<F: Future> Gather<F> {
 
     /// The outputs in input order; after an early stop, only the output that stopped it.
     pub(super) fn take_outputs(&mut self) -> Vec<F::Output> {
+        self.taken = true;
         let take = |slot: &mut Slot<F>| match mem::replace(slot, Slot::Taken) {
             Slot::Done(output) => Some(output),
             _ => None,
@@ -310,6 +318,9 @@ impl<F: Future> Gather<F> {
         F: Unpin,
     {
         self.remaining = 0;
+        // The children keep their wakers until polled again elsewhere; they must not wake the
+        // task that polled this `Gather` any more.
+        *lock(&self.ready.parent) = None;
         let mut taken = Vec::new();
         for (index, slot) in self.slots.iter_mut().enumerate() {
             if matches!(slot, Slot::Pending(_)) {
@@ -367,6 +378,16 @@ mod tests {
         };
         assert_eq!(out, [7, 7, 7]);
         assert_eq!(polls, 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "polled after it completed")]
+    fn polling_a_finished_try_join_all_again_is_a_clear_bug() {
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut all = try_join_all([std::future::ready(Err::<u8, u8>(1))]);
+        assert_eq!(Pin::new(&mut all).poll(&mut cx), Poll::Ready(Err(1)));
+        let _ = Pin::new(&mut all).poll(&mut cx);
     }
 
     #[test]
