@@ -65,6 +65,12 @@ mod tests {
             assert!(id.is_named());
             assert_eq!(get(id).as_deref(), Some("done"));
             done.await.unwrap();
+            // The worker drops its own reference just after the output is handed over: the cell
+            // (and with it the name) goes soon after, not necessarily before this line.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while get(id).is_some() && std::time::Instant::now() < deadline {
+                std::thread::yield_now();
+            }
             assert_eq!(get(id), None, "freed with its cell");
 
             let aborted = crate::task::Builder::new()
