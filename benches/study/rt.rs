@@ -217,6 +217,29 @@ macro_rules! echo_run {
     }};
 }
 
+/// The `echo` and `with_http_server` methods of one runtime, from its listener and stream types
+/// (and the traits that give them `read`/`write_all`/`read_exact`, if they are not inherent).
+macro_rules! socket_methods {
+    ($Listener:ty, $Stream:ty $(, $io:path)*) => {
+        fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun {
+            $(#[allow(unused_imports)] use $io;)*
+            async fn bind() -> $Listener {
+                <$Listener>::bind("127.0.0.1:0").await.unwrap()
+            }
+            async fn connect(addr: SocketAddr) -> std::io::Result<$Stream> {
+                let stream = <$Stream>::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                Ok(stream)
+            }
+            echo_run!(self, connections, round_trips, size, bind(), connect)
+        }
+        fn with_http_server<T>(&self, load: impl FnOnce(SocketAddr) -> T) -> T {
+            $(#[allow(unused_imports)] use $io;)*
+            http_run!(self, load, async { <$Listener>::bind("127.0.0.1:0").await.unwrap() })
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone)]
@@ -286,22 +309,7 @@ impl Rt for Filch {
         }
         sum
     }
-    fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun {
-        async fn bind() -> filch::net::TcpListener {
-            filch::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
-        }
-        async fn connect(addr: std::net::SocketAddr) -> std::io::Result<filch::net::TcpStream> {
-            let stream = filch::net::TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            Ok(stream)
-        }
-        echo_run!(self, connections, round_trips, size, bind(), connect)
-    }
-    fn with_http_server<T>(&self, load: impl FnOnce(SocketAddr) -> T) -> T {
-        http_run!(self, load, async {
-            filch::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
-        })
-    }
+    socket_methods!(filch::net::TcpListener, filch::net::TcpStream);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,24 +387,12 @@ impl Rt for Tokio {
         }
         sum
     }
-    fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        async fn bind() -> tokio::net::TcpListener {
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
-        }
-        async fn connect(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpStream> {
-            let stream = tokio::net::TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            Ok(stream)
-        }
-        echo_run!(self, connections, round_trips, size, bind(), connect)
-    }
-    fn with_http_server<T>(&self, load: impl FnOnce(SocketAddr) -> T) -> T {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        http_run!(self, load, async {
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
-        })
-    }
+    socket_methods!(
+        tokio::net::TcpListener,
+        tokio::net::TcpStream,
+        tokio::io::AsyncReadExt,
+        tokio::io::AsyncWriteExt
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -499,22 +495,10 @@ impl Rt for Smol {
         }
         sum
     }
-    fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun {
-        use smol::io::{AsyncReadExt, AsyncWriteExt};
-        async fn bind() -> smol::net::TcpListener {
-            smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
-        }
-        async fn connect(addr: std::net::SocketAddr) -> std::io::Result<smol::net::TcpStream> {
-            let stream = smol::net::TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            Ok(stream)
-        }
-        echo_run!(self, connections, round_trips, size, bind(), connect)
-    }
-    fn with_http_server<T>(&self, load: impl FnOnce(SocketAddr) -> T) -> T {
-        use smol::io::{AsyncReadExt, AsyncWriteExt};
-        http_run!(self, load, async {
-            smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
-        })
-    }
+    socket_methods!(
+        smol::net::TcpListener,
+        smol::net::TcpStream,
+        smol::io::AsyncReadExt,
+        smol::io::AsyncWriteExt
+    );
 }
