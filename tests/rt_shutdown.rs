@@ -376,3 +376,85 @@ fn dropping_the_runtime_inside_one_of_its_blocking_jobs_does_not_deadlock() {
         .recv_timeout(Duration::from_secs(10))
         .expect("dropping the runtime from its own blocking job deadlocked");
 }
+
+/// Regression (use-after-free): a waker woken from another thread while the runtime is being
+/// dropped used to push into the freed scheduler state (AddressSanitizer: heap-use-after-free in
+/// `Injector::push`). Each task now owns a reference to its runtime's state, and a wake holds the
+/// task across the push. Without a sanitizer the old bug shows as a crash or a corrupt heap; under
+/// `.ci/run`'s AddressSanitizer step as a report.
+#[test]
+fn waking_a_task_from_another_thread_while_the_runtime_drops_touches_no_freed_state() {
+    within(LIMIT, "wake during drop", || {
+        let joiner = runtime(1, "shut-joiner");
+        for round in 0..200 {
+            let rt = runtime(1, "shut-wake");
+            let (tx, rx) = mpsc::channel();
+            let join = rt.spawn(std::future::poll_fn(move |cx| {
+                let _ = tx.send(cx.waker().clone());
+                std::task::Poll::<()>::Pending
+            }));
+            let waker = rx.recv().unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let waking = {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        // Both kinds of wake: by reference, and by value on a clone.
+                        waker.wake_by_ref();
+                        waker.clone().wake();
+                    }
+                })
+            };
+            // Let the waker run for a moment, alternating with the task's polls, then drop.
+            std::thread::sleep(Duration::from_micros(50 * (round % 4)));
+            drop(rt);
+            stop.store(true, Ordering::Relaxed);
+            waking.join().unwrap();
+            let err = joiner.block_on(join).expect_err("the task never completes");
+            assert!(err.is_cancelled(), "{err}");
+        }
+    });
+}
+
+/// Regression (use-after-free): `JoinHandle::abort` from another thread during the drop took the
+/// same path as a wake.
+#[test]
+fn aborting_a_task_from_another_thread_while_the_runtime_drops_touches_no_freed_state() {
+    within(LIMIT, "abort during drop", || {
+        let joiner = runtime(1, "shut-joiner");
+        for _ in 0..200 {
+            let rt = runtime(1, "shut-abort");
+            let joins: Vec<_> = (0..8)
+                .map(|_| rt.spawn(std::future::pending::<()>()))
+                .collect();
+            let aborting = std::thread::spawn(move || {
+                for join in &joins {
+                    join.abort();
+                }
+                joins
+            });
+            drop(rt);
+            for join in aborting.join().unwrap() {
+                let err = joiner
+                    .block_on(join)
+                    .expect_err("the task never finishes by itself");
+                assert!(err.is_cancelled());
+            }
+        }
+    });
+}
+
+/// Regression: `shutdown_timeout(Duration::MAX)` panicked with "overflow when adding duration to
+/// instant"; a timeout too long to represent now means "no deadline".
+#[test]
+fn shutdown_timeout_of_duration_max_waits_without_a_deadline() {
+    let rt = runtime(2, "shut-max");
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let guard = DropGuard(dropped.clone());
+    rt.spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    rt.shutdown_timeout(Duration::MAX);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}

@@ -96,3 +96,36 @@ fn a_zero_period_panics() {
         let _ = filch::interval(Duration::ZERO);
     });
 }
+
+/// Regression: `interval(Duration::MAX)` panicked ("overflow when adding duration to instant") on
+/// the second tick and on `reset`, under every missed-tick behaviour. The first tick comes at once;
+/// the next is "never" (a timeout ends the wait).
+#[test]
+fn an_interval_of_duration_max_ticks_once_and_then_waits_without_panicking() {
+    filch::run(async {
+        for behavior in [
+            MissedTickBehavior::Burst,
+            MissedTickBehavior::Delay,
+            MissedTickBehavior::Skip,
+        ] {
+            let mut ticks = filch::interval(Duration::MAX);
+            ticks.set_missed_tick_behavior(behavior);
+            ticks.tick().await;
+            let second = filch::timeout(Duration::from_millis(5), ticks.tick()).await;
+            assert!(second.is_err(), "{behavior:?}: a second tick came");
+            ticks.reset();
+            let after_reset = filch::timeout(Duration::from_millis(5), ticks.tick()).await;
+            assert!(
+                after_reset.is_err(),
+                "{behavior:?}: a tick came after reset"
+            );
+        }
+        // A huge period that does not overflow one addition but does when multiplied (`Skip`).
+        let mut ticks = filch::interval(Duration::from_secs(u64::MAX / 4));
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        ticks.tick().await;
+        assert!(filch::timeout(Duration::from_millis(5), ticks.tick())
+            .await
+            .is_err());
+    });
+}

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{busy_for, within};
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -240,5 +241,62 @@ fn rounds_of_short_timers_never_strand_woken_tasks() {
                 }
             });
         }
+    });
+}
+
+/// A waker that owns a `Sleep`: dropping the waker's last clone drops the sleep, which cancels
+/// its timer.
+struct OwnsASleep(std::sync::Mutex<Option<filch::Sleep>>);
+
+impl std::task::Wake for OwnsASleep {
+    fn wake(self: Arc<Self>) {}
+}
+
+fn waker_owning_a_sleep() -> std::task::Waker {
+    let sleep = filch::sleep(Duration::from_secs(3600));
+    std::task::Waker::from(Arc::new(OwnsASleep(std::sync::Mutex::new(Some(sleep)))))
+}
+
+/// Regression (tokio's `drop_from_waker_drop`): cancelling a sleep dropped its waker under the
+/// wheel's lock; a waker whose drop cancels another sleep then deadlocked on that lock, and every
+/// timer of the runtime froze with it.
+#[test]
+fn dropping_a_sleep_whose_waker_owns_another_sleep_does_not_deadlock() {
+    within(Duration::from_secs(30), "drop from waker drop", || {
+        let rt = rt(2);
+        rt.block_on(async {
+            let mut sleep = filch::sleep(Duration::from_secs(3600));
+            let waker = waker_owning_a_sleep();
+            // Register the sleep with the owning waker as its only other holder.
+            let pending =
+                std::pin::Pin::new(&mut sleep).poll(&mut std::task::Context::from_waker(&waker));
+            assert!(pending.is_pending());
+            drop(waker);
+            drop(sleep);
+            // The timers still work.
+            filch::sleep(Duration::from_millis(1)).await;
+        });
+    });
+}
+
+/// The same when a later poll with another waker replaces the one that owns a sleep.
+#[test]
+fn replacing_a_sleeps_waker_that_owns_another_sleep_does_not_deadlock() {
+    within(Duration::from_secs(30), "drop from waker replace", || {
+        let rt = rt(2);
+        rt.block_on(async {
+            let mut sleep = filch::sleep(Duration::from_secs(3600));
+            let waker = waker_owning_a_sleep();
+            let mut first = std::task::Context::from_waker(&waker);
+            assert!(std::pin::Pin::new(&mut sleep).poll(&mut first).is_pending());
+            drop(waker);
+            let other = std::task::Waker::from(Arc::new(OwnsASleep(std::sync::Mutex::new(None))));
+            let mut second = std::task::Context::from_waker(&other);
+            assert!(std::pin::Pin::new(&mut sleep)
+                .poll(&mut second)
+                .is_pending());
+            drop(sleep);
+            filch::sleep(Duration::from_millis(1)).await;
+        });
     });
 }

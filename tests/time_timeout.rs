@@ -81,3 +81,51 @@ fn timeout_of_a_spawned_task_lets_the_task_run_on() {
         assert_eq!(finished.load(SeqCst), 1);
     });
 }
+
+/// Regression (tokio's `timeout_is_not_exhausted_by_future`): a future that stays ready spends
+/// the whole cooperative budget on every poll; the deadline's check was budgeted too, was refused
+/// every time, and the timeout never fired.
+#[test]
+fn a_future_that_uses_up_the_budget_still_times_out() {
+    common::within(Duration::from_secs(30), "budget-exhausting timeout", || {
+        filch::run(async {
+            let busy = filch::timeout(Duration::from_millis(1), async {
+                loop {
+                    // Always ready, and it spends a unit of budget each time.
+                    filch::sleep(Duration::ZERO).await;
+                }
+            });
+            assert!(busy.await.is_err());
+            // Inside a spawned task too.
+            let task = filch::spawn(filch::timeout(Duration::from_millis(1), async {
+                loop {
+                    filch::sleep(Duration::ZERO).await;
+                }
+            }));
+            assert!(task.await.unwrap().is_err());
+        });
+    });
+}
+
+/// Regression (the far-deadline hang): on a 2-worker runtime with no other timer pending,
+/// `timeout(10 ms, sleep(decades))` returned the first time and never the second: the far entry
+/// was linked into the wheel's current top-level slot and the driver looped on it.
+#[test]
+fn a_timeout_around_a_sleep_decades_away_returns_every_time() {
+    common::within(Duration::from_secs(30), "far-deadline timeout", || {
+        let rt = filch::Builder::new().worker_threads(2).build().unwrap();
+        for far in [
+            Duration::MAX,
+            Duration::from_secs(86_400 * 365 * 25),
+            Duration::from_secs(86_400 * 800),
+            Duration::from_millis((1 << 36) - 1),
+        ] {
+            for _ in 0..3 {
+                let short = move || filch::timeout(Duration::from_millis(10), filch::sleep(far));
+                assert!(rt.block_on(async { short().await }).is_err());
+                let task = rt.spawn(async move { short().await });
+                assert!(rt.block_on(task).unwrap().is_err());
+            }
+        }
+    });
+}

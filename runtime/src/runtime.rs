@@ -86,7 +86,8 @@ impl Runtime {
     /// poll it is in) and for running blocking jobs. Threads still busy after that are detached;
     /// every task that is not running has its future dropped either way.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
-        self.shutdown(Some(Instant::now() + timeout));
+        // A timeout too long for `Instant` (`Duration::MAX`) waits without a deadline.
+        self.shutdown(Instant::now().checked_add(timeout));
     }
 
     fn shutdown(&mut self, deadline: Option<Instant>) {

@@ -1,6 +1,6 @@
 //! `interval`: a periodic tick.
 
-use super::sleep::{sleep_until, Sleep};
+use super::sleep::{deadline_after, far_future, sleep_until, Sleep};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -73,15 +73,21 @@ impl Interval {
         ready!(Pin::new(&mut self.sleep).poll(cx));
         let scheduled = self.sleep.deadline();
         let now = Instant::now();
+        // Every addition is checked (`deadline_after`): a period of `Duration::MAX` means "tick
+        // once", not a panic on the second tick.
+        let after_scheduled = deadline_after(scheduled, self.period);
         let next = match self.missed {
-            MissedTickBehavior::Burst => scheduled + self.period,
-            MissedTickBehavior::Delay if now > scheduled + self.period => now + self.period,
-            MissedTickBehavior::Delay => scheduled + self.period,
+            MissedTickBehavior::Burst => after_scheduled,
+            MissedTickBehavior::Delay if now > after_scheduled => deadline_after(now, self.period),
+            MissedTickBehavior::Delay => after_scheduled,
             MissedTickBehavior::Skip => {
                 let behind = now.saturating_duration_since(scheduled).as_nanos();
                 let periods = behind / self.period.as_nanos() + 1;
                 let periods = u32::try_from(periods).unwrap_or(u32::MAX);
-                scheduled + self.period * periods
+                match self.period.checked_mul(periods) {
+                    Some(skip) => deadline_after(scheduled, skip),
+                    None => far_future(),
+                }
             }
         };
         self.sleep.reset(next);
@@ -105,7 +111,8 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        self.sleep.reset(Instant::now() + self.period);
+        self.sleep
+            .reset(deadline_after(Instant::now(), self.period));
     }
 }
 

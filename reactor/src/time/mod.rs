@@ -10,6 +10,10 @@
 //! - The driver, on every turn, fires the due entries and blocks at most until the wheel's next
 //!   deadline.
 //!
+//! No user code runs under the wheel's lock: wakers are cloned before it is taken, and the ones
+//! the wheel lets go (fired, replaced, cancelled) are woken or dropped after it is released. A
+//! waker's drop can drop a task, whose `Sleep`s then lock the wheel themselves.
+//!
 //! # Waking the driver for an earlier deadline
 //!
 //! The driver reads the wheel's next deadline and stores it in `sleeping_until` under the wheel's
@@ -38,7 +42,7 @@ use crate::loom::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 use std::task::Waker;
 use std::time::{Duration, Instant};
-use wheel::{EntryState, Key, Wheel};
+use wheel::{EntryState, Key, Polled, Wheel};
 
 pub(crate) struct Timers {
     wheel: Mutex<Wheel>,
@@ -105,9 +109,12 @@ impl Timers {
         if deadline <= known || (deadline - known < wheel::TICK_NS && deadline <= self.now_ns()) {
             return (Registered::Due, false);
         }
+        // Cloned before locking: a waker's clone is user code, and user code never runs under
+        // the wheel's lock (it may touch the timers itself: a deadlock).
+        let waker = waker.clone();
         let key = {
             let mut wheel = lock(&self.wheel);
-            let key = wheel.insert(deadline, waker.clone());
+            let key = wheel.insert(deadline, waker);
             self.len.store(wheel.len(), Ordering::Relaxed);
             key
         };
@@ -121,14 +128,32 @@ impl Timers {
         )
     }
 
+    /// Whether the entry fired; if not, makes `waker` the one it wakes. Wakers are cloned and
+    /// dropped only outside the wheel's lock (see `register`).
     pub(crate) fn poll(&self, key: Key, waker: &Waker) -> EntryState {
-        lock(&self.wheel).poll(key, waker)
+        match lock(&self.wheel).poll(key, waker) {
+            Polled::Pending => return EntryState::Pending,
+            Polled::Fired => return EntryState::Fired,
+            Polled::NewWaker => {}
+        }
+        let new = waker.clone();
+        let swapped = lock(&self.wheel).set_waker(key, new);
+        // The guard is gone: the replaced waker (or the unused clone) is dropped here.
+        match swapped {
+            Ok(_old) => EntryState::Pending,
+            Err(_unused) => EntryState::Fired,
+        }
     }
 
     pub(crate) fn remove(&self, key: Key) {
-        let mut wheel = lock(&self.wheel);
-        wheel.remove(key);
-        self.len.store(wheel.len(), Ordering::Relaxed);
+        let waker = {
+            let mut wheel = lock(&self.wheel);
+            let waker = wheel.remove(key);
+            self.len.store(wheel.len(), Ordering::Relaxed);
+            waker
+        };
+        // Outside the lock: dropping the waker may drop its task, and with it other timers.
+        drop(waker);
     }
 
     /// No timer is pending (a racy hint, for skipping idle driver turns).

@@ -28,10 +28,7 @@ use std::time::{Duration, Instant};
 /// Outside a filch runtime (the returned future needs the runtime's timer).
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(far_future);
-    sleep_until(deadline)
+    sleep_until(deadline_after(Instant::now(), duration))
 }
 
 /// Waits until `deadline`. A deadline in the past completes at the first poll.
@@ -46,6 +43,13 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         key: None,
         fired: false,
     }
+}
+
+/// `base + d`, or [`far_future`] where that overflows `Instant`: every deadline filch computes
+/// goes through here (or another checked addition), never through a bare `+`, which panics on
+/// overflow (`Duration::MAX` is a common way to say "never").
+pub(crate) fn deadline_after(base: Instant, d: Duration) -> Instant {
+    base.checked_add(d).unwrap_or_else(far_future)
 }
 
 /// About 30 years from now: "never", for durations that overflow `Instant`.

@@ -1,6 +1,6 @@
 //! `timeout`: a deadline for any future — asyncio's `wait_for` / `asyncio.timeout`.
 
-use super::sleep::{far_future, sleep_until, Sleep};
+use super::sleep::{deadline_after, sleep_until, Sleep};
 use std::error::Error;
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -31,10 +31,7 @@ use std::time::{Duration, Instant};
 /// Outside a filch runtime.
 #[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(far_future);
-    timeout_at(deadline, future)
+    timeout_at(deadline_after(Instant::now(), duration), future)
 }
 
 /// As [`timeout`], with a deadline instead of a duration.
@@ -72,7 +69,11 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        match Pin::new(&mut this.sleep).poll(cx) {
+        // The deadline is checked outside the cooperative budget: a future that stays ready
+        // spends the whole budget every poll, and a budgeted check would then be refused every
+        // time, so the timeout would never fire (regression; tokio's
+        // `timeout_is_not_exhausted_by_future`).
+        match crate::coop::unconstrained(|| Pin::new(&mut this.sleep).poll(cx)) {
             Poll::Ready(()) => {
                 // Dropped in place (assigning `None` runs the destructor where it lies).
                 this.future = None;

@@ -73,6 +73,18 @@ pub(crate) enum EntryState {
     Fired,
 }
 
+/// What [`Wheel::poll`] found.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Polled {
+    /// Registered, and the entry wakes the polling task already.
+    Pending,
+    /// Registered, with another waker: call [`Wheel::set_waker`].
+    NewWaker,
+    /// The entry fired; its key is stale.
+    Fired,
+}
+
 pub(crate) struct Wheel {
     entries: Vec<Entry>,
     free: Vec<u32>,
@@ -146,7 +158,20 @@ impl Wheel {
         // Deadlines past the wheel's span wait in the top level and come back around.
         let when = tick.min(self.elapsed + MAX_TICKS - 1);
         let level = level_for(self.elapsed, when);
-        let slot = ((when >> (level as u32 * SLOT_BITS)) % SLOTS as u64) as u8;
+        let mut slot = ((when >> (level as u32 * SLOT_BITS)) % SLOTS as u64) as u8;
+        if level == LEVELS - 1 {
+            let now_slot = ((self.elapsed >> (level as u32 * SLOT_BITS)) % SLOTS as u64) as u8;
+            if slot == now_slot {
+                // `when` differs from `elapsed` only above the top level's digit: a full turn
+                // ahead, or more. The current top-level slot is the one being expired now, so
+                // an entry linked there would be re-placed into it forever (regression: a
+                // deadline about 2^36 ms minus the uptime's offset in its slot ahead hung the
+                // driver). The slot before it is the last one this turn reaches: the entry
+                // comes back at least 62 top-level slots (over a year) later, still before its
+                // deadline, and is placed again from there.
+                slot = (now_slot + SLOTS as u8 - 1) % SLOTS as u8;
+            }
+        }
         self.link(
             index,
             Place::Slot {
@@ -209,24 +234,33 @@ impl Wheel {
             .filter(|e| e.generation == key.generation && e.place != Place::Free)
     }
 
-    /// Whether the entry fired (its key is stale); if not, makes `waker` the one woken when it
-    /// does.
-    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> EntryState {
+    /// Whether the entry fired (its key is stale), and if not, whether `waker` is already the one
+    /// it wakes. Never clones or drops a waker: the caller holds the wheel's lock.
+    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> Polled {
         let Some(entry) = self.get_mut(key) else {
-            return EntryState::Fired;
+            return Polled::Fired;
         };
         match &entry.waker {
-            Some(w) if w.will_wake(waker) => {}
-            _ => entry.waker = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => Polled::Pending,
+            _ => Polled::NewWaker,
         }
-        EntryState::Pending
     }
 
-    /// Cancels the entry if it has not fired. Its key becomes stale.
-    pub(crate) fn remove(&mut self, key: Key) {
-        let Some(entry) = self.get_mut(key) else {
-            return;
-        };
+    /// Makes `waker` the one woken when the entry fires, and hands back the one it replaces (the
+    /// caller drops it after releasing the lock: a waker's drop is user code). `Err` gives
+    /// `waker` back if the entry fired meanwhile.
+    pub(crate) fn set_waker(&mut self, key: Key, waker: Waker) -> Result<Option<Waker>, Waker> {
+        match self.get_mut(key) {
+            Some(entry) => Ok(entry.waker.replace(waker)),
+            None => Err(waker),
+        }
+    }
+
+    /// Cancels the entry if it has not fired. Its key becomes stale. Hands back the entry's waker,
+    /// for the caller to drop once it no longer holds the wheel's lock.
+    #[must_use = "drop the waker after releasing the wheel's lock"]
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Waker> {
+        let entry = self.get_mut(key)?;
         let place = entry.place;
         match place {
             Place::Slot { .. } => {
@@ -235,13 +269,13 @@ impl Wheel {
             }
             // Its heap record goes stale (the generation changes below).
             Place::Near => self.len -= 1,
-            Place::Free => return,
+            Place::Free => return None,
         }
         let entry = &mut self.entries[key.index as usize];
         entry.place = Place::Free;
-        entry.waker = None;
         entry.generation = entry.generation.wrapping_add(1);
         self.free.push(key.index);
+        entry.waker.take()
     }
 
     /// Fires the entry and frees it at once: its key goes stale, which is how its `Sleep` learns
@@ -411,17 +445,17 @@ mod tests {
         assert_eq!(wheel.next_deadline(), Some(5 * MS + 300_000));
         assert_eq!(run(&mut wheel, &[5 * MS + 300_000]), [1]);
         assert_eq!(flag.0.load(Ordering::SeqCst), 1);
-        assert_eq!(wheel.poll(key, &w), EntryState::Fired);
+        assert_eq!(wheel.poll(key, &w), Polled::Fired);
         // Removing a fired entry is a no-op, and its slot is reused safely.
-        wheel.remove(key);
+        assert!(wheel.remove(key).is_none());
         let again = wheel.insert(9 * MS, w.clone());
         assert_eq!(
             wheel.poll(key, &w),
-            EntryState::Fired,
+            Polled::Fired,
             "a stale key stays fired"
         );
-        assert_eq!(wheel.poll(again, &w), EntryState::Pending);
-        wheel.remove(again);
+        assert_eq!(wheel.poll(again, &w), Polled::Pending);
+        drop(wheel.remove(again));
         assert_eq!(wheel.len(), 0);
     }
 
@@ -431,7 +465,7 @@ mod tests {
         let (flag, w) = waker();
         let a = wheel.insert(10 * MS, w.clone());
         let _b = wheel.insert(10 * MS, w.clone());
-        wheel.remove(a);
+        drop(wheel.remove(a));
         assert_eq!(run(&mut wheel, &[20 * MS]), [1]);
         assert_eq!(flag.0.load(Ordering::SeqCst), 1);
     }
@@ -490,6 +524,73 @@ mod tests {
                 assert_eq!(fired == 1, d <= now, "deadline {d} at {now}");
             }
         }
+    }
+
+    /// Regression (the far-deadline hang): with the wheel advanced to `u` ms, a deadline that
+    /// lands in the current top-level slot's next turn was linked into the current slot, and
+    /// `advance` re-placed it there forever.
+    #[test]
+    fn a_deadline_a_full_top_level_turn_ahead_never_hangs_advance() {
+        let top_slot = 1u64 << (SLOT_BITS * (LEVELS as u32 - 1));
+        for uptime in [
+            0,
+            1,
+            5 * top_slot + 12_345,
+            37 * top_slot - 1,
+            MAX_TICKS - 1,
+        ] {
+            for ahead in [
+                MAX_TICKS - (uptime % top_slot),
+                MAX_TICKS - (uptime % top_slot) + 1,
+                MAX_TICKS - 1,
+                MAX_TICKS,
+                MAX_TICKS + top_slot / 2,
+                // About 30 years: `sleep(Duration::MAX)`'s clamp.
+                946_080_000_000,
+            ] {
+                let mut wheel = Wheel::new();
+                run(&mut wheel, &[uptime * MS]);
+                let (flag, w) = waker();
+                let deadline = (uptime + ahead) * MS;
+                let _near = wheel.insert((uptime + 10) * MS, w.clone());
+                let _far = wheel.insert(deadline, w);
+                // The first and second advance past the near timer return (the hang was here).
+                assert_eq!(run(&mut wheel, &[(uptime + 10) * MS]), [1]);
+                assert_eq!(run(&mut wheel, &[(uptime + 20) * MS]), [0]);
+                let next = wheel.next_deadline().expect("the far entry is pending");
+                assert!(
+                    next > (uptime + 20) * MS && next <= deadline,
+                    "{uptime} {ahead}"
+                );
+                // Walking to the deadline in big steps fires it exactly once, not before.
+                let mut now = (uptime + 20) * MS;
+                while now < deadline - MS {
+                    now = (now + 1_000_000_000 * MS).min(deadline - MS);
+                    assert_eq!(run(&mut wheel, &[now]), [0], "early at {now}");
+                }
+                assert_eq!(run(&mut wheel, &[deadline]), [1]);
+                assert_eq!(flag.0.load(Ordering::SeqCst), 2);
+                assert_eq!(wheel.len(), 0);
+            }
+        }
+    }
+
+    /// `poll` and `remove` never drop a waker themselves: the caller does, outside the lock.
+    #[test]
+    fn poll_and_remove_hand_wakers_back_instead_of_dropping_them() {
+        let mut wheel = Wheel::new();
+        let (_a, wa) = waker();
+        let (_b, wb) = waker();
+        let key = wheel.insert(10 * MS, wa.clone());
+        assert_eq!(wheel.poll(key, &wa), Polled::Pending);
+        assert_eq!(wheel.poll(key, &wb), Polled::NewWaker);
+        let old = wheel.set_waker(key, wb.clone()).unwrap().unwrap();
+        assert!(old.will_wake(&wa));
+        let removed = wheel.remove(key).unwrap();
+        assert!(removed.will_wake(&wb));
+        assert!(wheel.remove(key).is_none());
+        assert_eq!(wheel.poll(key, &wb), Polled::Fired);
+        assert!(wheel.set_waker(key, wb).is_err());
     }
 
     #[test]

@@ -37,7 +37,11 @@ impl Model {
         self.notify_parked();
     }
 
-    fn run(&self, _task: usize) {
+    fn run(&self, task: usize) {
+        if task == WAITS_FOR_ANOTHER {
+            // A long poll that waits for other work to be run meanwhile.
+            self.wait_done(1);
+        }
         self.runs.fetch_add(1, SeqCst);
         *lock(&self.done) += 1;
         self.done_cv.notify_all();
@@ -51,15 +55,23 @@ impl Model {
     }
 }
 
-/// One worker: find work (injector, then steal as a searcher), or park.
-fn worker(model: Arc<Model>, index: usize, parker: Parker) {
+/// A task whose poll does not return until another task has run.
+const WAITS_FOR_ANOTHER: usize = usize::MAX;
+
+/// One worker: its LIFO slot, then find work (injector, then steal as a searcher), or park.
+/// `lifo` starts the worker as one just unparked as a searcher that finds a task in its LIFO slot
+/// (put there by its own driver turn).
+fn worker(model: Arc<Model>, index: usize, parker: Parker, mut lifo: Option<usize>) {
     let local = Local::new();
-    let mut searching = false;
+    let mut searching = lifo.is_some() && model.idle.try_transition_to_searching();
     loop {
         if model.shutdown.load(SeqCst) {
             return;
         }
-        let mut task = model.injector.steal_batch_and_pop(&local);
+        let mut task = lifo.take();
+        if task.is_none() {
+            task = model.injector.steal_batch_and_pop(&local);
+        }
         if task.is_none() {
             if !searching && model.idle.try_transition_to_searching() {
                 searching = true;
@@ -96,6 +108,14 @@ fn worker(model: Arc<Model>, index: usize, parker: Parker) {
 }
 
 fn start(workers: usize) -> (Arc<Model>, Vec<thread::JoinHandle<()>>) {
+    start_with_lifo(workers, None)
+}
+
+/// As `start`, with `lifo` in worker 0's LIFO slot.
+fn start_with_lifo(
+    workers: usize,
+    lifo: Option<usize>,
+) -> (Arc<Model>, Vec<thread::JoinHandle<()>>) {
     let parkers: Vec<Parker> = (0..workers).map(|_| Parker::new()).collect();
     let model = Arc::new(Model {
         idle: Idle::new(workers),
@@ -111,7 +131,8 @@ fn start(workers: usize) -> (Arc<Model>, Vec<thread::JoinHandle<()>>) {
         .enumerate()
         .map(|(i, parker)| {
             let model = model.clone();
-            thread::spawn(move || worker(model, i, parker))
+            let lifo = if i == 0 { lifo } else { None };
+            thread::spawn(move || worker(model, i, parker, lifo))
         })
         .collect();
     (model, threads)
@@ -191,5 +212,20 @@ fn unpark_reaches_a_worker_on_its_parker() {
         });
         signal.park_on_parker(&parker);
         notifier.join().unwrap();
+    });
+}
+
+/// Regression: a worker unparked as a searcher ran the task in its LIFO slot while still counted
+/// as searching, so a push from outside woke nobody (someone "was searching") and, with that task
+/// waiting for the pushed one, the runtime deadlocked. The searcher now stops searching before
+/// it runs any task it found, from whichever queue.
+#[test]
+fn a_task_run_from_the_lifo_slot_does_not_hide_new_work_from_idle_workers() {
+    check(|| {
+        let (model, threads) = start_with_lifo(2, Some(WAITS_FOR_ANOTHER));
+        model.push(1);
+        model.wait_done(2);
+        stop(&model, threads);
+        assert_eq!(model.runs.load(SeqCst), 2);
     });
 }

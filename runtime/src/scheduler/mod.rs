@@ -83,7 +83,6 @@ use filch_reactor::Driver;
 use idle::Idle;
 use queue::{Injector, Stealer};
 use std::future::Future;
-use std::ptr::NonNull;
 // Not modelled by loom (the loom models drive `Idle`, the queues and the parker directly), so the
 // shared state itself and the exit counter use std.
 use std::sync::{Arc, Condvar, Mutex};
@@ -135,7 +134,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let scheduler = TaskScheduler(NonNull::from(&*self.shared));
+        let scheduler = TaskScheduler(self.shared.clone());
         let (join, notified) = self.shared.owned.bind(future, scheduler, id);
         if let Some(notified) = notified {
             self.shared.schedule_task(notified, false);
@@ -153,30 +152,25 @@ impl Handle {
     }
 }
 
-/// A task's way back to its runtime: a plain pointer to the shared state. Cloning an
-/// `Arc<Shared>` into every task would cost two contended atomic operations per task.
+/// A task's way back to its runtime: each task cell owns a counted reference to the shared state,
+/// so the state outlives every task of the runtime, whoever frees the task and whenever.
 ///
-/// # Invariant
-/// The pointer is valid whenever a task uses it, because a task uses it only
-/// - in `schedule`, which a waker or `abort` calls only on an idle task that is not complete, and
-///   every task of a runtime is complete before its `Shared` can be freed: shutdown (run while the
-///   `Runtime` still holds its `Arc<Shared>`) cancels every task in the owned-task list and makes
-///   `bind` refuse new ones; a task still running on a worker that outlived a shutdown timeout
-///   is not idle, and that worker holds an `Arc<Shared>` until the poll returns;
-/// - in `release`, which the thread completing the task calls: a worker, the shutdown, or a
-///   spawner whose `bind` was refused, each of which holds an `Arc<Shared>`;
-/// - in `yield_now`, which a worker (holding an `Arc<Shared>`) calls after polling the task.
-pub(crate) struct TaskScheduler(NonNull<Shared>);
-
-// SAFETY: `Shared` is `Sync`, and the pointer is only dereferenced under the invariant above.
-unsafe impl Send for TaskScheduler {}
-// SAFETY: as above.
-unsafe impl Sync for TaskScheduler {}
+/// That costs a reference-count increment at spawn and a decrement when the cell is freed, and it
+/// is what makes a wake-up during shutdown safe by construction: a thread that wakes a task holds
+/// a reference to the task for the whole `schedule` call (see `transition_to_notified_by_val`),
+/// the task holds the runtime's state, so the injector push and the unpark that follow the state
+/// change can never touch freed memory, however late they run. (An earlier design kept a plain
+/// pointer and argued that every task completes before shutdown frees the state; the argument held
+/// at the instant of the state change, not for the push after it: a use-after-free.)
+///
+/// No reference cycle comes of it: shutdown closes the owned-task list, drains the injector and the
+/// workers' queues and fires or drops every timer and I/O waker, so nothing the shared state owns
+/// still points to a task once the runtime is gone.
+pub(crate) struct TaskScheduler(Arc<Shared>);
 
 impl TaskScheduler {
     fn shared(&self) -> &Shared {
-        // SAFETY: see the type's invariant.
-        unsafe { self.0.as_ref() }
+        &self.0
     }
 }
 

@@ -261,7 +261,11 @@ impl Worker {
         if let Some(task) = core.lifo.take() {
             if core.lifo_streak < MAX_LIFO_STREAK {
                 core.lifo_streak += 1;
-                return Found::Task(task);
+                // Through `found`: a worker unparked as a searcher may find a task its own driver
+                // turn put here, and must not stay "searching" while it runs it (every push
+                // would then skip waking an idle worker: a lost wake-up if the task waits for
+                // that work).
+                return self.found(core, task);
             }
             // Fairness point: the task goes behind the queue, and behind a batch of remote tasks
             // if the queue held nothing else.
@@ -281,7 +285,7 @@ impl Worker {
             return self.found(core, task);
         }
         if let Some(task) = core.yielded.pop_front() {
-            return Found::Task(task);
+            return self.found(core, task);
         }
         match self.steal(core) {
             Some(task) => self.found(core, task),
@@ -290,7 +294,8 @@ impl Worker {
     }
 
     /// A task was found: stop searching, and if we were the last searcher and there is more work
-    /// queued, wake another worker to take it.
+    /// queued, wake another worker to take it. Every `Found::Task` goes through here: a worker
+    /// never runs a task while counted as searching.
     fn found(&self, core: &mut Core, task: Notified) -> Found {
         if core.searching {
             core.searching = false;

@@ -241,7 +241,10 @@ impl State {
         prev.ref_count() == count
     }
 
-    /// `Waker::wake`: consumes the waker's reference, or turns it into a `Notified`.
+    /// `Waker::wake`: consumes the waker's reference, except on `Submit`, where one new reference
+    /// was created for the `Notified` and the caller still holds the waker's: it keeps the task
+    /// (and so its scheduler) alive while the `Notified` is being queued, and the caller drops it
+    /// once `schedule` has returned (a worker may run and free the task as soon as it is queued).
     pub(crate) fn transition_to_notified_by_val(&self) -> TransitionToNotified {
         self.fetch_update(|curr| {
             debug_assert!(curr.ref_count() > 0);
@@ -259,7 +262,7 @@ impl State {
                     (TransitionToNotified::DoNothing, next)
                 }
             } else {
-                (TransitionToNotified::Submit, curr.0 | NOTIFIED)
+                (TransitionToNotified::Submit, (curr.0 | NOTIFIED) + REF_ONE)
             };
             (action, Some(Snapshot(next)))
         })

@@ -33,7 +33,14 @@ unsafe fn clone(ptr: *const ()) -> RawWaker {
 unsafe fn wake(ptr: *const ()) {
     let task = raw(ptr);
     match task.header().state.transition_to_notified_by_val() {
-        TransitionToNotified::Submit => task.schedule(),
+        TransitionToNotified::Submit => {
+            // The waker's reference outlives the call, so the scheduler (which the cell owns)
+            // is alive for all of `schedule`; dropped only afterwards.
+            task.schedule();
+            if task.header().state.ref_dec() {
+                task.dealloc();
+            }
+        }
         TransitionToNotified::Dealloc => task.dealloc(),
         TransitionToNotified::DoNothing => {}
     }
