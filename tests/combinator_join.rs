@@ -125,3 +125,43 @@ fn dropping_join_all_drops_every_child() {
         assert_eq!(drops.load(SeqCst), 5);
     });
 }
+
+struct NoopWaker;
+
+impl std::task::Wake for NoopWaker {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// A child that counts its polls, and panics if it is child 0.
+async fn panics_if_first(index: usize, polls: Arc<AtomicUsize>) -> usize {
+    polls.fetch_add(1, SeqCst);
+    assert!(index != 0, "child 0 panics");
+    index
+}
+
+/// Regression (a suspicion settled): the children woken but not yet polled when another child
+/// panicked were dropped from the wake queue, and a caller that caught the panic and polled again
+/// never ran them. They now go back to the queue and run on the next poll.
+#[test]
+fn children_woken_before_a_sibling_panicked_still_run_on_the_next_poll() {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let all = filch::join_all((0..3).map(|i| panics_if_first(i, polls.clone())));
+    let mut all = std::pin::pin!(all);
+    let waker = std::task::Waker::from(Arc::new(NoopWaker));
+    let mut cx = Context::from_waker(&waker);
+    let first =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| all.as_mut().poll(&mut cx)));
+    assert!(first.is_err(), "child 0's panic comes out of the poll");
+    assert_eq!(
+        polls.load(SeqCst),
+        1,
+        "children 1 and 2 were not polled yet"
+    );
+    // The panicked child is not polled again unless woken; the other two finish now.
+    assert!(all.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(
+        polls.load(SeqCst),
+        3,
+        "children 1 and 2 ran on the second poll"
+    );
+}

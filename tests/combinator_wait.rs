@@ -129,3 +129,27 @@ fn tasks_that_finished_together_are_all_done() {
         assert!(waited.pending.is_empty());
     });
 }
+
+/// Regression: reading the outputs of finished tasks spent the cooperative budget, so `wait` over
+/// 200 finished handles reported 128 done and 72 pending. Every finished task is in `done`.
+#[test]
+fn every_finished_task_is_reported_done_however_many() {
+    filch::run(async {
+        for when in [
+            ReturnWhen::AllCompleted,
+            ReturnWhen::FirstCompleted,
+            ReturnWhen::FirstError,
+        ] {
+            let tasks: Vec<Task> = (0..200u64)
+                .map(|i| filch::spawn(async move { Ok(i) }))
+                .collect();
+            // Let every task finish before `wait` looks at them.
+            while !tasks.iter().all(|t| t.is_finished()) {
+                filch::sleep(Duration::from_millis(1)).await;
+            }
+            let waited = filch::wait(tasks, when).await;
+            assert_eq!(waited.done.len(), 200, "{when:?}");
+            assert!(waited.pending.is_empty(), "{when:?}");
+        }
+    });
+}

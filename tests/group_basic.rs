@@ -355,3 +355,34 @@ fn rounds_of_groups_never_lose_the_wake_up_of_their_last_child() {
         }
     });
 }
+
+/// Regression: children spawned on one runtime and joined from another used to come back as
+/// `Ok([])` when their runtime was dropped under them, though none of them finished. A child
+/// cancelled by its runtime's shutdown makes the group end with a cancellation.
+#[test]
+fn children_that_die_with_their_runtime_make_the_group_fail_as_cancelled() {
+    for supervisor in [false, true] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let children = common::runtime(2, "group-children");
+        let group = children.block_on(async {
+            let group = if supervisor {
+                TaskGroup::<(), String>::supervisor()
+            } else {
+                TaskGroup::<(), String>::new()
+            };
+            for _ in 0..3 {
+                group.spawn(common::pending_child(&drops));
+            }
+            group
+        });
+        let joiner = common::runtime(1, "group-joiner");
+        let join = joiner.spawn(group.join());
+        drop(children);
+        let result = common::within(Duration::from_secs(30), "join after shutdown", move || {
+            joiner.block_on(join).unwrap()
+        });
+        let err = result.expect_err("no child finished, so the group cannot succeed");
+        assert!(err.is_cancelled(), "supervisor={supervisor}: {err}");
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+    }
+}

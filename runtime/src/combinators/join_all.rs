@@ -136,7 +136,45 @@ pub(super) struct Gather<F: Future> {
 /// Indices of children woken since the last poll, and the parent task's waker.
 struct ReadyQueue {
     woken: Mutex<Vec<usize>>,
-    parent: Mutex<Option<Waker>>,
+    /// Behind an `Arc` so that a child's wake copies it out of the lock without running the
+    /// waker's own clone (user code) under it.
+    parent: Mutex<Option<Arc<Waker>>>,
+}
+
+/// The children taken from the woken queue for one poll. Whatever is not polled by the time it
+/// is dropped (an early return, or a child's panic unwinding through the poll) goes back to the
+/// front of the queue, with its `queued` mark still set, so that a later poll runs it: a woken
+/// child is never lost, even if the caller catches a child's panic and polls again.
+struct Batch {
+    ready: Arc<ReadyQueue>,
+    rest: std::vec::IntoIter<usize>,
+}
+
+impl Batch {
+    fn take(ready: Arc<ReadyQueue>) -> Batch {
+        let rest = mem::take(&mut *lock(&ready.woken)).into_iter();
+        Batch { ready, rest }
+    }
+}
+
+impl Iterator for Batch {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        self.rest.next()
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if self.rest.len() == 0 {
+            return;
+        }
+        let mut queue = lock(&self.ready.woken);
+        let later = mem::take(&mut *queue);
+        queue.extend(self.rest.by_ref());
+        queue.extend(later);
+    }
 }
 
 struct ChildWaker {
@@ -157,9 +195,10 @@ impl Wake for ChildWaker {
             return;
         }
         lock(&self.ready.woken).push(self.index);
+        // Only the `Arc` is cloned under the lock; the parent's waker runs after it.
         let parent = lock(&self.ready.parent).clone();
         if let Some(parent) = parent {
-            parent.wake();
+            parent.wake_by_ref();
         }
     }
 }
@@ -209,8 +248,8 @@ impl<F: Future> Gather<F> {
             return Poll::Ready(());
         }
         self.register_parent(cx);
-        let woken = mem::take(&mut *lock(&self.ready.woken));
-        for index in woken {
+        let mut woken = Batch::take(self.ready.clone());
+        while let Some(index) = woken.next() {
             if let Some(output) = self.poll_child(index) {
                 let stops = stop(&output);
                 self.slots[index] = Slot::Done(output);
@@ -263,14 +302,10 @@ impl<F: Future> Gather<F> {
             return Poll::Ready(None);
         }
         self.register_parent(cx);
-        let mut woken = mem::take(&mut *lock(&self.ready.woken)).into_iter();
+        let mut woken = Batch::take(self.ready.clone());
         while let Some(index) = woken.next() {
             if let Some(output) = self.poll_child(index) {
-                // Their `queued` marks are still set, so they go back as they were.
-                let mut queue = lock(&self.ready.woken);
-                let later = mem::take(&mut *queue);
-                queue.extend(woken);
-                queue.extend(later);
+                // The children not polled yet go back to the queue when `woken` is dropped.
                 return Poll::Ready(Some((index, output)));
             }
         }
@@ -278,11 +313,16 @@ impl<F: Future> Gather<F> {
     }
 
     fn register_parent(&self, cx: &Context<'_>) {
-        let mut parent = lock(&self.ready.parent);
-        match &*parent {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => *parent = Some(cx.waker().clone()),
+        {
+            let parent = lock(&self.ready.parent);
+            if parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                return;
+            }
         }
+        // Cloned and dropped outside the lock: a waker's clone and drop are user code.
+        let new = Arc::new(cx.waker().clone());
+        let old = lock(&self.ready.parent).replace(new);
+        drop(old);
     }
 
     /// How many children have not finished.
@@ -320,7 +360,8 @@ impl<F: Future> Gather<F> {
         self.remaining = 0;
         // The children keep their wakers until polled again elsewhere; they must not wake the
         // task that polled this `Gather` any more.
-        *lock(&self.ready.parent) = None;
+        let parent = lock(&self.ready.parent).take();
+        drop(parent);
         let mut taken = Vec::new();
         for (index, slot) in self.slots.iter_mut().enumerate() {
             if matches!(slot, Slot::Pending(_)) {

@@ -38,6 +38,10 @@ struct State<T, E> {
     cancelled: bool,
     /// `cancel` was called (as opposed to a failure cancelling the group).
     cancel_called: bool,
+    /// A child was cancelled by something other than the group: its runtime shut down (the
+    /// group's own handles are the only ones that could abort it). The group then ends with a
+    /// cancellation, never with success: those children never finished.
+    child_lost: bool,
     /// The group was joined or dropped: a later `spawn` is refused.
     closed: bool,
     /// The group was joined (`join` or the scope returned): a later `spawn` is a bug and panics.
@@ -155,6 +159,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
                 queue: VecDeque::new(),
                 cancelled: false,
                 cancel_called: false,
+                child_lost: false,
                 closed: false,
                 finished: false,
                 waiter: None,
@@ -264,6 +269,9 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         outcome: Outcome<T, E>,
     ) {
         let mut state = lock(&self.state);
+        // Cancelled, yet not by the group: its runtime shut down under it (regression: a group
+        // joined from another runtime returned `Ok` for children that never finished).
+        let lost = matches!(outcome, Outcome::Cancelled) && !state.cancelled;
         let (slot, failure) = match outcome {
             Outcome::Value(value) => (Slot::Finished(value), None),
             Outcome::Cancelled => (Slot::Gone, None),
@@ -277,13 +285,16 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         };
         // Our own handle, if the spawner stored it: dropped after the lock is released.
         let own = std::mem::replace(&mut state.slots[index], slot);
-        let failed = failure.is_some();
+        let failed = failure.is_some() || lost;
         let mut cancelled = Cancelled::none();
         if let Some(failure) = failure {
             state.failures.push(failure);
-            if self.fail_fast {
-                cancelled = state.cancel();
-            }
+        }
+        if lost {
+            state.child_lost = true;
+        }
+        if failed && self.fail_fast {
+            cancelled = state.cancel();
         }
         state.live -= 1;
         state.running -= 1;
@@ -382,12 +393,23 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     /// failure or cancellation, whatever the number of children, and returns (no child left,
     /// cancelled) as seen under the same lock, so that no cancellation can slip in between.
     pub(crate) fn watch(&self, cx: &mut Context<'_>) -> (bool, bool) {
-        let mut state = lock(&self.state);
-        match &state.waiter {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => state.waiter = Some(cx.waker().clone()),
+        let state = lock(&self.state);
+        if state
+            .waiter
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            return (state.live == 0, state.cancelled);
         }
-        (state.live == 0, state.cancelled)
+        // Clone and drop wakers outside the lock, as in `poll_finished`.
+        drop(state);
+        let new = cx.waker().clone();
+        let mut state = lock(&self.state);
+        let old = state.waiter.replace(new);
+        let seen = (state.live == 0, state.cancelled);
+        drop(state);
+        drop(old);
+        seen
     }
 
     /// Children ever spawned (or queued).
@@ -398,14 +420,29 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     /// `Ready` once every child's future is gone; until then, `cx` is woken then and on every
     /// failure.
     pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = lock(&self.state);
+        let state = lock(&self.state);
         if state.live == 0 {
             return Poll::Ready(());
         }
-        match &state.waiter {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => state.waiter = Some(cx.waker().clone()),
+        if state
+            .waiter
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            return Poll::Pending;
         }
+        // A waker's clone and drop are user code: never under the group's lock (a waker whose
+        // drop drops this group would lock it again).
+        drop(state);
+        let new = cx.waker().clone();
+        let mut state = lock(&self.state);
+        if state.live == 0 {
+            drop(state);
+            return Poll::Ready(());
+        }
+        let old = state.waiter.replace(new);
+        drop(state);
+        drop(old);
         Poll::Pending
     }
 
@@ -416,10 +453,11 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         debug_assert_eq!(state.live, 0);
         state.closed = true;
         state.finished = true;
-        if !state.failures.is_empty() || state.cancelled {
+        if !state.failures.is_empty() || state.cancelled || state.child_lost {
             let failures = std::mem::take(&mut state.failures);
             // Cancelled by `cancel`, or by the runtime shutting down, rather than by a failure.
-            let cancelled = state.cancel_called || (state.cancelled && failures.is_empty());
+            let cancelled =
+                state.cancel_called || state.child_lost || (state.cancelled && failures.is_empty());
             return Err(GroupError::new(failures, cancelled));
         }
         let slots = std::mem::take(&mut state.slots);
