@@ -24,7 +24,10 @@ pub fn enter(handle: Handle) -> EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         let prev = self.prev.take();
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
+        // The handle being left is dropped after the borrow ends: if it is the last one, its
+        // drop frees the runtime's state, which may run code that looks up the current runtime.
+        let left = CURRENT.try_with(|c| c.replace(prev));
+        drop(left);
     }
 }
 

@@ -28,7 +28,6 @@ pub struct Driver {
     precise: PreciseTimer,
     /// Bumped every turn; stamps readiness so that a stale `WouldBlock` cannot clear a newer event.
     tick: u16,
-    wakers: Vec<Waker>,
 }
 
 /// A cloneable reference to a driver: registers sources and timers, and interrupts a blocked turn.
@@ -73,7 +72,6 @@ impl Driver {
                 }),
             },
             tick: 0,
-            wakers: Vec::new(),
         })
     }
 
@@ -83,17 +81,22 @@ impl Driver {
     }
 
     /// Waits for I/O events or the next timer deadline, at most `max_wait` (`None`: no limit
-    /// besides timers; `Some(ZERO)`: do not block), then wakes every task whose source became
-    /// ready or whose timer expired. [`Handle::unpark`] interrupts the wait. Returns how many
-    /// wakers it woke.
+    /// besides timers; `Some(ZERO)`: do not block), then pushes to `woken` the waker of every
+    /// task whose source became ready or whose timer expired. [`Handle::unpark`] interrupts the
+    /// wait. Returns how many wakers it pushed.
+    ///
+    /// The caller wakes them with [`wake_all`] once it has released whatever lock guards the
+    /// driver: a waker is user code, and user code never runs under a lock of the runtime or the
+    /// reactor.
     ///
     /// Precision: the poller takes whole milliseconds, so a wait of a millisecond or more is cut
     /// to whole milliseconds (waking up to 1 ms early: the next turn waits for the rest), and the
     /// last stretch under a millisecond is waited for on a timerfd (Linux), which fires at the
     /// deadline. Elsewhere a timer may fire up to a millisecond late.
-    pub fn turn(&mut self, max_wait: Option<Duration>) -> usize {
+    pub fn turn(&mut self, max_wait: Option<Duration>, woken: &mut Vec<Waker>) -> usize {
         let inner = &self.handle.inner;
-        let timeout = inner.timers.before_block(&mut self.wakers, max_wait);
+        let before = woken.len();
+        let timeout = inner.timers.before_block(woken, max_wait);
         let timeout = match timeout {
             Some(d) if d >= Duration::from_millis(1) => {
                 Some(Duration::from_millis(d.as_millis() as u64))
@@ -124,14 +127,12 @@ impl Driver {
                 if let Some(io) = slab.get(token) {
                     let ready = Ready::from_event(event);
                     io.set_readiness(self.tick, ready);
-                    io.take_wakers(ready, &mut self.wakers);
+                    io.take_wakers(ready, woken);
                 }
             }
         }
-        inner.timers.process(&mut self.wakers);
-        let woken = self.wakers.len();
-        wake_all(self.wakers.drain(..));
-        woken
+        inner.timers.process(woken);
+        woken.len() - before
     }
 }
 
@@ -179,7 +180,7 @@ impl Handle {
             io.shutdown(&mut wakers);
         }
         self.inner.timers.shutdown(&mut wakers);
-        wake_all(wakers);
+        wake_all(&mut wakers);
     }
 
     /// Whether [`Handle::shutdown`] was called.
@@ -225,8 +226,10 @@ impl Handle {
 /// Wakes every waker with no lock held. A waker is user code (a task's waker is the runtime's, but
 /// any `Future` can hand in its own): a panicking one must not unwind through the driver, nor keep
 /// the others from being woken.
-fn wake_all(wakers: impl IntoIterator<Item = Waker>) {
-    for waker in wakers {
+/// Wakes (and so drops) every waker in `wakers`, leaving it empty with its capacity. A waker that
+/// panics is reported on stderr and skipped: the others are still woken.
+pub fn wake_all(wakers: &mut Vec<Waker>) {
+    for waker in wakers.drain(..) {
         if catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err() {
             eprintln!(
                 "filch: a waker panicked while the I/O driver woke it; the panic was dropped"

@@ -28,7 +28,7 @@ mod precise;
 pub mod time;
 
 pub use context::{enter, EnterGuard};
-pub use driver::{Driver, Handle};
+pub use driver::{wake_all, Driver, Handle};
 pub use io::{Interest, Ready};
 pub use time::{
     interval, interval_at, sleep, sleep_until, timeout, timeout_at, Elapsed, Interval,

@@ -7,6 +7,12 @@ use std::task::{Context, Poll};
 /// Yields to the scheduler once: the task goes behind the other runnable tasks (local and remote)
 /// and resumes after they had their turn — asyncio's `await asyncio.sleep(0)`.
 ///
+/// Like asyncio's loop, which polls for I/O between two iterations, the worker also turns its I/O
+/// driver (without blocking) before it resumes a yielded task, when sockets or timers are
+/// registered: the tasks that I/O or an expired timer woke run first. A task that loops on
+/// `yield_now` while it waits for a socket therefore sees the socket's readiness at its next
+/// iteration, not after dozens.
+///
 /// ```
 /// filch::run(async {
 ///     for _ in 0..3 {

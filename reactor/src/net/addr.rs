@@ -256,17 +256,26 @@ impl Future for Lookup {
     type Output = io::Result<Vec<SocketAddr>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
-        match slot.result.take() {
-            Some(result) => Poll::Ready(result),
-            None => {
-                match &slot.waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    _ => slot.waker = Some(cx.waker().clone()),
-                }
-                Poll::Pending
+        let lock = || self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        {
+            let mut slot = lock();
+            if let Some(result) = slot.result.take() {
+                return Poll::Ready(result);
+            }
+            if slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                return Poll::Pending;
             }
         }
+        // A waker's clone and drop are user code: outside the lock.
+        let new = cx.waker().clone();
+        let mut slot = lock();
+        if let Some(result) = slot.result.take() {
+            return Poll::Ready(result);
+        }
+        let old = slot.waker.replace(new);
+        drop(slot);
+        drop(old);
+        Poll::Pending
     }
 }
 

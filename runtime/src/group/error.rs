@@ -164,9 +164,14 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
                 write!(f, "{} failed: {err}", TaskLabel(id, self.name()))
             }
             (id, Kind::Panic(payload)) => {
-                let payload = payload.lock().unwrap_or_else(|e| e.into_inner());
+                // The message is copied out so that the lock is not held while the caller's
+                // formatter runs.
+                let msg = {
+                    let payload = payload.lock().unwrap_or_else(|e| e.into_inner());
+                    panic_message(&**payload).map(str::to_owned)
+                };
                 let task = TaskLabel(id.expect("only children panic into a group"), self.name());
-                match panic_message(&**payload) {
+                match msg {
                     Some(msg) => write!(f, "{task} panicked with message {msg:?}"),
                     None => write!(f, "{task} panicked"),
                 }

@@ -19,7 +19,7 @@
 //! | from | goes to | then |
 //! |---|---|---|
 //! | spawned or woken on a worker of this runtime | the LIFO slot; the task it displaces goes to the back of the local queue | if a task was displaced, wake a parked worker if no one is searching |
-//! | woke itself while it ran (`yield_now`) | the worker's yielded list: it runs after the local queue *and the injector* are empty | moved to the local queue (stealable) every maintenance tick |
+//! | woke itself while it ran (`yield_now`) | the worker's yielded list: it runs after the local queue *and the injector* are empty, and not before the driver has been turned | moved to the local queue (stealable) after each driver turn and every maintenance tick |
 //! | anywhere else (`block_on`, another thread, another runtime) | the injector | wake a parked worker if no one is searching |
 //!
 //! The LIFO slot makes a message ping-pong between two tasks run back to back on one warm core; a
@@ -34,7 +34,12 @@
 //! 2. The LIFO slot (subject to the streak limit).
 //! 3. The local queue.
 //! 4. A batch from the injector.
-//! 5. The yielded list: yielded tasks are lower priority than remote spawns and local wake-ups.
+//! 5. The yielded list: yielded tasks are lower priority than remote spawns and local wake-ups,
+//!    and they wait for a driver turn: if the driver has sources or timers, the worker first
+//!    turns it without blocking, then moves the yielded tasks to its local queue, behind what
+//!    the turn woke (tokio's "defer until park"). So a task that loops on `yield_now` while it
+//!    waits for a socket or a timer lets its own worker see that readiness at once.
+//!    Without sources or timers there is nothing to see, and a yielded task runs again at once.
 //! 6. Search: if fewer than half the workers are searching, become a searcher and steal half of a
 //!    random victim's queue (`steal_batch_and_pop`), trying each victim once, then the injector.
 //!    A searcher that finds work stops searching and, if it was the last one and more work is
@@ -237,8 +242,8 @@ impl Shared {
             return;
         }
         // Someone took the driver already: nothing to hand off (waking them would only make them
-        // leave it).
-        if self.driver.try_lock().is_err() {
+        // leave it). A poisoned lock is free: `lock_driver` takes it.
+        if let Err(std::sync::TryLockError::WouldBlock) = self.driver.try_lock() {
             return;
         }
         if let Some(index) = self.idle.any_worker_to_notify() {

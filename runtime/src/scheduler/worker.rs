@@ -39,6 +39,9 @@ struct Worker {
     index: usize,
     core: RefCell<Core>,
     parker: Parker,
+    /// The wakers of a driver turn, woken after the driver's lock is released (user code never
+    /// runs under it). Kept between turns for its capacity.
+    woken: RefCell<Vec<std::task::Waker>>,
 }
 
 thread_local! {
@@ -128,6 +131,7 @@ pub(crate) fn start(
             index,
             core: RefCell::new(core),
             parker,
+            woken: RefCell::new(Vec::new()),
         };
         match builder.spawn(move || worker.run_thread()) {
             Ok(thread) => threads.push(thread),
@@ -221,6 +225,8 @@ impl Worker {
             if std::mem::take(&mut self.core.borrow_mut().turn_driver) {
                 // Outside the core's borrow: the tasks it wakes go to this worker's queues...
                 self.turn_driver_now();
+                // ...and the tasks that yielded before the turn may run again (behind those).
+                self.release_yielded();
                 if let Found::Nothing = found {
                     // ...so look there again before parking: parking with tasks in the local
                     // queue would strand them (regression: a timer-heavy run hung this way).
@@ -284,7 +290,17 @@ impl Worker {
         if let Some(task) = shared.injector.steal_batch_and_pop(&core.local) {
             return self.found(core, task);
         }
-        if let Some(task) = core.yielded.pop_front() {
+        if !core.yielded.is_empty() {
+            // A yielded task runs again only after the driver has been turned: a task that loops
+            // on `yield_now` while it waits for a socket or a timer must let the driver see that
+            // readiness (regression: it saw it only at the next maintenance turn). `next_task`
+            // turns the driver without blocking and releases the yielded tasks to the local
+            // queue. With no source or timer registered there is nothing to see, and no syscall.
+            if shared.driver_handle.has_work() {
+                core.turn_driver = true;
+                return Found::Nothing;
+            }
+            let task = core.yielded.pop_front().expect("checked non-empty");
             return self.found(core, task);
         }
         match self.steal(core) {
@@ -350,7 +366,13 @@ impl Worker {
         }
         let park = &shared.remotes[self.index].park;
         let left_driver = match lock_driver(shared) {
-            Some(mut driver) => park.park_in_driver(|| driver.turn(None)).is_some(),
+            Some(mut driver) => {
+                let mut woken = self.woken.borrow_mut();
+                let turned = park.park_in_driver(|| driver.turn(None, &mut woken));
+                drop(driver);
+                filch_reactor::wake_all(&mut woken);
+                turned.is_some()
+            }
             None => {
                 park.park_on_parker(&self.parker);
                 false
@@ -371,7 +393,22 @@ impl Worker {
     /// another worker is in the driver already.
     fn turn_driver_now(&self) {
         if let Some(mut driver) = lock_driver(self.shared()) {
-            driver.turn(Some(std::time::Duration::ZERO));
+            let mut woken = self.woken.borrow_mut();
+            driver.turn(Some(std::time::Duration::ZERO), &mut woken);
+            drop(driver);
+            filch_reactor::wake_all(&mut woken);
+        }
+    }
+
+    /// After a driver turn: the tasks that yielded before it go to the back of the local queue.
+    fn release_yielded(&self) {
+        let mut core = self.core.borrow_mut();
+        let core = &mut *core;
+        if core.yielded.is_empty() {
+            return;
+        }
+        while let Some(task) = core.yielded.pop_front() {
+            self.push_local(core, task);
         }
     }
 

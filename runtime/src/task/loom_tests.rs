@@ -68,7 +68,9 @@ impl Future for PendingOnce {
             return Poll::Ready(DropCount(counter));
         }
         self.polled = true;
-        *lock(&self.slot) = Some(cx.waker().clone());
+        let waker = cx.waker().clone();
+        let old = lock(&self.slot).replace(waker);
+        drop(old);
         Poll::Pending
     }
 }
@@ -120,7 +122,8 @@ fn wake_races_first_poll() {
         let sched = Sched::new();
         let (mut join, slot, drops) = spawn_pending_once(&sched);
         let waker_thread = thread::spawn(move || loop {
-            if let Some(waker) = lock(&slot).take() {
+            let taken = lock(&slot).take();
+            if let Some(waker) = taken {
                 waker.wake();
                 return;
             }
@@ -174,7 +177,8 @@ fn abort_races_run_and_wake() {
         let j = join.clone();
         let aborter = thread::spawn(move || j.abort());
         sched.run_all();
-        if let Some(waker) = lock(&slot).take() {
+        let taken = lock(&slot).take();
+        if let Some(waker) = taken {
             waker.wake();
         }
         aborter.join().unwrap();
