@@ -401,7 +401,9 @@ fn waking_a_task_from_another_thread_while_the_runtime_drops_touches_no_freed_st
                     while !stop.load(Ordering::Relaxed) {
                         // Both kinds of wake: by reference, and by value on a clone.
                         waker.wake_by_ref();
-                        waker.clone().wake();
+                        // By value: the path that hands its own reference over.
+                        let clone = waker.clone();
+                        clone.wake();
                     }
                 })
             };
@@ -451,7 +453,7 @@ fn shutdown_timeout_of_duration_max_waits_without_a_deadline() {
     let rt = runtime(2, "shut-max");
     let dropped = Arc::new(AtomicUsize::new(0));
     let guard = DropGuard(dropped.clone());
-    rt.spawn(async move {
+    let _pending = rt.spawn(async move {
         let _guard = guard;
         std::future::pending::<()>().await;
     });

@@ -245,8 +245,8 @@ fn rounds_of_short_timers_never_strand_woken_tasks() {
 }
 
 /// A waker that owns a `Sleep`: dropping the waker's last clone drops the sleep, which cancels
-/// its timer.
-struct OwnsASleep(std::sync::Mutex<Option<filch::Sleep>>);
+/// its timer. (The field is only ever dropped: that drop is the point.)
+struct OwnsASleep(#[allow(dead_code)] std::sync::Mutex<Option<filch::Sleep>>);
 
 impl std::task::Wake for OwnsASleep {
     fn wake(self: Arc<Self>) {}

@@ -181,7 +181,9 @@ impl Timers {
         let mut wheel = lock(&self.wheel);
         wheel.advance(now, out);
         self.len.store(wheel.len(), Ordering::Relaxed);
-        if !out.is_empty() {
+        // A non-blocking turn publishes nothing: a registration meanwhile must not think a
+        // thread is blocked here watching its deadline (it calls the unwatched hook instead).
+        if !out.is_empty() || max_wait == Some(Duration::ZERO) {
             return Some(Duration::ZERO);
         }
         let next = wheel.next_deadline();

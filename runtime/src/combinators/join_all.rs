@@ -248,8 +248,8 @@ impl<F: Future> Gather<F> {
             return Poll::Ready(());
         }
         self.register_parent(cx);
-        let mut woken = Batch::take(self.ready.clone());
-        while let Some(index) = woken.next() {
+        // Dropped on every way out of the loop (a return, a child's panic): see `Batch`.
+        for index in Batch::take(self.ready.clone()) {
             if let Some(output) = self.poll_child(index) {
                 let stops = stop(&output);
                 self.slots[index] = Slot::Done(output);
@@ -302,10 +302,10 @@ impl<F: Future> Gather<F> {
             return Poll::Ready(None);
         }
         self.register_parent(cx);
-        let mut woken = Batch::take(self.ready.clone());
-        while let Some(index) = woken.next() {
+        // Dropped on every way out of the loop (a return, a child's panic): see `Batch`.
+        for index in Batch::take(self.ready.clone()) {
             if let Some(output) = self.poll_child(index) {
-                // The children not polled yet go back to the queue when `woken` is dropped.
+                // The children not polled yet go back to the queue when the batch is dropped.
                 return Poll::Ready(Some((index, output)));
             }
         }

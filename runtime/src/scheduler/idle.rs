@@ -104,9 +104,11 @@ impl Idle {
         Some(index)
     }
 
-    /// Whether any worker is parked (a racy hint).
+    /// Whether any worker is parked. SeqCst (a plain load on x86): the unwatched hook reads it
+    /// after inserting its timer, and must be ordered with a parking worker's registration (the
+    /// SeqCst read-modify-write in `transition_worker_to_parked`).
     pub(crate) fn any_parked(&self) -> bool {
-        num_unparked(self.state.load(Ordering::Relaxed)) < self.num_workers
+        num_unparked(self.state.load(Ordering::SeqCst)) < self.num_workers
     }
 
     fn should_notify(&self) -> bool {

@@ -6,6 +6,7 @@
 //! the injector; a lost wake-up shows up as a deadlock, which loom reports. Run with
 //! `RUSTFLAGS="--cfg filch_loom" cargo test -p filch-runtime --release --lib scheduler::loom_tests`.
 
+use super::handoff::DriverSlot;
 use super::idle::Idle;
 use super::park::{ParkSignal, Parker, Unparker};
 use super::queue::{Injector, Local};
@@ -227,5 +228,181 @@ fn a_task_run_from_the_lifo_slot_does_not_hide_new_work_from_idle_workers() {
         model.wait_done(2);
         stop(&model, threads);
         assert_eq!(model.runs.load(SeqCst), 2);
+    });
+}
+
+/// The driver as the hand-off model sees it: a wheel with at most one timer, and a blocking turn
+/// that ends when the timer is due (modelled as "registered"), on an unpark, or at shutdown.
+#[derive(Default)]
+struct Wheel {
+    timer: bool,
+    fired: bool,
+    /// A thread is blocked in the driver (the real `sleeping_until != 0`).
+    blocked: bool,
+    unparked: bool,
+    shutdown: bool,
+}
+
+struct HandoffModel {
+    slot: DriverSlot<()>,
+    idle: Idle,
+    signals: Vec<ParkSignal>,
+    wheel: Mutex<Wheel>,
+    wheel_cv: Condvar,
+    /// `Timers::len`, read without the wheel's lock by `has_work`.
+    registered: AtomicBool,
+}
+
+impl HandoffModel {
+    fn driver_unpark(&self) {
+        lock(&self.wheel).unparked = true;
+        self.wheel_cv.notify_all();
+    }
+
+    fn fire(&self, wheel: &mut Wheel) {
+        if wheel.timer {
+            wheel.timer = false;
+            wheel.fired = true;
+            self.registered.store(false, SeqCst);
+            self.wheel_cv.notify_all();
+        }
+    }
+
+    fn blocking_turn(&self) {
+        let mut wheel = lock(&self.wheel);
+        wheel.blocked = true;
+        while !(wheel.timer || wheel.unparked || wheel.shutdown) {
+            wheel = self.wheel_cv.wait(wheel).unwrap();
+        }
+        wheel.blocked = false;
+        wheel.unparked = false;
+        self.fire(&mut wheel);
+    }
+
+    fn non_blocking_turn(&self) {
+        let mut wheel = lock(&self.wheel);
+        self.fire(&mut wheel);
+    }
+
+    /// `Shared::hand_off_driver`, step for step.
+    fn hand_off(&self, answering: bool) {
+        if !answering && (!self.registered.load(SeqCst) || !self.idle.any_parked()) {
+            return;
+        }
+        match self.slot.take_or_request() {
+            None => return,
+            Some(guard) => {
+                let _ = self.slot.release(guard);
+            }
+        }
+        if let Some(index) = self.idle.any_worker_to_notify() {
+            self.signals[index].unpark(|| self.driver_unpark());
+        }
+    }
+
+    /// `Sleep`'s first poll: insert, then wake a blocked driver or call the unwatched hook.
+    fn register_timer(&self) {
+        let blocked = {
+            let mut wheel = lock(&self.wheel);
+            wheel.timer = true;
+            self.registered.store(true, SeqCst);
+            wheel.blocked
+        };
+        if blocked {
+            self.driver_unpark();
+        } else if self.idle.any_parked() {
+            self.hand_off(false);
+        }
+    }
+}
+
+/// An idle worker: `Worker::park` step for step, until the timer has fired.
+fn idle_worker(model: &HandoffModel, index: usize, parker: &Parker) {
+    let mut searching = false;
+    loop {
+        {
+            let wheel = lock(&model.wheel);
+            if wheel.fired || wheel.shutdown {
+                return;
+            }
+        }
+        let _ = model
+            .idle
+            .transition_worker_to_parked(index, std::mem::take(&mut searching));
+        let signal = &model.signals[index];
+        let hand_off = match model.slot.take_or_request() {
+            Some(guard) => {
+                let turned = signal.park_in_driver(|| model.blocking_turn());
+                let requested = model.slot.release(guard);
+                turned.is_some() || requested
+            }
+            None => {
+                signal.park_on_parker(parker);
+                false
+            }
+        };
+        searching = model.idle.transition_worker_from_parked(index);
+        if searching {
+            let _ = model.idle.transition_worker_from_searching();
+            searching = false;
+        }
+        if hand_off {
+            model.hand_off(false);
+        }
+    }
+}
+
+/// Suspicion settled: a busy worker's non-blocking maintenance turn used to leave the driver
+/// unwatched. A worker that went to sleep while the turn held the driver slept on its parker, the
+/// busy worker let the driver go without handing it off, and a timer registered then (or during
+/// the turn, which published "a driver is blocked") was watched by nobody. Here worker 0 makes one
+/// non-blocking turn and then runs a poll that never ends; worker 1 goes idle; a third thread
+/// registers a timer. Whatever the interleaving, the timer fires (or loom reports a deadlock).
+#[test]
+fn a_driver_released_by_a_busy_worker_is_handed_to_a_parked_one() {
+    check(|| {
+        let parkers: Vec<Parker> = (0..2).map(|_| Parker::new()).collect();
+        let model = Arc::new(HandoffModel {
+            slot: DriverSlot::new(()),
+            idle: Idle::new(2),
+            signals: parkers
+                .iter()
+                .map(|p| ParkSignal::new(p.unparker().clone()))
+                .collect(),
+            wheel: Mutex::new(Wheel::default()),
+            wheel_cv: Condvar::new(),
+            registered: AtomicBool::new(false),
+        });
+        let mut parkers = parkers.into_iter();
+        let _busy_parker = parkers.next().unwrap();
+        let idle_parker = parkers.next().unwrap();
+
+        let m = model.clone();
+        let busy = thread::spawn(move || {
+            // A maintenance tick, then a poll that never ends (the thread just stops here).
+            if let Some(guard) = m.slot.try_take() {
+                m.non_blocking_turn();
+                if m.slot.release(guard) {
+                    m.hand_off(true);
+                }
+            }
+        });
+        let m = model.clone();
+        let idle = thread::spawn(move || idle_worker(&m, 1, &idle_parker));
+        let m = model.clone();
+        let registrant = thread::spawn(move || m.register_timer());
+
+        {
+            let mut wheel = lock(&model.wheel);
+            while !wheel.fired {
+                wheel = model.wheel_cv.wait(wheel).unwrap();
+            }
+            wheel.shutdown = true;
+        }
+        model.wheel_cv.notify_all();
+        model.signals[1].unpark(|| model.driver_unpark());
+        busy.join().unwrap();
+        registrant.join().unwrap();
+        idle.join().unwrap();
     });
 }

@@ -51,14 +51,17 @@
 //! # The driver
 //!
 //! There is no reactor thread. An idle worker that takes the driver's lock blocks in
-//! `Driver::turn`; the tasks it wakes go to its own queues. When it leaves the driver to run them,
-//! it wakes a worker sleeping on its parker, if the driver has sources or timers, so that someone
-//! is always watching them: one long poll cannot stall every timer and socket. Likewise, a timer
-//! or socket registered while no thread blocks in the driver calls the reactor's "unwatched"
-//! hook, which wakes a parked worker into the driver (one atomic load when none is parked).
-//! Busy workers also
-//! turn the driver without blocking every maintenance tick (when nobody holds it), so CPU-bound
-//! tasks cannot starve I/O and timers either.
+//! `Driver::turn`; the tasks it wakes go to its own queues, woken after the lock is released (no
+//! user code runs under it). Busy workers also turn the driver without blocking every maintenance
+//! tick (when nobody holds it), so CPU-bound tasks cannot starve I/O and timers either.
+//!
+//! Someone must watch the driver whenever it has sources or timers and a worker is idle, or one
+//! long poll would stall every timer and socket. `handoff.rs` holds the rule: a worker leaving the
+//! driver to run tasks hands it to a parked worker; whoever finds the driver taken while wanting
+//! it watched (a worker going to sleep, a hand-off) leaves a request that the holder answers when
+//! it lets go, so a busy worker's non-blocking turn never leaves it unwatched; and a timer or
+//! socket registered while no thread blocks in the driver calls the reactor's "unwatched" hook,
+//! which hands it off the same way (one atomic load when no worker is parked).
 //!
 //! # Shutdown
 //!
@@ -69,6 +72,7 @@
 //! injector, shuts the driver down (sockets still held outside tasks then answer with an error),
 //! and shuts the blocking pool down.
 
+mod handoff;
 mod idle;
 mod park;
 mod queue;
@@ -85,6 +89,7 @@ use crate::blocking::BlockingPool;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::task::{self, Id, JoinHandle, OwnedTasks, Schedule, Task};
 use filch_reactor::Driver;
+use handoff::DriverSlot;
 use idle::Idle;
 use queue::{Injector, Stealer};
 use std::future::Future;
@@ -112,8 +117,9 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     pub(crate) blocking: BlockingPool,
     /// The reactor. Taken (`try_lock`) by an idle worker, which blocks in it instead of parking,
-    /// and by busy workers for a non-blocking turn every maintenance tick.
-    driver: Mutex<Driver>,
+    /// and by busy workers for a non-blocking turn every maintenance tick; see `handoff.rs` for
+    /// how it is never left unwatched.
+    driver: DriverSlot<Driver>,
     pub(crate) driver_handle: filch_reactor::Handle,
     /// Number of worker threads that have exited, for a bounded wait at shutdown.
     exited: Mutex<usize>,
@@ -234,17 +240,28 @@ impl Shared {
             .unpark(|| self.driver_handle.unpark());
     }
 
-    /// A worker left the driver to run tasks: if the driver has sources or timers to watch and
-    /// another worker sleeps on its parker, wake that one so that it takes the driver over. This
-    /// is what keeps one long poll from stalling every timer and socket of the runtime.
-    fn hand_off_driver(&self) {
-        if !self.driver_handle.has_work() {
+    /// Makes sure someone watches the driver: if it has sources or timers, a worker is parked and
+    /// nobody holds the driver, wake a parked worker so that it blocks in it; if someone holds
+    /// it, leave them a request to do so when they let go (`handoff.rs`). Called by a worker that
+    /// leaves the driver to run tasks, by anyone who let it go with a request pending, and when a
+    /// timer or source is registered while nobody blocks in it. This is what keeps one long poll
+    /// from stalling every timer and socket of the runtime.
+    ///
+    /// `answering`: the caller claimed a request (a worker went to sleep on its parker because
+    /// the caller held the driver). A parked worker is then woken whatever the work hints say:
+    /// they are read without synchronizing with a timer registered meanwhile, and a woken worker
+    /// at worst blocks in an idle driver instead of on its parker.
+    fn hand_off_driver(&self, answering: bool) {
+        if !answering && (!self.driver_handle.has_work() || !self.idle.any_parked()) {
             return;
         }
-        // Someone took the driver already: nothing to hand off (waking them would only make them
-        // leave it). A poisoned lock is free: `lock_driver` takes it.
-        if let Err(std::sync::TryLockError::WouldBlock) = self.driver.try_lock() {
-            return;
+        match self.driver.take_or_request() {
+            // Its holder hands it off when it lets go.
+            None => return,
+            // Free: we are handing it off, which answers any request made meanwhile.
+            Some(guard) => {
+                let _ = self.driver.release(guard);
+            }
         }
         if let Some(index) = self.idle.any_worker_to_notify() {
             self.unpark_worker(index);

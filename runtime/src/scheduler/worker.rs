@@ -1,5 +1,6 @@
 //! A worker thread: its core, its find-work loop, and local scheduling.
 
+use super::handoff::DriverSlot;
 use super::idle::Idle;
 use super::park::{ParkSignal, Parker};
 use super::queue::{Injector, Local};
@@ -99,7 +100,7 @@ pub(crate) fn start(
             shutdown: AtomicBool::new(false),
             blocking: config.blocking,
             driver_handle: config.driver.handle().clone(),
-            driver: Mutex::new(config.driver),
+            driver: DriverSlot::new(config.driver),
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
         }),
@@ -115,7 +116,7 @@ pub(crate) fn start(
             return;
         }
         if let Some(shared) = shared.upgrade() {
-            shared.hand_off_driver();
+            shared.hand_off_driver(false);
         }
     });
 
@@ -365,13 +366,19 @@ impl Worker {
             return false;
         }
         let park = &shared.remotes[self.index].park;
-        let left_driver = match lock_driver(shared) {
+        // Block in the driver if it is free. If it is taken, sleep on the parker, having asked
+        // its holder to hand it to a parked worker when it lets go: a busy worker's
+        // non-blocking turn must not leave the driver unwatched (`handoff.rs`).
+        let hand_off = match shared.driver.take_or_request() {
             Some(mut driver) => {
                 let mut woken = self.woken.borrow_mut();
                 let turned = park.park_in_driver(|| driver.turn(None, &mut woken));
-                drop(driver);
+                let requested = shared.driver.release(driver);
                 filch_reactor::wake_all(&mut woken);
-                turned.is_some()
+                // Leaving the driver to run tasks: someone else should watch it now, if it has
+                // anything to watch. (A request made while this worker blocked there came from a
+                // worker that parked meanwhile; it is answered the same way.)
+                turned.is_some() || requested
             }
             None => {
                 park.park_on_parker(&self.parker);
@@ -383,8 +390,9 @@ impl Worker {
         if self.handle.is_shutdown() {
             return false;
         }
-        if left_driver {
-            shared.hand_off_driver();
+        // After leaving the sleepers' list, so that the hand-off does not pick this worker.
+        if hand_off {
+            shared.hand_off_driver(false);
         }
         true
     }
@@ -392,11 +400,18 @@ impl Worker {
     /// A maintenance turn: fire due timers and dispatch ready I/O without blocking, unless
     /// another worker is in the driver already.
     fn turn_driver_now(&self) {
-        if let Some(mut driver) = lock_driver(self.shared()) {
+        let shared = self.shared();
+        if let Some(mut driver) = shared.driver.try_take() {
             let mut woken = self.woken.borrow_mut();
             driver.turn(Some(std::time::Duration::ZERO), &mut woken);
-            drop(driver);
+            let requested = shared.driver.release(driver);
             filch_reactor::wake_all(&mut woken);
+            drop(woken);
+            // A worker that went to sleep during the turn (or a hand-off that found the driver
+            // taken) asked for someone to watch it.
+            if requested {
+                shared.hand_off_driver(true);
+            }
         }
     }
 
@@ -443,16 +458,6 @@ impl Worker {
         }
         // Outside the borrow: dropping a reference can free a task.
         drop(tasks);
-    }
-}
-
-/// Takes the driver if no other worker holds it; never waits for the lock.
-fn lock_driver(shared: &Shared) -> Option<std::sync::MutexGuard<'_, filch_reactor::Driver>> {
-    match shared.driver.try_lock() {
-        Ok(guard) => Some(guard),
-        // A waker panicked inside a turn; the driver's own state is consistent between turns.
-        Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-        Err(std::sync::TryLockError::WouldBlock) => None,
     }
 }
 
