@@ -386,7 +386,7 @@ fn dropping_the_runtime_inside_one_of_its_blocking_jobs_does_not_deadlock() {
 fn waking_a_task_from_another_thread_while_the_runtime_drops_touches_no_freed_state() {
     within(LIMIT, "wake during drop", || {
         let joiner = runtime(1, "shut-joiner");
-        for round in 0..200 {
+        for round in 0..3000 {
             let rt = runtime(1, "shut-wake");
             let (tx, rx) = mpsc::channel();
             let join = rt.spawn(std::future::poll_fn(move |cx| {
@@ -407,7 +407,9 @@ fn waking_a_task_from_another_thread_while_the_runtime_drops_touches_no_freed_st
                     }
                 })
             };
-            // Let the waker run for a moment, alternating with the task's polls, then drop.
+            // Let the waker run for a moment, alternating with the task's polls, then drop. (The
+            // old bug needed a preemption between the wake's state change and its push: under
+            // AddressSanitizer it showed within 3,000 rounds, not within 200.)
             std::thread::sleep(Duration::from_micros(50 * (round % 4)));
             drop(rt);
             stop.store(true, Ordering::Relaxed);
@@ -424,7 +426,7 @@ fn waking_a_task_from_another_thread_while_the_runtime_drops_touches_no_freed_st
 fn aborting_a_task_from_another_thread_while_the_runtime_drops_touches_no_freed_state() {
     within(LIMIT, "abort during drop", || {
         let joiner = runtime(1, "shut-joiner");
-        for _ in 0..200 {
+        for _ in 0..1000 {
             let rt = runtime(1, "shut-abort");
             let joins: Vec<_> = (0..8)
                 .map(|_| rt.spawn(std::future::pending::<()>()))
