@@ -3,8 +3,10 @@
 use std::fmt;
 use std::ops;
 
-/// What a source is ready for, as last reported by the OS. Closed and error bits are sticky: only
-/// `WouldBlock` clears readiness, and it never clears those.
+/// What a source is ready for, as last reported by the OS. Only `WouldBlock` clears readiness,
+/// and it never clears the closed bits, which are sticky (a closed direction stays closed). It
+/// does clear the error bit: the socket's pending error is handed to the first operation that
+/// asks (the kernel reports it once), so an operation that says `WouldBlock` found none left.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Ready(u8);
 
@@ -19,7 +21,8 @@ impl Ready {
     pub const READ_CLOSED: Ready = Ready(0b0_0100);
     /// The writing half is closed: writes fail from now on.
     pub const WRITE_CLOSED: Ready = Ready(0b0_1000);
-    /// The source has a pending error (read it with `take_error`).
+    /// The source has a pending error: the next operation (or `take_error`) returns it. Cleared
+    /// by `WouldBlock`, like readiness.
     pub const ERROR: Ready = Ready(0b1_0000);
     /// Every bit.
     pub const ALL: Ready = Ready(0b1_1111);
@@ -67,8 +70,9 @@ impl Ready {
         self.0 & other.0 != 0
     }
 
-    /// The bits an interest cares about: its own plus the closed and error bits, which wake
-    /// every waiter (a closed or failed socket answers every operation at once).
+    /// The bits an interest cares about: its own readiness and closed bits, plus the error bit,
+    /// which wakes every waiter (whichever operation comes first is answered with the pending
+    /// error; the others find none, say `WouldBlock`, and wait again).
     pub(crate) fn mask_for(interest: Interest) -> Ready {
         let mut mask = Ready::ERROR;
         if interest.is_readable() {

@@ -1,7 +1,7 @@
 //! `PollEvented`: a mio source registered with the current driver, with readiness-aware I/O.
 
 use super::scheduled_io::{ReadyEvent, ScheduledIo};
-use super::Interest;
+use super::{Interest, Ready};
 use crate::coop;
 use crate::driver::{shutdown_error, Handle};
 use std::io::{self, IoSliceMut, Read, Write};
@@ -92,9 +92,16 @@ impl<E: mio::event::Source> PollEvented<E> {
         }
     }
 
-    /// Forgets readiness that an operation showed to be gone (a short read drained the socket).
+    /// Forgets the readiness in `event`, error bit included: the operation said `WouldBlock`.
     fn clear(&self, event: ReadyEvent) {
         self.scheduled.clear_readiness(event);
+    }
+
+    /// Forgets only `drained` (readable or writable) from `event`: a short read or write shows
+    /// the socket empty or full, but says nothing of a pending error, which stays announced
+    /// until an operation returns it or says `WouldBlock`.
+    fn clear_drained(&self, event: ReadyEvent, drained: Ready) {
+        self.scheduled.clear_readiness(event.only(drained));
     }
 }
 
@@ -153,7 +160,7 @@ where
                     if n > 0 {
                         // Fewer bytes than offered: the socket is empty (a 0 is EOF, whose
                         // readiness is sticky anyway).
-                        self.clear(event);
+                        self.clear_drained(event, Ready::READABLE);
                     }
                     filled += n;
                     break;
@@ -204,7 +211,7 @@ where
             |mut io| io.write(buf),
             |&n, event| {
                 if n > 0 && n < len {
-                    self.clear(event);
+                    self.clear_drained(event, Ready::WRITABLE);
                 }
             },
         )
