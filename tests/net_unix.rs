@@ -1,6 +1,7 @@
 //! Unix domain sockets through the facade: a stream round trip through a listener on a socket
 //! file in the temp dir (and its cleanup), `UnixStream::pair` with the `futures-io` traits,
-//! datagram sockets, and errors (a path nobody listens on, outside a runtime).
+//! datagram sockets, errors (a path nobody listens on, outside a runtime), and a reset read as
+//! the data, the error, then the end of the stream.
 
 #![cfg(unix)]
 
@@ -9,7 +10,7 @@ mod common;
 use common::{runtime, within};
 use filch::net::{UnixDatagram, UnixListener, UnixStream};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
-use std::io;
+use std::io::{self, Write as _};
 use std::net::Shutdown;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -185,4 +186,32 @@ fn unix_sockets_outside_a_runtime_are_an_error_that_names_filch_run() {
     );
     let err = UnixDatagram::unbound().map(drop).unwrap_err();
     assert!(err.to_string().contains("filch::run"), "{err}");
+}
+
+/// The peer writes 9 bytes and closes with bytes of ours unread, which resets the connection
+/// (`ECONNRESET` on our side). Read 8 bytes at a time, `std` sees `8, 1, ConnectionReset, 0`,
+/// and so must filch. (The stream read asks for one spare byte past the caller's buffer; the
+/// read that handed the spare byte out dropped the error that the kernel reported to it — and
+/// only once — so the connection read as a clean end of stream.)
+#[test]
+fn a_reset_after_data_reads_as_the_data_then_the_error_then_eof() {
+    let reads = within(LIMIT, "unix reset after data", || {
+        filch::run(async {
+            let (ours, peer) = std::os::unix::net::UnixStream::pair().unwrap();
+            let mut stream = UnixStream::from_std(ours).unwrap();
+            stream.write_all(b"unread").await.unwrap();
+            (&peer).write_all(b"123456789").unwrap();
+            drop(peer);
+            let mut buf = [0; 8];
+            let mut reads = Vec::new();
+            for _ in 0..4 {
+                reads.push(stream.read(&mut buf).await.map_err(|e| e.kind()));
+            }
+            reads
+        })
+    });
+    assert_eq!(
+        reads,
+        [Ok(8), Ok(1), Err(io::ErrorKind::ConnectionReset), Ok(0)]
+    );
 }
