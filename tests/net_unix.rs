@@ -1,16 +1,17 @@
 //! Unix domain sockets through the facade: a stream round trip through a listener on a socket
 //! file in the temp dir (and its cleanup), `UnixStream::pair` with the `futures-io` traits,
-//! datagram sockets, errors (a path nobody listens on, outside a runtime), and a reset read as
-//! the data, the error, then the end of the stream.
+//! datagram sockets, errors (a path nobody listens on, outside a runtime), a reset read as the
+//! data, the error, then the end of the stream, and accepted streams that join the listener's
+//! runtime wherever `accept` is polled.
 
 #![cfg(unix)]
 
 mod common;
 
-use common::{runtime, within};
+use common::{block_on_plain, runtime, within};
 use filch::net::{UnixDatagram, UnixListener, UnixStream};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
-use std::io::{self, Write as _};
+use std::io::{self, Read as _, Write as _};
 use std::net::Shutdown;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -214,4 +215,44 @@ fn a_reset_after_data_reads_as_the_data_then_the_error_then_eof() {
         reads,
         [Ok(8), Ok(1), Err(io::ErrorKind::ConnectionReset), Ok(0)]
     );
+}
+
+/// An accepted stream is registered with the listener's runtime, whichever thread polls
+/// `accept`. (It used to join the polling thread's runtime: from another runtime's `block_on`
+/// the stream joined that runtime's driver and failed once that runtime was dropped, and
+/// polled outside any runtime the accepted connection was lost with an error.)
+#[test]
+fn an_accepted_stream_joins_the_listeners_runtime_wherever_accept_is_polled() {
+    let socket = TempPath::new("accept-elsewhere");
+    let path = socket.0.clone();
+    let echoed = within(LIMIT, "unix accept elsewhere", move || {
+        let home = runtime(1, "net-unix-home");
+        let listener = home.block_on(async { UnixListener::bind(&path) }).unwrap();
+        let mut clients = Vec::new();
+        let mut accepted = Vec::new();
+
+        clients.push(std::os::unix::net::UnixStream::connect(&path).unwrap());
+        let other = runtime(1, "net-unix-other");
+        let from_other = other.block_on(listener.accept());
+        accepted.push(from_other.expect("accept polled from another runtime").0);
+        drop(other);
+
+        clients.push(std::os::unix::net::UnixStream::connect(&path).unwrap());
+        let off_runtime = block_on_plain(listener.accept());
+        accepted.push(off_runtime.expect("accept polled outside any runtime").0);
+
+        home.block_on(async move {
+            let mut echoed = Vec::new();
+            for (stream, mut client) in accepted.iter_mut().zip(clients) {
+                client.write_all(b"ping").unwrap();
+                let mut buf = [0; 4];
+                stream.read_exact(&mut buf).await.unwrap();
+                stream.write_all(&buf).await.unwrap();
+                client.read_exact(&mut buf).unwrap();
+                echoed.push(buf);
+            }
+            echoed
+        })
+    });
+    assert_eq!(echoed, [*b"ping"; 2]);
 }

@@ -77,9 +77,20 @@ impl UnixStream {
         ))
     }
 
+    /// Registers a connected mio stream with the current driver.
     pub(crate) fn new(sys: mio::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
             io: PollEvented::new(sys)?,
+        })
+    }
+
+    /// Registers an accepted mio stream with its listener's driver.
+    pub(crate) fn new_with(
+        sys: mio::net::UnixStream,
+        handle: crate::Handle,
+    ) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: PollEvented::new_with(sys, handle)?,
         })
     }
 
