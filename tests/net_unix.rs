@@ -1,8 +1,8 @@
 //! Unix domain sockets through the facade: a stream round trip through a listener on a socket
 //! file in the temp dir (and its cleanup), `UnixStream::pair` with the `futures-io` traits,
 //! datagram sockets, errors (a path nobody listens on, outside a runtime), a reset read as the
-//! data, the error, then the end of the stream, and accepted streams that join the listener's
-//! runtime wherever `accept` is polled.
+//! data, the error, then the end of the stream, accepted streams that join the listener's runtime
+//! wherever `accept` is polled, and a connect that waits while the listener's backlog is full.
 
 #![cfg(unix)]
 
@@ -14,6 +14,7 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::{self, Read as _, Write as _};
 use std::net::Shutdown;
 use std::path::PathBuf;
+use std::pin::pin;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -255,4 +256,60 @@ fn an_accepted_stream_joins_the_listeners_runtime_wherever_accept_is_polled() {
         })
     });
     assert_eq!(echoed, [*b"ping"; 2]);
+}
+
+/// A connect to a listener whose queue of pending connections is full waits for room, as a
+/// blocking connect does. (`connect(2)` on a non-blocking Unix socket fails with `EAGAIN` then,
+/// with nothing in flight, and the future used to return it as `WouldBlock`.)
+#[test]
+fn connecting_to_a_listener_with_a_full_backlog_waits_for_room() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let socket = TempPath::new("full-backlog");
+    let path = socket.0.clone();
+    let (early, connected) = within(LIMIT, "unix connect to a full backlog", move || {
+        let addr = SockAddr::unix(&path).unwrap();
+        // std listens with a backlog of its choosing; ask for the smallest.
+        let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        listener.bind(&addr).unwrap();
+        listener.listen(0).unwrap();
+        let listener = std::os::unix::net::UnixListener::from(listener);
+        // Queue non-blocking connects until the listener turns one away.
+        let mut queued = Vec::new();
+        loop {
+            let client = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+            client.set_nonblocking(true).unwrap();
+            match client.connect(&addr) {
+                Ok(()) => queued.push(client),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("filling the backlog: {e}"),
+            }
+            assert!(queued.len() < 10_000, "the backlog never filled");
+        }
+        filch::run(async move {
+            let mut connect = pin!(UnixStream::connect(&path));
+            let early = filch::timeout(Duration::from_millis(50), connect.as_mut())
+                .await
+                .map(|r| r.map(drop).map_err(|e| e.kind()));
+            if early.is_ok() {
+                return (early, None);
+            }
+            // Make room for one more.
+            drop(listener.accept().unwrap());
+            let connected = filch::timeout(Duration::from_secs(10), connect)
+                .await
+                .map(|r| r.map(|s| s.peer_addr().is_ok()).map_err(|e| e.kind()));
+            drop(queued);
+            (early, Some(connected))
+        })
+    });
+    assert!(
+        early.is_err(),
+        "connect finished while the backlog was full: {early:?}"
+    );
+    assert_eq!(
+        connected
+            .unwrap()
+            .expect("connect still waiting after the backlog had room"),
+        Ok(true)
+    );
 }
