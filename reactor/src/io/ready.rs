@@ -38,7 +38,13 @@ impl Ready {
         if event.is_read_closed() {
             ready |= Ready::READ_CLOSED;
         }
-        if event.is_write_closed() {
+        // mio calls an error without a hang-up write-closed, as it is for a pipe (whose only
+        // error is its reader gone). On a socket such an error closes nothing (an ICMP error on
+        // a UDP socket, an entry on the error queue): it is the error bit alone, which
+        // `WouldBlock` clears. A socket that failed for good also hangs up, and mio reports a
+        // hang-up as read-closed too.
+        let error_only = event.is_error() && !event.is_read_closed();
+        if event.is_write_closed() && !error_only {
             ready |= Ready::WRITE_CLOSED;
         }
         if event.is_error() {
@@ -151,5 +157,50 @@ impl Interest {
     /// Includes writing.
     pub fn is_writable(self) -> bool {
         self.0 & 0b10 != 0
+    }
+}
+
+#[cfg(all(test, target_os = "linux", not(filch_loom)))]
+mod tests {
+    use super::Ready;
+    use std::io;
+    use std::time::{Duration, Instant};
+
+    /// A datagram sent to a closed port brings back an ICMP error, which epoll reports as
+    /// `EPOLLERR | EPOLLOUT` and mio as write-closed (what it means for a pipe). The socket still
+    /// sends: a sticky write-closed bit would make every send that meets `WouldBlock` retry at
+    /// once, forever, inside one poll. It must read as the error bit alone.
+    #[test]
+    fn an_icmp_error_on_a_udp_socket_closes_nothing() {
+        // Port 1 (tcpmux): unused, and below the range that binding to port 0 hands out.
+        let closed = "127.0.0.1:1".parse().unwrap();
+        let mut poll = mio::Poll::new().unwrap();
+        let mut socket = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        poll.registry()
+            .register(
+                &mut socket,
+                mio::Token(0),
+                mio::Interest::READABLE | mio::Interest::WRITABLE,
+            )
+            .unwrap();
+        socket.connect(closed).unwrap();
+        socket.send(b"anyone there?").unwrap();
+        let mut events = mio::Events::with_capacity(8);
+        let mut ready = Ready::EMPTY;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ready.contains(Ready::ERROR) && Instant::now() < deadline {
+            match poll.poll(&mut events, Some(Duration::from_millis(100))) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => result.unwrap(),
+            }
+            for event in events.iter() {
+                ready |= Ready::from_event(event);
+            }
+        }
+        assert!(ready.contains(Ready::ERROR), "no error reported: {ready:?}");
+        assert!(
+            !ready.intersects(Ready::READ_CLOSED | Ready::WRITE_CLOSED),
+            "an ICMP error closed the socket: {ready:?}"
+        );
     }
 }
