@@ -1,7 +1,8 @@
 //! TCP sockets through the facade: an echo server under 1,000 concurrent connections, half-close,
 //! the errors of connecting and binding (refused, address in use, malformed and unresolvable
 //! addresses), split halves on two tasks, the `futures-io` traits, sockets outside a runtime or
-//! outliving it, and a listener that keeps working after `accept` fails with `EMFILE`.
+//! outliving it, a listener that keeps working after `accept` fails with `EMFILE`, and a reset
+//! read as the data before it, then the error, then the end of the stream.
 
 mod common;
 
@@ -9,7 +10,7 @@ use common::{runtime, within};
 use filch::net::{TcpListener, TcpStream};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, Write as _};
 use std::net::{Shutdown, SocketAddr};
 use std::pin::pin;
 use std::sync::Arc;
@@ -168,6 +169,41 @@ fn connecting_to_a_port_nobody_listens_on_is_refused() {
         filch::run(async move { TcpStream::connect(("127.0.0.1", port)).await.unwrap_err() })
     });
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+}
+
+/// The peer writes 9 bytes and resets the connection (Linux sends a reset instead of a FIN when a
+/// socket is closed with unread data). Read 8 bytes at a time, `std` sees `8, 1,
+/// ConnectionReset, 0`, and so must filch. (The stream read asks for one spare byte past the
+/// caller's buffer; the read that handed the spare byte out dropped the reset that the kernel
+/// reported to it — and only once — so the connection read as a clean end of stream.)
+#[test]
+fn a_reset_after_data_reads_as_the_data_then_the_error_then_eof() {
+    let reads = within(LIMIT, "tcp reset after data", || {
+        filch::run(async {
+            let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut stream = TcpStream::connect(std_listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (peer, _) = std_listener.accept().unwrap();
+            stream.write_all(b"unread").await.unwrap();
+            // Wait (blocking this test's only task) until the bytes are in the peer's receive
+            // buffer, without taking them: closing the peer now resets the connection.
+            let mut seen = [0; 6];
+            while peer.peek(&mut seen).unwrap() < seen.len() {}
+            (&peer).write_all(b"123456789").unwrap();
+            drop(peer);
+            let mut buf = [0; 8];
+            let mut reads = Vec::new();
+            for _ in 0..4 {
+                reads.push(stream.read(&mut buf).await.map_err(|e| e.kind()));
+            }
+            reads
+        })
+    });
+    assert_eq!(
+        reads,
+        [Ok(8), Ok(1), Err(io::ErrorKind::ConnectionReset), Ok(0)]
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! UDP sockets through the facade: `send_to`/`recv_from` and `connect`/`send`/`recv` round
 //! trips, many datagrams from several clients to one echo socket, a socket shared by a sending
-//! and a receiving task, and errors (malformed address, outside a runtime).
+//! and a receiving task, errors (malformed address, outside a runtime), and the ICMP error a
+//! datagram to a closed port brings back (reported once, then the socket waits again).
 
 mod common;
 
@@ -14,6 +15,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
+/// For the ICMP error tests, whose failure mode is a worker spinning forever: fail soon.
+const ICMP_LIMIT: Duration = Duration::from_secs(10);
 
 #[test]
 fn send_to_and_recv_from_round_trip() {
@@ -164,6 +167,69 @@ fn one_socket_shared_by_a_sender_and_a_receiver() {
         (0..ROUNDS).collect::<Vec<_>>(),
         "a datagram was lost or duplicated"
     );
+}
+
+/// A loopback address where no socket listens: port 1 (tcpmux, unused), below the range that
+/// binding to port 0 hands out, so no test running beside these can take it (a port bound and
+/// closed again could be).
+const CLOSED_PORT: &str = "127.0.0.1:1";
+
+/// A datagram to a closed port brings back an ICMP "port unreachable", which the kernel keeps as
+/// the socket's pending error and epoll reports as an error edge. The next `recv` answers
+/// `ConnectionRefused`, once, as `std` does; a later `recv` with nothing queued must wait. (The
+/// error readiness used to be sticky and ready for every interest: that `recv` spun on
+/// `WouldBlock` inside one poll, the worker at 100% CPU, and the `timeout` around it never fired.)
+#[test]
+fn recv_after_an_icmp_error_reports_it_once_then_waits() {
+    let (first, later) = within(ICMP_LIMIT, "udp recv after icmp error", || {
+        filch::run(async {
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            socket.connect(CLOSED_PORT).await.unwrap();
+            socket.send(b"anyone there?").await.unwrap();
+            let mut buf = [0; 64];
+            let first = socket.recv(&mut buf).await.map_err(|e| e.kind());
+            let later = filch::timeout(Duration::from_millis(50), socket.recv(&mut buf))
+                .await
+                .map(|r| r.map_err(|e| e.kind()));
+            (first, later.is_err())
+        })
+    });
+    assert_eq!(first, Err(io::ErrorKind::ConnectionRefused));
+    assert!(later, "a recv with nothing queued did not wait");
+}
+
+/// The same pending error can be taken by a `send` instead (Linux reports it there too): then a
+/// `recv` must find nothing and wait, and sending goes on working.
+#[test]
+fn send_after_an_icmp_error_reports_it_then_recv_waits() {
+    let (refused_after, later, resent) = within(ICMP_LIMIT, "udp send after icmp error", || {
+        filch::run(async {
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            socket.connect(CLOSED_PORT).await.unwrap();
+            // Each datagram that goes out brings an ICMP error back; send until a send reports
+            // one (on loopback the second does: the error arrives before the first send returns).
+            let mut refused_after = None;
+            for sent in 1..=1000 {
+                match socket.send(b"anyone there?").await {
+                    Ok(_) => filch::sleep(Duration::from_millis(1)).await,
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                        refused_after = Some(sent);
+                        break;
+                    }
+                    Err(e) => panic!("send: {e}"),
+                }
+            }
+            let mut buf = [0; 64];
+            let later = filch::timeout(Duration::from_millis(50), socket.recv(&mut buf))
+                .await
+                .map(|r| r.map_err(|e| e.kind()));
+            let resent = socket.send(b"still there?").await.map_err(|e| e.kind());
+            (refused_after, later.is_err(), resent)
+        })
+    });
+    assert!(refused_after.is_some(), "no send reported the ICMP error");
+    assert!(later, "a recv with nothing queued did not wait");
+    assert_eq!(resent, Ok(12));
 }
 
 #[test]

@@ -1,13 +1,17 @@
 //! Helpers shared by the integration tests: a hang guard, panic-message extraction, a drop
-//! counter and a bounded spin-wait.
+//! counter, a bounded spin-wait and a minimal executor for polling outside any runtime.
 
 // Each test crate uses only some of these helpers.
 #![allow(dead_code)]
 
 use std::any::Any;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 /// Runs `f` on a fresh thread and returns its result, failing the test if it takes longer than
@@ -103,4 +107,28 @@ pub(crate) fn runtime(workers: usize, name: &str) -> filch::Runtime {
         .thread_name(name)
         .build()
         .expect("cannot build the runtime")
+}
+
+/// Wakes a thread parked in [`block_on_plain`].
+struct Unparker(Thread);
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Polls `fut` to completion on this thread, parking it between polls: an executor that belongs
+/// to no runtime, for what must work when polled off-runtime (the future's resources still need
+/// their runtime alive to wake it).
+pub(crate) fn block_on_plain<F: Future>(fut: F) -> F::Output {
+    let waker = Waker::from(Arc::new(Unparker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
 }

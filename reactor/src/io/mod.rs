@@ -18,9 +18,10 @@
 //!
 //! With edge triggering, readiness stays set until an operation returns `WouldBlock`, so a
 //! task that keeps up with its socket does one `read` per message and no `epoll_ctl`. A stream read
-//! that returns fewer bytes than asked for has drained the socket, so readiness is cleared right
-//! away and the task waits for the next edge instead of paying for a `read` that returns
-//! `WouldBlock` (likewise for a short write).
+//! that returns fewer bytes than asked for has drained the socket, so its readable bit is cleared
+//! right away and the task waits for the next edge instead of paying for a `read` that returns
+//! `WouldBlock` (likewise for a short write). The error bit wakes readers and writers alike and
+//! is cleared by `WouldBlock` only: the pending error goes to the first operation that asks.
 
 mod ready;
 pub(crate) mod registration;

@@ -3,8 +3,10 @@
 use std::fmt;
 use std::ops;
 
-/// What a source is ready for, as last reported by the OS. Closed and error bits are sticky: only
-/// `WouldBlock` clears readiness, and it never clears those.
+/// What a source is ready for, as last reported by the OS. Only `WouldBlock` clears readiness,
+/// and it never clears the closed bits, which are sticky (a closed direction stays closed). It
+/// does clear the error bit: the socket's pending error is handed to the first operation that
+/// asks (the kernel reports it once), so an operation that says `WouldBlock` found none left.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Ready(u8);
 
@@ -19,7 +21,8 @@ impl Ready {
     pub const READ_CLOSED: Ready = Ready(0b0_0100);
     /// The writing half is closed: writes fail from now on.
     pub const WRITE_CLOSED: Ready = Ready(0b0_1000);
-    /// The source has a pending error (read it with `take_error`).
+    /// The source has a pending error: the next operation (or `take_error`) returns it. Cleared
+    /// by `WouldBlock`, like readiness.
     pub const ERROR: Ready = Ready(0b1_0000);
     /// Every bit.
     pub const ALL: Ready = Ready(0b1_1111);
@@ -35,7 +38,13 @@ impl Ready {
         if event.is_read_closed() {
             ready |= Ready::READ_CLOSED;
         }
-        if event.is_write_closed() {
+        // mio calls an error without a hang-up write-closed, as it is for a pipe (whose only
+        // error is its reader gone). On a socket such an error closes nothing (an ICMP error on
+        // a UDP socket, an entry on the error queue): it is the error bit alone, which
+        // `WouldBlock` clears. A socket that failed for good also hangs up, and mio reports a
+        // hang-up as read-closed too.
+        let error_only = event.is_error() && !event.is_read_closed();
+        if event.is_write_closed() && !error_only {
             ready |= Ready::WRITE_CLOSED;
         }
         if event.is_error() {
@@ -67,8 +76,9 @@ impl Ready {
         self.0 & other.0 != 0
     }
 
-    /// The bits an interest cares about: its own plus the closed and error bits, which wake
-    /// every waiter (a closed or failed socket answers every operation at once).
+    /// The bits an interest cares about: its own readiness and closed bits, plus the error bit,
+    /// which wakes every waiter (whichever operation comes first is answered with the pending
+    /// error; the others find none, say `WouldBlock`, and wait again).
     pub(crate) fn mask_for(interest: Interest) -> Ready {
         let mut mask = Ready::ERROR;
         if interest.is_readable() {
@@ -147,5 +157,50 @@ impl Interest {
     /// Includes writing.
     pub fn is_writable(self) -> bool {
         self.0 & 0b10 != 0
+    }
+}
+
+#[cfg(all(test, target_os = "linux", not(filch_loom)))]
+mod tests {
+    use super::Ready;
+    use std::io;
+    use std::time::{Duration, Instant};
+
+    /// A datagram sent to a closed port brings back an ICMP error, which epoll reports as
+    /// `EPOLLERR | EPOLLOUT` and mio as write-closed (what it means for a pipe). The socket still
+    /// sends: a sticky write-closed bit would make every send that meets `WouldBlock` retry at
+    /// once, forever, inside one poll. It must read as the error bit alone.
+    #[test]
+    fn an_icmp_error_on_a_udp_socket_closes_nothing() {
+        // Port 1 (tcpmux): unused, and below the range that binding to port 0 hands out.
+        let closed = "127.0.0.1:1".parse().unwrap();
+        let mut poll = mio::Poll::new().unwrap();
+        let mut socket = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        poll.registry()
+            .register(
+                &mut socket,
+                mio::Token(0),
+                mio::Interest::READABLE | mio::Interest::WRITABLE,
+            )
+            .unwrap();
+        socket.connect(closed).unwrap();
+        socket.send(b"anyone there?").unwrap();
+        let mut events = mio::Events::with_capacity(8);
+        let mut ready = Ready::EMPTY;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ready.contains(Ready::ERROR) && Instant::now() < deadline {
+            match poll.poll(&mut events, Some(Duration::from_millis(100))) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => result.unwrap(),
+            }
+            for event in events.iter() {
+                ready |= Ready::from_event(event);
+            }
+        }
+        assert!(ready.contains(Ready::ERROR), "no error reported: {ready:?}");
+        assert!(
+            !ready.intersects(Ready::READ_CLOSED | Ready::WRITE_CLOSED),
+            "an ICMP error closed the socket: {ready:?}"
+        );
     }
 }

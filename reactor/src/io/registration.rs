@@ -1,9 +1,11 @@
 //! `PollEvented`: a mio source registered with the current driver, with readiness-aware I/O.
 
 use super::scheduled_io::{ReadyEvent, ScheduledIo};
-use super::Interest;
+use super::{Interest, Ready};
 use crate::coop;
 use crate::driver::{shutdown_error, Handle};
+use crate::loom::lock;
+use crate::loom::sync::Mutex;
 use std::io::{self, IoSliceMut, Read, Write};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
@@ -17,12 +19,26 @@ pub(crate) struct PollEvented<E: mio::event::Source> {
     handle: Handle,
     token: mio::Token,
     scheduled: Arc<ScheduledIo>,
-    /// A byte read past the caller's buffer by `poll_read_stream`, with [`SPARE_FULL`] set.
-    spare: AtomicU16,
+    /// What `poll_read_stream` keeps for the next read: a byte read past the caller's buffer
+    /// ([`HELD_BYTE`], with the byte in the low bits), or an error met after bytes were handed
+    /// out ([`HELD_ERROR`], with the error in `held_error`). Never both: only the read that hands
+    /// out a held byte can meet such an error.
+    held: AtomicU16,
+    /// The error of [`HELD_ERROR`]; locked only when that bit is set.
+    held_error: Mutex<Option<io::Error>>,
 }
 
-/// Marks [`PollEvented::spare`] as holding a byte.
-const SPARE_FULL: u16 = 0x100;
+/// Marks [`PollEvented::held`] as holding a byte.
+const HELD_BYTE: u16 = 0x100;
+/// Marks [`PollEvented::held`] as holding an error, in [`PollEvented::held_error`].
+const HELD_ERROR: u16 = 0x200;
+
+/// What the next stream read hands out before it reads the socket.
+enum Held {
+    Nothing,
+    Byte(u8),
+    Error(io::Error),
+}
 
 impl<E: mio::event::Source> PollEvented<E> {
     /// Registers `io` with the current thread's driver, for reading and writing.
@@ -39,7 +55,8 @@ impl<E: mio::event::Source> PollEvented<E> {
             handle,
             token,
             scheduled,
-            spare: AtomicU16::new(0),
+            held: AtomicU16::new(0),
+            held_error: Mutex::new(None),
         })
     }
 
@@ -92,9 +109,16 @@ impl<E: mio::event::Source> PollEvented<E> {
         }
     }
 
-    /// Forgets readiness that an operation showed to be gone (a short read drained the socket).
+    /// Forgets the readiness in `event`, error bit included: the operation said `WouldBlock`.
     fn clear(&self, event: ReadyEvent) {
         self.scheduled.clear_readiness(event);
+    }
+
+    /// Forgets only `drained` (readable or writable) from `event`: a short read or write shows
+    /// the socket empty or full, but says nothing of a pending error, which stays announced
+    /// until an operation returns it or says `WouldBlock`.
+    fn clear_drained(&self, event: ReadyEvent, drained: Ready) {
+        self.scheduled.clear_readiness(event.only(drained));
     }
 }
 
@@ -109,6 +133,10 @@ where
     /// for the next edge instead of paying for a `read` that returns `WouldBlock` — even when the
     /// caller's buffer was filled exactly, as in a `read_exact` of a message whose size the peer
     /// also used. If the spare byte was filled, it is kept and handed out first by the next read.
+    ///
+    /// That read also reads the socket for more, and may meet an error (the peer reset the
+    /// connection). The kernel reports an error once, so it is kept in turn and returned by the
+    /// read after: the caller sees the bytes, then the error, as with `std`.
     pub(crate) fn poll_read_stream(
         &self,
         cx: &mut Context<'_>,
@@ -119,9 +147,16 @@ where
         }
         let progress = ready!(coop::poll_proceed(cx));
         let mut filled = 0;
-        if let Some(byte) = self.take_spare() {
-            buf[0] = byte;
-            filled = 1;
+        match self.take_held() {
+            Held::Nothing => {}
+            Held::Byte(byte) => {
+                buf[0] = byte;
+                filled = 1;
+            }
+            Held::Error(e) => {
+                progress.made_progress();
+                return Poll::Ready(Err(e));
+            }
         }
         loop {
             let event = match self.scheduled.poll_ready(cx, Interest::READABLE) {
@@ -145,7 +180,7 @@ where
             let mut slices = [IoSliceMut::new(dst), IoSliceMut::new(&mut spare)];
             match self.get_ref().read_vectored(&mut slices) {
                 Ok(n) if n > wanted => {
-                    self.put_spare(spare[0]);
+                    self.hold_byte(spare[0]);
                     filled += wanted;
                     break;
                 }
@@ -153,7 +188,7 @@ where
                     if n > 0 {
                         // Fewer bytes than offered: the socket is empty (a 0 is EOF, whose
                         // readiness is sticky anyway).
-                        self.clear(event);
+                        self.clear_drained(event, Ready::READABLE);
                     }
                     filled += n;
                     break;
@@ -165,8 +200,11 @@ where
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Deliver the spare byte first; the error comes back on the next read.
-                Err(_) if filled > 0 => break,
+                // Deliver the held byte first; the error comes back on the next read.
+                Err(e) if filled > 0 => {
+                    self.hold_error(e);
+                    break;
+                }
                 Err(e) => {
                     progress.made_progress();
                     return Poll::Ready(Err(e));
@@ -177,15 +215,29 @@ where
         Poll::Ready(Ok(filled))
     }
 
-    fn take_spare(&self) -> Option<u8> {
-        // Relaxed: only the one reader of the stream touches the spare byte.
-        let v = self.spare.swap(0, Ordering::Relaxed);
-        (v & SPARE_FULL != 0).then_some(v as u8)
+    fn take_held(&self) -> Held {
+        // Relaxed: only the one reader of the stream touches what is held (the mutex orders the
+        // error itself).
+        let v = self.held.swap(0, Ordering::Relaxed);
+        if v & HELD_BYTE != 0 {
+            Held::Byte(v as u8)
+        } else if v & HELD_ERROR != 0 {
+            lock(&self.held_error)
+                .take()
+                .map_or(Held::Nothing, Held::Error)
+        } else {
+            Held::Nothing
+        }
     }
 
-    fn put_spare(&self, byte: u8) {
-        self.spare
-            .store(SPARE_FULL | u16::from(byte), Ordering::Relaxed);
+    fn hold_byte(&self, byte: u8) {
+        self.held
+            .store(HELD_BYTE | u16::from(byte), Ordering::Relaxed);
+    }
+
+    fn hold_error(&self, e: io::Error) {
+        *lock(&self.held_error) = Some(e);
+        self.held.store(HELD_ERROR, Ordering::Relaxed);
     }
 
     /// A stream write. A short write filled the socket buffer, so readiness is cleared at once.
@@ -204,7 +256,7 @@ where
             |mut io| io.write(buf),
             |&n, event| {
                 if n > 0 && n < len {
-                    self.clear(event);
+                    self.clear_drained(event, Ready::WRITABLE);
                 }
             },
         )

@@ -28,7 +28,9 @@ const SHUTDOWN: usize = 1 << 24;
 ///   is lost.
 /// - On `WouldBlock`, the task calls `clear_readiness` with the event it acted on: the bits are
 ///   cleared only if the tick is unchanged, so readiness set by a newer event is never lost.
-///   Closed and error bits are never cleared.
+///   Closed bits are never cleared. The error bit is: the pending error it announces goes to the
+///   first operation that asks, so a `WouldBlock` shows it is gone (were it kept, every later
+///   wait would find the bit and retry the operation at once, forever).
 pub(crate) struct ScheduledIo {
     readiness: AtomicUsize,
     waiters: Mutex<Waiters>,
@@ -46,6 +48,17 @@ pub(crate) struct ReadyEvent {
     pub(crate) ready: Ready,
     tick: usize,
     pub(crate) is_shutdown: bool,
+}
+
+impl ReadyEvent {
+    /// The same event with only the bits of `ready` that are in `keep`: to clear less than a
+    /// `WouldBlock` would.
+    pub(crate) fn only(self, keep: Ready) -> ReadyEvent {
+        ReadyEvent {
+            ready: self.ready & keep,
+            ..self
+        }
+    }
 }
 
 impl ScheduledIo {
@@ -121,10 +134,11 @@ impl ScheduledIo {
         Poll::Pending
     }
 
-    /// Task side, after the operation returned `WouldBlock`: forgets the readiness in `event`,
-    /// unless the driver reported a newer event meanwhile.
+    /// Task side, after the operation returned `WouldBlock`: forgets the readiness in `event`
+    /// (error bit included, closed bits excepted), unless the driver reported a newer event
+    /// meanwhile.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        let sticky = Ready::READ_CLOSED | Ready::WRITE_CLOSED | Ready::ERROR;
+        let sticky = Ready::READ_CLOSED | Ready::WRITE_CLOSED;
         let clear = usize::from((event.ready - sticky).bits());
         // Fails (changing nothing) if a newer event moved the tick, or if there is nothing to clear.
         let _ = self

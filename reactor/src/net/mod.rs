@@ -18,7 +18,9 @@
 //!   pending connection is still queued and no new edge would come for it.
 //! - **Connecting** is non-blocking: the socket is registered while the connect is in flight,
 //!   and once it is writable a pending socket error (`ConnectionRefused`, ...) is the answer;
-//!   if `peer_addr` still says `NotConnected` the wake-up was early and it waits again.
+//!   if `peer_addr` still says `NotConnected` the wake-up was early and it waits again. A Unix
+//!   stream connect to a listener whose backlog is full fails at once with `EAGAIN` instead, with
+//!   nothing in flight and no event to wait for: it is tried again after a growing pause.
 //! - **Addresses** ([`ToSocketAddrs`]) that are literal resolve inline; a host name is looked up
 //!   by `std`'s resolver on a short-lived helper thread (this crate must not depend on the
 //!   runtime's blocking pool), awaited through a one-shot slot. `bind` and `connect` try each

@@ -63,13 +63,15 @@ impl UnixListener {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
-    /// Polls for the next connection.
+    /// Polls for the next connection. The stream joins the listener's runtime, whichever
+    /// thread polls.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         let (sys, peer) =
             ready!(self
                 .io
                 .poll_io(cx, Interest::READABLE, mio::net::UnixListener::accept))?;
-        Poll::Ready(Ok((UnixStream::new(sys)?, peer)))
+        let handle = self.io.handle().clone();
+        Poll::Ready(Ok((UnixStream::new_with(sys, handle)?, peer)))
     }
 
     /// The address the listener is bound to.

@@ -10,6 +10,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// A Unix domain stream connection, made by [`UnixStream::connect`], [`UnixStream::pair`] or a
 /// [`UnixListener`](crate::net::UnixListener).
@@ -39,6 +40,10 @@ pub struct UnixStream {
 impl UnixStream {
     /// Connects to the socket at `path`. Fails, naming `filch::run`, outside a filch runtime.
     ///
+    /// While the listener's queue of pending connections is full, it waits for room, as a
+    /// blocking `connect` does (trying again after pauses that grow from 1 ms to 64 ms: the OS
+    /// gives no event for it). Put a [`timeout`](crate::time::timeout) around it to give up.
+    ///
     /// # Examples
     ///
     /// ```no_run
@@ -51,8 +56,9 @@ impl UnixStream {
     /// ```
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let handle = crate::context::current()?;
+        let sys = connect_when_there_is_room(path.as_ref()).await?;
         let stream = UnixStream {
-            io: PollEvented::new_with(mio::net::UnixStream::connect(path)?, handle)?,
+            io: PollEvented::new_with(sys, handle)?,
         };
         ops::wait_connected(
             &stream.io,
@@ -77,9 +83,20 @@ impl UnixStream {
         ))
     }
 
+    /// Registers a connected mio stream with the current driver.
     pub(crate) fn new(sys: mio::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
             io: PollEvented::new(sys)?,
+        })
+    }
+
+    /// Registers an accepted mio stream with its listener's driver.
+    pub(crate) fn new_with(
+        sys: mio::net::UnixStream,
+        handle: crate::Handle,
+    ) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: PollEvented::new_with(sys, handle)?,
         })
     }
 
@@ -114,6 +131,32 @@ impl UnixStream {
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_write_stream(cx, buf)
+    }
+}
+
+/// The first pause before a connect that found the listener's queue full is tried again.
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(1);
+/// The pause doubles on each try, up to this.
+const MAX_RETRY_PAUSE: Duration = Duration::from_millis(64);
+
+/// `connect(2)` on a non-blocking Unix stream socket, repeated while it fails with `EAGAIN`
+/// (`WouldBlock`): the listener's queue of pending connections is full. Unlike TCP's
+/// `EINPROGRESS`, that leaves nothing in flight to wait for, and no readiness event tells when
+/// the queue has room (the unconnected socket reports itself writable and hung up at once, and
+/// nothing after), so the only way forward is to call `connect` again, after a pause.
+async fn connect_when_there_is_room(path: &Path) -> io::Result<mio::net::UnixStream> {
+    let mut pause = FIRST_RETRY_PAUSE;
+    loop {
+        match mio::net::UnixStream::connect(path) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // The pause needs this thread's driver: an error, not the timer's panic, if the
+                // future is polled elsewhere.
+                crate::context::current()?;
+                crate::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_RETRY_PAUSE);
+            }
+            result => return result,
+        }
     }
 }
 
