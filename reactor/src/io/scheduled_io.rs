@@ -115,19 +115,29 @@ impl ScheduledIo {
             return Poll::Ready(event);
         }
         let mut waiters = lock(&self.waiters);
-        let Waiters { reader, writer } = &mut *waiters;
-        for (wanted, slot) in [
-            (interest.is_readable(), reader),
-            (interest.is_writable(), writer),
-        ] {
-            match slot {
-                _ if !wanted => {}
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                _ => *slot = Some(cx.waker().clone()),
+        let stale = |slot: &Option<Waker>| !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        let new_reader = interest.is_readable() && stale(&waiters.reader);
+        let new_writer = interest.is_writable() && stale(&waiters.writer);
+        let mut replaced = (None, None);
+        if new_reader || new_writer {
+            // A waker's clone and drop are user code: never under the waiters' lock. The
+            // readiness check below is still made under the lock that stores the waker.
+            drop(waiters);
+            let reader = new_reader.then(|| cx.waker().clone());
+            let writer = new_writer.then(|| cx.waker().clone());
+            waiters = lock(&self.waiters);
+            if let Some(reader) = reader {
+                replaced.0 = waiters.reader.replace(reader);
+            }
+            if let Some(writer) = writer {
+                replaced.1 = waiters.writer.replace(writer);
             }
         }
         // Checked again under the lock: see the protocol above.
         let event = Self::event(self.readiness.load(Ordering::Acquire), interest);
+        drop(waiters);
+        // The replaced wakers go now, with no lock held.
+        drop(replaced);
         if !event.ready.is_empty() || event.is_shutdown {
             return Poll::Ready(event);
         }
