@@ -252,8 +252,14 @@ impl std::task::Wake for OwnsASleep {
     fn wake(self: Arc<Self>) {}
 }
 
+/// A waker owning a sleep that is registered with the timers (polled once), so that dropping it
+/// locks the wheel.
 fn waker_owning_a_sleep() -> std::task::Waker {
-    let sleep = filch::sleep(Duration::from_secs(3600));
+    let mut sleep = filch::sleep(Duration::from_secs(3600));
+    let noop = std::task::Waker::from(Arc::new(OwnsASleep(std::sync::Mutex::new(None))));
+    let registered =
+        std::pin::Pin::new(&mut sleep).poll(&mut std::task::Context::from_waker(&noop));
+    assert!(registered.is_pending());
     std::task::Waker::from(Arc::new(OwnsASleep(std::sync::Mutex::new(Some(sleep)))))
 }
 

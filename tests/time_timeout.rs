@@ -84,25 +84,29 @@ fn timeout_of_a_spawned_task_lets_the_task_run_on() {
 
 /// Regression (tokio's `timeout_is_not_exhausted_by_future`): a future that stays ready spends
 /// the whole cooperative budget on every poll; the deadline's check was budgeted too, was refused
-/// every time, and the timeout never fired.
+/// every time, and the timeout never fired. Here the future reads a stream whose peer has closed:
+/// every read is ready at once with 0 bytes, and spends a unit of budget.
 #[test]
 fn a_future_that_uses_up_the_budget_still_times_out() {
     common::within(Duration::from_secs(30), "budget-exhausting timeout", || {
         filch::run(async {
-            let busy = filch::timeout(Duration::from_millis(1), async {
-                loop {
-                    // Always ready, and it spends a unit of budget each time.
-                    filch::sleep(Duration::ZERO).await;
-                }
+            let listener = filch::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let client = filch::spawn(filch::net::TcpStream::connect(addr));
+            let (peer, _) = listener.accept().await.unwrap();
+            let mut stream = client.await.unwrap().unwrap();
+            drop(peer);
+            let reads = filch::spawn(async move {
+                let spin = async {
+                    let mut buf = [0u8; 16];
+                    loop {
+                        // Always ready: the peer is gone, so every read returns 0 at once.
+                        let _ = stream.read(&mut buf).await;
+                    }
+                };
+                filch::timeout(Duration::from_millis(1), spin).await
             });
-            assert!(busy.await.is_err());
-            // Inside a spawned task too.
-            let task = filch::spawn(filch::timeout(Duration::from_millis(1), async {
-                loop {
-                    filch::sleep(Duration::ZERO).await;
-                }
-            }));
-            assert!(task.await.unwrap().is_err());
+            assert!(reads.await.unwrap().is_err(), "the timeout fired");
         });
     });
 }
