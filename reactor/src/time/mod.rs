@@ -31,6 +31,8 @@ mod interval;
 mod sleep;
 mod timeout;
 pub(crate) mod wheel;
+#[cfg(all(test, not(filch_loom)))]
+mod wheel_props;
 
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};

@@ -1,11 +1,14 @@
 //! `join_all` and `try_join_all`.
 
+use crate::loom::lock;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::Mutex;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::mem;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+// std's `Arc` even under loom: `Waker::from` needs it, and the counts are not the protocol.
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 /// Runs every future of `iter` concurrently in the calling task and returns their outputs in
@@ -201,10 +204,6 @@ impl Wake for ChildWaker {
             parent.wake_by_ref();
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<F: Future> Gather<F> {

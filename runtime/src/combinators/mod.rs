@@ -12,6 +12,9 @@ pub(crate) mod maybe_done;
 mod select;
 mod wait;
 
+#[cfg(all(test, filch_loom))]
+mod loom_tests;
+
 pub use as_completed::{as_completed, AsCompleted};
 pub use join_all::{join_all, try_join_all, JoinAll, TryJoinAll};
 pub use select::{race, select, Either, Race, Select};
