@@ -76,6 +76,7 @@ mod handoff;
 mod idle;
 mod park;
 mod queue;
+mod shuffle;
 mod worker;
 
 #[cfg(all(test, filch_loom))]
@@ -201,7 +202,17 @@ impl Schedule for TaskScheduler {
 
 impl Shared {
     fn schedule_task(&self, task: Notified, is_yield: bool) {
-        if let Err(task) = worker::schedule_local(self, task, is_yield) {
+        if shuffle::chance(8) {
+            // Shuffle builds: the enqueue comes late, as after a preemption.
+            std::thread::yield_now();
+        }
+        // Shuffle builds: sometimes the injector even from a worker, as from another thread.
+        let local = if shuffle::chance(4) {
+            Err(task)
+        } else {
+            worker::schedule_local(self, task, is_yield)
+        };
+        if let Err(task) = local {
             self.push_remote(task);
         }
     }
@@ -214,6 +225,12 @@ impl Shared {
             self.drain_injector();
         } else {
             self.notify_parked();
+            if shuffle::chance(8) {
+                // Shuffle builds: a spurious wake-up of whoever sleeps.
+                if let Some(index) = self.idle.any_worker_to_notify() {
+                    self.unpark_worker(index);
+                }
+            }
         }
     }
 

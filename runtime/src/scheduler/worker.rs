@@ -4,6 +4,7 @@ use super::handoff::DriverSlot;
 use super::idle::Idle;
 use super::park::{ParkSignal, Parker};
 use super::queue::{Injector, Local};
+use super::shuffle;
 use super::{
     Handle, Notified, Remote, Shared, LOCAL_QUEUE_CAPACITY, MAINTENANCE_INTERVAL, MAX_LIFO_STREAK,
 };
@@ -265,8 +266,13 @@ impl Worker {
             }
         }
 
+        if shuffle::chance(16) {
+            // Shuffle builds: a driver turn at a random tick.
+            core.turn_driver = true;
+        }
         if let Some(task) = core.lifo.take() {
-            if core.lifo_streak < MAX_LIFO_STREAK {
+            // Shuffle builds: sometimes the LIFO task goes behind the queue at once.
+            if core.lifo_streak < MAX_LIFO_STREAK && !shuffle::chance(4) {
                 core.lifo_streak += 1;
                 // Through `found`: a worker unparked as a searcher may find a task its own driver
                 // turn put here, and must not stay "searching" while it runs it (every push
