@@ -386,3 +386,38 @@ fn children_that_die_with_their_runtime_make_the_group_fail_as_cancelled() {
         assert_eq!(drops.load(Ordering::SeqCst), 3);
     }
 }
+
+/// Found by the soak run: a failure cancelled a sibling that owned a nested group, and the nested
+/// group's children were only scheduled for cancellation, so they outlived the outer `join` for
+/// a moment. A cancelled group now drops its idle children in place: when `join` returns, every
+/// grandchild is gone too.
+#[test]
+fn when_join_returns_the_grandchildren_of_a_cancelled_child_are_gone() {
+    for workers in [1, 2] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counted = drops.clone();
+        let rt = common::runtime(workers, "group-grandchildren");
+        let dropped_at_join = rt.block_on(async move {
+            let outer = TaskGroup::<(), String>::new();
+            for _ in 0..3 {
+                let counted = counted.clone();
+                outer.spawn(async move {
+                    let inner = TaskGroup::<(), String>::new();
+                    for _ in 0..5 {
+                        inner.spawn(common::pending_child(&counted));
+                    }
+                    inner.join().await.map(drop).map_err(|e| e.to_string())
+                });
+            }
+            outer.spawn(async {
+                filch::sleep(ms(5)).await;
+                Err("fails".to_owned())
+            });
+            let err = outer.join().await.unwrap_err();
+            assert_eq!(err.failures().len(), 1, "{err}");
+            counted.load(Ordering::SeqCst)
+        });
+        assert_eq!(dropped_at_join, 15, "{workers} workers");
+        assert_eq!(drops.load(Ordering::SeqCst), 15);
+    }
+}

@@ -102,8 +102,13 @@ impl<T, E> Cancelled<T, E> {
     }
 
     fn run(self) {
+        // At once where the child is idle (its future dropped here, with whatever it owns, a
+        // nested group included): a cancelled group's children are gone when its owner moves
+        // on, all the way down. A child mid-poll on another worker is dropped when its poll
+        // returns. (Found by the soak: `abort` only scheduled the drop, so the grandchildren of a
+        // cancelled child outlived the outer group's `join` for a moment.)
         for handle in &self.handles {
-            handle.abort();
+            handle.cancel_now();
         }
         drop(self.handles);
         // A queued child's future never ran; dropping it may still panic: keep going.

@@ -65,6 +65,16 @@ impl<T> JoinHandle<T> {
         self.raw.remote_abort();
     }
 
+    /// Cancels the task *now*, on this thread, if it is idle: its future is dropped before this
+    /// returns, as the runtime's shutdown does. A task that is running is cancelled as by
+    /// [`abort`](JoinHandle::abort): its runner drops the future when the poll returns. For task
+    /// groups, whose children must be gone by the time a cancelled group's owner moves on.
+    pub(crate) fn cancel_now(&self) {
+        // A reference of our own for the shutdown transition to consume; the handle keeps its.
+        self.raw.header().state.ref_inc();
+        self.raw.shutdown();
+    }
+
     /// Whether the task has finished: completed, panicked or been cancelled. Awaiting a finished
     /// task's handle does not wait.
     pub fn is_finished(&self) -> bool {
