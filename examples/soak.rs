@@ -532,8 +532,26 @@ fn main() {
             "{live} futures of the soak are still alive after the runtime's drop"
         ));
     }
-    let fds_after = open_fds();
+    // Allow a moment for threads that are just exiting; then list what is left, if anything.
+    let mut fds_after = open_fds();
+    for _ in 0..20 {
+        if fds_after <= fds_before + 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        fds_after = open_fds();
+    }
     if fds_after > fds_before + 2 {
+        if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+            for entry in dir.flatten() {
+                let target = std::fs::read_link(entry.path()).unwrap_or_default();
+                eprintln!(
+                    "soak: open fd {:?} -> {}",
+                    entry.file_name(),
+                    target.display()
+                );
+            }
+        }
         fail(&format!(
             "{fds_before} fds open before the soak, {fds_after} after it"
         ));

@@ -225,6 +225,13 @@ impl Inner {
                 }
             }
         }
+        // Let go of the runtime before counting this thread out: once shutdown sees the count
+        // drop it may free the runtime's state (its driver's file descriptors with it), and it
+        // must not find this thread still holding a reference (found by the soak run: fds still
+        // open just after the runtime's drop returned).
+        drop(state);
+        drop(_enter);
+        let mut state = self.lock();
         state.num_threads -= 1;
         // Shutdown may be waiting for every thread but the one that called it.
         if state.num_threads <= 1 {

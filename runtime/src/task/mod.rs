@@ -28,6 +28,12 @@
 //! `Waker` clone. A spawned task starts with three: list, first `Notified`, handle. The thread that
 //! drops the count to zero deallocates.
 //!
+//! The cell owns its scheduler (for the runtime, a counted reference to the runtime's shared
+//! state), so whoever schedules a task must hold a reference to it for the whole `schedule` call:
+//! the queue entry it pushes may be run, completed and freed by a worker before the push returns.
+//! `wake_by_ref` and `abort` borrow the caller's reference; `wake` by value creates the
+//! `Notified` as a new reference and drops the waker's own only after `schedule` returned.
+//!
 //! # The state word
 //!
 //! | bit | set by | cleared by | meaning |
