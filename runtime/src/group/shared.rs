@@ -8,7 +8,9 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use crate::loom::lock;
+use crate::loom::sync::Mutex;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 /// A child future waiting for a free slot under `with_limit`.
@@ -144,10 +146,6 @@ impl<T, E> State<T, E> {
     fn wake_waiter(&mut self) -> Option<Waker> {
         self.waiter.take()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
@@ -548,6 +546,10 @@ impl<F, T: Send + 'static, E: Send + 'static> Drop for Child<F, T, E> {
             .child_ended(self.index, self.id, &self.name, outcome);
     }
 }
+
+#[cfg(all(test, filch_loom))]
+#[path = "loom_tests.rs"]
+mod loom_tests;
 
 #[cfg(all(test, not(filch_loom)))]
 mod tests {

@@ -15,7 +15,8 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
 
-struct Sched {
+/// A scheduler that queues woken tasks until `run_all`; other models (the task group's) use it too.
+pub(crate) struct Sched {
     queue: Mutex<VecDeque<Notified<Arc<Sched>>>>,
 }
 
@@ -29,12 +30,12 @@ impl Schedule for Arc<Sched> {
 }
 
 impl Sched {
-    fn new() -> Arc<Sched> {
+    pub(crate) fn new() -> Arc<Sched> {
         Arc::new(Sched {
             queue: Mutex::new(VecDeque::new()),
         })
     }
-    fn run_all(&self) {
+    pub(crate) fn run_all(&self) {
         loop {
             let task = lock(&self.queue).pop_front();
             match task {

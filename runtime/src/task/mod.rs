@@ -85,7 +85,7 @@ mod state;
 mod waker;
 
 #[cfg(all(test, filch_loom))]
-mod loom_tests;
+pub(crate) mod loom_tests;
 #[cfg(all(test, not(filch_loom)))]
 mod tests;
 
