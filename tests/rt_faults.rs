@@ -1,6 +1,6 @@
 //! Faults around shutdown: wakers that outlive their task and their runtime, woken from
 //! destructors and from other runtimes' threads; destructors that panic; runtimes created and
-//! dropped inside tasks and blocking jobs, and from their own tasks. Nothing may hang, touch freed
+//! dropped inside tasks and blocking jobs, from their own tasks, and from many threads at once. Nothing may hang, touch freed
 //! memory or leak: `.ci/run` runs these under AddressSanitizer and LeakSanitizer too.
 
 mod common;
@@ -157,6 +157,52 @@ fn runtimes_created_and_dropped_inside_tasks_and_by_their_own_tasks() {
         }
         // Let the detached workers exit before the leak check at exit.
         std::thread::sleep(Duration::from_millis(300));
+    });
+}
+
+/// Eight plain threads each build, use and drop runtimes over and over at the same time, with
+/// tasks that sleep, a listener that is never accepted from, and a task left pending: every
+/// runtime's tasks finish with their own values, every drop completes (the pending task and its
+/// listener are cancelled), and nothing leaks (LeakSanitizer in CI).
+#[test]
+fn runtimes_built_and_dropped_from_many_threads_at_once() {
+    within(LIMIT, "runtimes from many threads", || {
+        let threads: Vec<_> = (0..8usize)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    for round in 0..10usize {
+                        let rt = runtime(1 + (t + round) % 3, "fault-many");
+                        let value = rt.block_on(async move {
+                            let listener = filch::net::TcpListener::bind("127.0.0.1:0")
+                                .await
+                                .expect("bind on loopback");
+                            let _pending = filch::spawn(async move {
+                                let _listener = listener;
+                                filch::sleep(Duration::from_secs(3600)).await;
+                            });
+                            let joins: Vec<_> = (0..10usize)
+                                .map(|i| {
+                                    filch::spawn(async move {
+                                        filch::sleep(Duration::from_micros(100 * i as u64)).await;
+                                        i
+                                    })
+                                })
+                                .collect();
+                            let mut sum = 0;
+                            for join in joins {
+                                sum += join.await.unwrap();
+                            }
+                            sum + t * 1000 + round
+                        });
+                        assert_eq!(value, 45 + t * 1000 + round);
+                        drop(rt);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("a runtime thread panicked");
+        }
     });
 }
 

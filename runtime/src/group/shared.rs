@@ -2,14 +2,14 @@
 
 use super::error::{Failure, GroupError};
 use crate::context;
+use crate::loom::lock;
+use crate::loom::sync::Mutex;
 use crate::scheduler;
 use crate::task::{Id, JoinHandle};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use crate::loom::lock;
-use crate::loom::sync::Mutex;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
