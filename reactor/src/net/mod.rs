@@ -11,6 +11,11 @@
 //!   or write shorter than asked for drained the socket, so readiness is forgotten at once and
 //!   the next operation waits instead of paying for a syscall that would say `WouldBlock`.
 //!   Vectored writes use the plain path.
+//! - **No stream write raises `SIGPIPE`** (on Linux; on Apple systems mio sets `SO_NOSIGPIPE`): a
+//!   write to a peer that is gone fails with `EPIPE` (or `ECONNRESET`) and that is all, even in a
+//!   process that does not ignore the signal. Plain writes are `std`'s `send` with
+//!   `MSG_NOSIGNAL`; vectored writes, which `std` makes with `writev`, are `sendmsg` with
+//!   `MSG_NOSIGNAL` (`ops::write_vectored`).
 //! - **Datagram sockets** (`UdpSocket`, `UnixDatagram`) use the plain path only: a short
 //!   datagram says nothing about what else is queued.
 //! - **Listeners** accept through the plain path too. An accept that fails with anything but

@@ -1,11 +1,12 @@
 //! What every stream type shares: the async `read`/`read_exact`/`write`/`write_all`/`flush`
 //! methods (written once, as macros, for the streams and their halves), the loops behind
-//! `read_exact` and `write_all`, and the wait for a non-blocking `connect` to finish.
+//! `read_exact` and `write_all`, a vectored write that raises no `SIGPIPE`, and the wait for a
+//! non-blocking `connect` to finish.
 
 use crate::io::registration::PollEvented;
 use crate::io::Interest;
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
 
 /// The async `read` and `read_exact` of a stream type. `$this => $stream` names `&*self` and the
@@ -121,6 +122,49 @@ where
         })
     })
     .await
+}
+
+/// A vectored write on a stream socket that never raises `SIGPIPE`.
+///
+/// `std`'s plain socket writes are `send` with `MSG_NOSIGNAL`: a write to a peer that is gone
+/// fails with `EPIPE`, nothing more. Its vectored writes are `writev`, which takes no flags, and
+/// there the kernel also raises `SIGPIPE`, which kills a process that has not ignored it (a Rust
+/// `main` ignores it, but a program may restore it, and a host process that embeds Rust code need
+/// not ignore it at all). So on Linux a vectored write is `sendmsg` with `MSG_NOSIGNAL`, through
+/// libc: mio has no call for it. Elsewhere it stays `std`'s `writev` (on Apple systems mio sets
+/// `SO_NOSIGPIPE` on every socket it makes).
+#[cfg(target_os = "linux")]
+pub(crate) fn write_vectored<S: std::os::fd::AsFd>(
+    sock: &S,
+    bufs: &[IoSlice<'_>],
+) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // The kernel refuses more than `UIO_MAXIOV` buffers in one call: write the first ones, as
+    // `std`'s `write_vectored` does.
+    let count = bufs.len().min(libc::UIO_MAXIOV as usize);
+    // SAFETY: `msghdr` is plain data, for which all zeroes is a valid value (no address, no
+    // control data, no buffers), whatever private padding fields the target's libc gives it.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSlice` is guaranteed to be ABI-compatible with `iovec` on Unix.
+    msg.msg_iov = bufs.as_ptr().cast::<libc::iovec>().cast_mut();
+    msg.msg_iovlen = count as _;
+    // SAFETY: `msg` describes `count` buffers of `bufs`, each a live, readable slice, and outlives
+    // the call, which only reads them; the descriptor stays open while `sock` is borrowed.
+    let sent = unsafe { libc::sendmsg(sock.as_fd().as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
+    }
+}
+
+/// A vectored write on a stream socket: see the Linux version.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn write_vectored<S>(sock: &S, bufs: &[IoSlice<'_>]) -> io::Result<usize>
+where
+    for<'a> &'a S: io::Write,
+{
+    io::Write::write_vectored(&mut &*sock, bufs)
 }
 
 /// Shuts the write direction down for `poll_close`: a socket whose peer is already gone

@@ -7,7 +7,7 @@ use crate::io::Interest;
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::ops;
 use std::fmt;
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -205,8 +205,9 @@ impl TcpStream {
         if bufs.iter().all(|b| b.is_empty()) {
             return Poll::Ready(Ok(0));
         }
-        self.io
-            .poll_io(cx, Interest::WRITABLE, |mut sock| sock.write_vectored(bufs))
+        self.io.poll_io(cx, Interest::WRITABLE, |sock| {
+            ops::write_vectored(sock, bufs)
+        })
     }
 
     pub(crate) fn poll_close_priv(&self) -> Poll<io::Result<()>> {

@@ -4,7 +4,7 @@ use crate::io::registration::PollEvented;
 use crate::io::Interest;
 use crate::net::ops;
 use std::fmt;
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
@@ -187,8 +187,9 @@ impl futures_io::AsyncWrite for UnixStream {
         if bufs.iter().all(|b| b.is_empty()) {
             return Poll::Ready(Ok(0));
         }
-        self.io
-            .poll_io(cx, Interest::WRITABLE, |mut sock| sock.write_vectored(bufs))
+        self.io.poll_io(cx, Interest::WRITABLE, |sock| {
+            ops::write_vectored(sock, bufs)
+        })
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
