@@ -19,6 +19,7 @@ use std::time::Duration;
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
 /// ```
 pub struct Builder {
+    current_thread: bool,
     worker_threads: Option<usize>,
     thread_name: String,
     max_blocking_threads: usize,
@@ -37,11 +38,43 @@ impl Builder {
     /// 512 blocking threads that exit after 10 s idle, the platform's default stack size.
     pub fn new() -> Builder {
         Builder {
+            current_thread: false,
             worker_threads: None,
             thread_name: "filch".to_owned(),
             max_blocking_threads: 512,
             keep_alive: Duration::from_secs(10),
             stack_size: None,
+        }
+    }
+
+    /// The same as [`Builder::new`]: a multi-thread runtime (the name tokio users look for).
+    pub fn new_multi_thread() -> Builder {
+        Builder::new()
+    }
+
+    /// A current-thread runtime: no worker threads; the thread that calls
+    /// [`block_on`](Runtime::block_on) runs every task and turns the I/O driver and the timers
+    /// until its future completes. What single-threaded programs, embedders and deterministic
+    /// tests want (`#[filch::test]` uses it by default). `spawn_blocking` still has its pool of
+    /// threads.
+    ///
+    /// Tasks run only while some thread is inside `block_on`: a task spawned through a
+    /// [`Handle`](crate::Handle) meanwhile waits for the next `block_on`, and so do timers and
+    /// sockets. [`worker_threads`](Builder::worker_threads) does not apply (as in tokio, it is
+    /// ignored).
+    ///
+    /// ```
+    /// let rt = filch::Builder::new_current_thread().build().unwrap();
+    /// let caller = std::thread::current().id();
+    /// let ran_on = rt.block_on(async {
+    ///     filch::spawn(async { std::thread::current().id() }).await.unwrap()
+    /// });
+    /// assert_eq!(ran_on, caller);
+    /// ```
+    pub fn new_current_thread() -> Builder {
+        Builder {
+            current_thread: true,
+            ..Builder::new()
         }
     }
 
@@ -91,10 +124,11 @@ impl Builder {
         self
     }
 
-    /// Creates the I/O driver and starts the worker threads. Fails only if the operating system
+    /// Creates the I/O driver and starts the worker threads (none for a current-thread runtime). Fails only if the operating system
     /// refuses a poller (epoll/kqueue instance) or a thread.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let num_workers = match self.worker_threads {
+            _ if self.current_thread => 1,
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
@@ -105,20 +139,22 @@ impl Builder {
             stack_size: self.stack_size,
         });
         let driver = filch_reactor::Driver::new()?;
-        let (handle, threads) = scheduler::start(scheduler::WorkerConfig {
+        let (handle, workers) = scheduler::start(scheduler::WorkerConfig {
             num_workers,
             driver,
             thread_name: self.thread_name.clone(),
             stack_size: self.stack_size,
             blocking,
+            lend: self.current_thread,
         })?;
-        Ok(Runtime::from_parts(handle, threads))
+        Ok(Runtime::from_parts(handle, workers))
     }
 }
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
+            .field("current_thread", &self.current_thread)
             .field("worker_threads", &self.worker_threads)
             .field("thread_name", &self.thread_name)
             .field("max_blocking_threads", &self.max_blocking_threads)

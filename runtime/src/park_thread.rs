@@ -30,13 +30,21 @@ thread_local! {
     static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
 }
 
-pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            let _ = IN_BLOCK_ON.try_with(|b| b.set(false));
-        }
+/// This thread is inside a `block_on` until the guard is dropped.
+pub(crate) struct BlockOnGuard(());
+
+impl Drop for BlockOnGuard {
+    fn drop(&mut self) {
+        let _ = IN_BLOCK_ON.try_with(|b| b.set(false));
     }
+}
+
+/// Marks this thread as inside a `block_on`.
+///
+/// # Panics
+/// On a worker thread or inside another `block_on`: blocking there would stall a thread the
+/// runtime needs, or deadlock.
+pub(crate) fn enter_block_on() -> BlockOnGuard {
     let in_worker = crate::scheduler::in_any_worker();
     if in_worker || IN_BLOCK_ON.with(|b| b.replace(true)) {
         panic!(
@@ -44,9 +52,18 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
              a thread the runtime needs; `.await` the future instead"
         );
     }
-    let _reset = Reset;
+    BlockOnGuard(())
+}
+
+/// Runs `f` with this thread's parker and a waker that unparks it.
+pub(crate) fn with_parker<R>(f: impl FnOnce(&Parker, &Waker) -> R) -> R {
+    PARKER.with(|(parker, waker)| f(parker, waker))
+}
+
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    let _guard = enter_block_on();
     let mut future = pin!(future);
-    PARKER.with(|(parker, waker)| {
+    with_parker(|parker, waker| {
         let mut cx = Context::from_waker(waker);
         loop {
             if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {

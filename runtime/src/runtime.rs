@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 /// ```
 pub struct Runtime {
     handle: Handle,
-    threads: Vec<std::thread::JoinHandle<()>>,
+    /// The worker threads, or the worker a current-thread runtime lends to `block_on`.
+    workers: scheduler::Workers,
     /// Set once `shutdown` ran, so that `Drop` after `shutdown_timeout` does not wait again.
     shut_down: bool,
 }
@@ -36,27 +37,33 @@ impl Runtime {
         crate::Builder::new().build()
     }
 
-    pub(crate) fn from_parts(
-        inner: scheduler::Handle,
-        threads: Vec<std::thread::JoinHandle<()>>,
-    ) -> Runtime {
+    pub(crate) fn from_parts(inner: scheduler::Handle, workers: scheduler::Workers) -> Runtime {
         Runtime {
             handle: Handle { inner },
-            threads,
+            workers,
             shut_down: false,
         }
     }
 
     /// Runs `future` to completion on the current thread, with this runtime entered (so
-    /// `filch::spawn` works inside it), and returns its output. Tasks it spawns run on the
-    /// workers. A panic in `future` propagates to the caller.
+    /// `filch::spawn` works inside it), and returns its output. A panic in `future` propagates
+    /// to the caller.
+    ///
+    /// On a multi-thread runtime, the tasks run on the workers meanwhile. On a
+    /// [current-thread](crate::Builder::new_current_thread) runtime, this thread runs them (and
+    /// the timers and sockets) while it waits for `future`; if another thread is already inside
+    /// `block_on` on the same runtime, that one runs them, and this one takes over when it
+    /// returns.
     ///
     /// # Panics
     /// When called from a task or from inside another `block_on`: blocking there would stall a
     /// worker (or deadlock); `.await` the future instead.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(self.handle.inner.clone());
-        park_thread::block_on(future)
+        match &self.workers {
+            scheduler::Workers::Threads(_) => park_thread::block_on(future),
+            scheduler::Workers::Lent(lender) => lender.block_on(future),
+        }
     }
 
     /// Spawns a task on this runtime; see [`filch::spawn`](crate::spawn).
@@ -98,12 +105,20 @@ impl Runtime {
         shared.begin_shutdown();
         // A runtime dropped from one of its own workers cannot wait for that worker.
         let on_own_worker = scheduler::in_worker_of(&self.handle.inner);
-        if !on_own_worker && shared.wait_workers_exited(deadline) {
-            for thread in self.threads.drain(..) {
-                let _ = thread.join();
+        match &mut self.workers {
+            scheduler::Workers::Threads(threads) => {
+                if !on_own_worker && shared.wait_workers_exited(deadline) {
+                    for thread in threads.drain(..) {
+                        let _ = thread.join();
+                    }
+                } else {
+                    threads.clear();
+                }
             }
-        } else {
-            self.threads.clear();
+            scheduler::Workers::Lent(lender) => {
+                // No thread to wait for: the worker is back (nobody can be in `block_on`).
+                lender.shut_down();
+            }
         }
         shared.finish_shutdown();
         shared.blocking.shutdown(if on_own_worker {
@@ -122,7 +137,12 @@ impl Drop for Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flavor = match self.workers {
+            scheduler::Workers::Threads(_) => "multi_thread",
+            scheduler::Workers::Lent(_) => "current_thread",
+        };
         f.debug_struct("Runtime")
+            .field("flavor", &flavor)
             .field("workers", &self.handle.inner.shared.num_workers())
             .finish()
     }

@@ -72,6 +72,7 @@
 //! injector, shuts the driver down (sockets still held outside tasks then answer with an error),
 //! and shuts the blocking pool down.
 
+mod current_thread;
 mod handoff;
 mod idle;
 mod park;
@@ -84,7 +85,7 @@ mod loom_tests;
 
 use park::ParkSignal;
 pub(crate) use park::{Parker, Unparker};
-pub(crate) use worker::{in_any_worker, in_worker_of, start, WorkerConfig};
+pub(crate) use worker::{in_any_worker, in_worker_of, start, WorkerConfig, Workers};
 
 use crate::blocking::BlockingPool;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};

@@ -1,5 +1,6 @@
 //! A worker thread: its core, its find-work loop, and local scheduling.
 
+use super::current_thread::Lender;
 use super::handoff::DriverSlot;
 use super::idle::Idle;
 use super::park::{ParkSignal, Parker};
@@ -10,13 +11,18 @@ use super::{
 };
 use crate::blocking::BlockingPool;
 use crate::context;
+use crate::coop;
 use crate::loom::sync::atomic::AtomicBool;
 use crate::task::OwnedTasks;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
+use std::pin::pin;
 use std::ptr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
 /// A worker's own scheduling state. Touched only by its thread.
 pub(crate) struct Core {
@@ -36,7 +42,7 @@ pub(crate) struct Core {
 }
 
 /// Everything a worker thread needs, reachable from its thread-local pointer.
-struct Worker {
+pub(super) struct Worker {
     handle: Handle,
     index: usize,
     core: RefCell<Core>,
@@ -64,12 +70,19 @@ pub(crate) struct WorkerConfig {
     pub(crate) thread_name: String,
     pub(crate) stack_size: Option<usize>,
     pub(crate) blocking: BlockingPool,
+    /// A current-thread runtime: no thread is started; the one worker is lent to each
+    /// `block_on` instead (`current_thread.rs`).
+    pub(crate) lend: bool,
+}
+
+/// The runtime's workers: threads, or the one worker a current-thread runtime lends out.
+pub(crate) enum Workers {
+    Threads(Vec<std::thread::JoinHandle<()>>),
+    Lent(Lender),
 }
 
 /// Creates the shared state and starts the worker threads.
-pub(crate) fn start(
-    config: WorkerConfig,
-) -> io::Result<(Handle, Vec<std::thread::JoinHandle<()>>)> {
+pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
     let n = config.num_workers;
     let mut cores = Vec::with_capacity(n);
     let mut remotes = Vec::with_capacity(n);
@@ -121,6 +134,19 @@ pub(crate) fn start(
         }
     });
 
+    if config.lend {
+        let (core, parker) = cores.pop().expect("one worker");
+        debug_assert!(cores.is_empty());
+        let worker = Worker {
+            handle: handle.clone(),
+            index: 0,
+            core: RefCell::new(core),
+            parker,
+            woken: RefCell::new(Vec::new()),
+        };
+        return Ok((handle, Workers::Lent(Lender::new(worker))));
+    }
+
     let mut threads = Vec::with_capacity(n);
     for (index, (core, parker)) in cores.into_iter().enumerate() {
         let mut builder =
@@ -148,7 +174,7 @@ pub(crate) fn start(
             }
         }
     }
-    Ok((handle, threads))
+    Ok((handle, Workers::Threads(threads)))
 }
 
 /// Whether the current thread is a worker of `handle`'s runtime.
@@ -223,6 +249,21 @@ impl Worker {
     /// The next task to run, parking as needed; `None` once the runtime shuts down.
     fn next_task(&self) -> Option<Notified> {
         loop {
+            match self.try_next() {
+                Found::Task(task) => return Some(task),
+                Found::Shutdown => return None,
+                Found::Nothing => {
+                    if !self.park() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next task to run without parking: a task, nothing (the caller parks), or shutdown.
+    fn try_next(&self) -> Found {
+        loop {
             let found = self.find_task(&mut self.core.borrow_mut());
             if std::mem::take(&mut self.core.borrow_mut().turn_driver) {
                 // Outside the core's borrow: the tasks it wakes go to this worker's queues...
@@ -235,16 +276,73 @@ impl Worker {
                     continue;
                 }
             }
-            match found {
-                Found::Task(task) => return Some(task),
-                Found::Shutdown => return None,
-                Found::Nothing => {
-                    if !self.park() {
-                        return None;
-                    }
-                }
+            return found;
+        }
+    }
+
+    /// A current-thread runtime's `block_on`: this thread is the runtime's worker until `future`
+    /// completes. It polls `future` whenever it is woken, and in between runs tasks, turns the
+    /// driver and parks exactly as a worker thread does; `future` is polled before the next task
+    /// once woken, so a `block_on` waiting for one task does not wait behind the whole queue.
+    ///
+    /// The root's waker sets a flag and, from another thread, unparks the worker through its
+    /// `ParkSignal` (which keeps a token, so a wake between the flag check and the park is not
+    /// lost). From this thread it only sets the flag: the loop reads it before it parks.
+    pub(super) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        struct Leave;
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                let _ = WORKER.try_with(|w| w.set(ptr::null()));
             }
         }
+        WORKER.with(|w| {
+            debug_assert!(w.get().is_null(), "checked by the caller");
+            w.set(self);
+        });
+        let _leave = Leave;
+        let root = Arc::new(RootWaker {
+            woken: std::sync::atomic::AtomicBool::new(true),
+            handle: self.handle.clone(),
+            worker: self as *const Worker as usize,
+        });
+        let waker = Waker::from(root.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if root.woken.swap(false, Ordering::Acquire) {
+                if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
+                    return output;
+                }
+            }
+            let shutdown = loop {
+                // Acquire: pairs with the Release store in `RootWaker::wake`.
+                if root.woken.load(Ordering::Acquire) {
+                    break false;
+                }
+                match self.try_next() {
+                    Found::Task(task) => task.run(),
+                    Found::Shutdown => break true,
+                    Found::Nothing => {
+                        if !self.park() {
+                            break true;
+                        }
+                    }
+                }
+            };
+            if shutdown {
+                // Not reached through the public API (dropping the runtime needs it unborrowed),
+                // but if the runtime is going away, no task runs any more: wait for the root alone.
+                self.shared().remotes[self.index]
+                    .park
+                    .park_on_parker(&self.parker);
+            }
+        }
+    }
+
+    /// A lent worker's exit, at its runtime's shutdown: as a worker thread's.
+    pub(super) fn exit_lent(&self) {
+        self.drain_core();
+        self.shared().worker_exited();
     }
 
     fn find_task(&self, core: &mut Core) -> Found {
@@ -488,4 +586,30 @@ impl FastRand {
 /// Whether the current thread is a worker of any runtime.
 pub(crate) fn in_any_worker() -> bool {
     with_worker(|w| w.is_some())
+}
+
+/// The waker of a current-thread runtime's `block_on` future.
+struct RootWaker {
+    woken: std::sync::atomic::AtomicBool,
+    handle: Handle,
+    /// The address of the lent worker, to tell whether a wake comes from its own thread.
+    worker: usize,
+}
+
+impl Wake for RootWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Release: pairs with the Acquire loads in `Worker::block_on`.
+        self.woken.store(true, Ordering::Release);
+        let on_own_thread =
+            with_worker(|w| w.is_some_and(|w| ptr::eq(w, self.worker as *const Worker)));
+        if !on_own_thread {
+            // The worker sleeps on its parker or in the driver, or is about to: the signal's
+            // token makes its next park return at once if it is not asleep yet.
+            self.handle.shared.unpark_worker(0);
+        }
+    }
 }
