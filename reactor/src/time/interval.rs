@@ -78,7 +78,8 @@ impl Interval {
         let after_scheduled = deadline_after(scheduled, self.period);
         let next = match self.missed {
             MissedTickBehavior::Burst => after_scheduled,
-            MissedTickBehavior::Delay if now > after_scheduled => deadline_after(now, self.period),
+            // `>=`: a tick exactly one period late is late too (else the next is due at once).
+            MissedTickBehavior::Delay if now >= after_scheduled => deadline_after(now, self.period),
             MissedTickBehavior::Delay => after_scheduled,
             MissedTickBehavior::Skip => {
                 let behind = now.saturating_duration_since(scheduled).as_nanos();
