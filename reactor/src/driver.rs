@@ -134,9 +134,34 @@ impl Driver {
         inner.timers.process(woken);
         woken.len() - before
     }
+
+    /// With the clock paused, moves it to the next timer deadline, if any: for the runtime to
+    /// call when it is idle (see [`time::pause`](crate::time::pause)), followed by a turn that
+    /// fires what is due. True if the clock moved. Only the driver's owner calls it, so no other
+    /// turn can see the clock move before this one.
+    pub fn auto_advance(&mut self) -> bool {
+        let timers = &self.handle.inner.timers;
+        timers.clock.is_paused() && timers.advance_to_next()
+    }
 }
 
 impl Handle {
+    /// Whether the clock is paused (see [`time::pause`](crate::time::pause)): one relaxed load.
+    pub fn is_clock_paused(&self) -> bool {
+        self.inner.timers.clock.is_paused()
+    }
+
+    /// Pauses this driver's clock (see [`time::pause`](crate::time::pause)), as
+    /// `Builder::start_paused` does before any task runs. False if it was paused already.
+    pub fn pause_clock(&self) -> bool {
+        let paused = self.inner.timers.clock.pause();
+        if paused {
+            // A driver blocked until a deadline must stop waiting for it.
+            self.unpark();
+        }
+        paused
+    }
+
     /// Interrupts a blocked [`Driver::turn`] (or makes the next one return at once).
     pub fn unpark(&self) {
         if let Err(e) = self.inner.waker.wake() {

@@ -20,6 +20,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -40,6 +41,9 @@ pub(crate) struct BlockingPool {
 
 struct Inner {
     state: Mutex<State>,
+    /// Jobs queued or running: while any is, a paused clock does not auto-advance (the job's
+    /// result may be what the runtime waits for).
+    in_flight: AtomicUsize,
     /// Idle threads wait here for a job.
     job_ready: Condvar,
     /// Shutdown waits here for the threads to exit.
@@ -78,6 +82,7 @@ impl BlockingPool {
                     num_notify: 0,
                     shutdown: false,
                 }),
+                in_flight: AtomicUsize::new(0),
                 job_ready: Condvar::new(),
                 all_exited: Condvar::new(),
                 max_threads: config.max_threads,
@@ -101,6 +106,7 @@ impl BlockingPool {
             job.shutdown();
             return join;
         }
+        self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
         state.queue.push_back(job);
         if state.num_idle > 0 {
             state.num_idle -= 1;
@@ -130,6 +136,7 @@ impl BlockingPool {
             state.num_threads -= 1;
             if state.num_threads == 0 {
                 let jobs: Vec<Job> = state.queue.drain(..).collect();
+                self.inner.in_flight.fetch_sub(jobs.len(), Ordering::SeqCst);
                 drop(state);
                 eprintln!(
                     "filch: cannot start a blocking-pool thread ({err}); cancelling its jobs"
@@ -139,11 +146,17 @@ impl BlockingPool {
         }
     }
 
+    /// Jobs queued or running.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::SeqCst)
+    }
+
     /// Refuses new jobs, cancels queued ones and waits for the threads to exit (until `deadline`).
     pub(crate) fn shutdown(&self, deadline: Option<Instant>) {
         let mut state = self.inner.lock();
         state.shutdown = true;
         let jobs: Vec<Job> = state.queue.drain(..).collect();
+        self.inner.in_flight.fetch_sub(jobs.len(), Ordering::SeqCst);
         self.inner.job_ready.notify_all();
         drop(state);
         jobs.into_iter().for_each(Job::shutdown);
@@ -189,13 +202,19 @@ impl Inner {
     }
 
     fn run(&self, rt: scheduler::Handle) {
-        let _enter = crate::context::enter(rt);
+        let _enter = crate::context::enter(rt.clone());
         POOL_THREAD.with(|p| p.set(self));
         let mut state = self.lock();
         'outer: loop {
             while let Some(job) = state.queue.pop_front() {
                 drop(state);
                 job.run();
+                // SeqCst: the runtime's idle check reads this after its own SeqCst writes; if
+                // it read the job as in flight, it sees the unpark below.
+                if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    // The last job ended: a runtime waiting on a paused clock may now be idle.
+                    rt.clock_may_advance();
+                }
                 state = self.lock();
             }
             if state.shutdown {
@@ -231,6 +250,7 @@ impl Inner {
         // open just after the runtime's drop returned).
         drop(state);
         drop(_enter);
+        drop(rt);
         let mut state = self.lock();
         state.num_threads -= 1;
         // Shutdown may be waiting for every thread but the one that called it.

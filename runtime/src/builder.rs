@@ -20,6 +20,7 @@ use std::time::Duration;
 /// ```
 pub struct Builder {
     current_thread: bool,
+    start_paused: bool,
     worker_threads: Option<usize>,
     thread_name: String,
     max_blocking_threads: usize,
@@ -39,6 +40,7 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             current_thread: false,
+            start_paused: false,
             worker_threads: None,
             thread_name: "filch".to_owned(),
             max_blocking_threads: 512,
@@ -76,6 +78,27 @@ impl Builder {
             current_thread: true,
             ..Builder::new()
         }
+    }
+
+    /// Starts the runtime with its clock paused, for tests of time-dependent code: see
+    /// `filch::time::pause` for what a paused clock does. Default: false.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = filch::Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// let wall = std::time::Instant::now();
+    /// rt.block_on(async {
+    ///     // A day of retries, every minute: no real waiting.
+    ///     for _ in 0..1440 {
+    ///         filch::sleep(Duration::from_secs(60)).await;
+    ///     }
+    /// });
+    /// assert!(wall.elapsed() < Duration::from_secs(60));
+    /// ```
+    pub fn start_paused(&mut self, paused: bool) -> &mut Builder {
+        self.start_paused = paused;
+        self
     }
 
     /// Number of worker threads, which run the tasks. Default: `std::thread::available_parallelism()`.
@@ -139,6 +162,9 @@ impl Builder {
             stack_size: self.stack_size,
         });
         let driver = filch_reactor::Driver::new()?;
+        if self.start_paused {
+            driver.handle().pause_clock();
+        }
         let (handle, workers) = scheduler::start(scheduler::WorkerConfig {
             num_workers,
             driver,
@@ -155,6 +181,7 @@ impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("current_thread", &self.current_thread)
+            .field("start_paused", &self.start_paused)
             .field("worker_threads", &self.worker_threads)
             .field("thread_name", &self.thread_name)
             .field("max_blocking_threads", &self.max_blocking_threads)

@@ -1,10 +1,14 @@
-//! `block_on`: polling a future on a thread that is not a worker, parking the thread between polls.
+//! `block_on` on a multi-thread runtime: polling a future on a thread that is not a worker,
+//! parking the thread between polls; and what every `block_on` shares (the nesting check, the
+//! thread's parker).
 
 use crate::coop;
 use crate::scheduler::{Parker, Unparker};
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::AtomicU8;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -60,16 +64,92 @@ pub(crate) fn with_parker<R>(f: impl FnOnce(&Parker, &Waker) -> R) -> R {
     PARKER.with(|(parker, waker)| f(parker, waker))
 }
 
-pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+/// `block_on` on a multi-thread runtime `rt`, on a thread that is not one of its workers: it
+/// polls the future and parks the thread between polls. The future counts as busy (in
+/// `Shared::block_on_busy`) from the moment it is woken until its poll returns, so that a paused
+/// clock does not jump while it is about to run or running (regression: a future woken by a
+/// timer lost a race with the idle check between its wake-up and its poll, and the clock jumped
+/// past the next deadline under it).
+pub(crate) fn block_on<F: Future>(future: F, rt: &crate::scheduler::Handle) -> F::Output {
     let _guard = enter_block_on();
     let mut future = pin!(future);
-    with_parker(|parker, waker| {
-        let mut cx = Context::from_waker(waker);
-        loop {
-            if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
-                return output;
+    with_parker(|parker, _| {
+        // Counted as woken from the start: it is about to be polled.
+        rt.shared.block_on_busy.fetch_add(1, SeqCst);
+        let root = Arc::new(CountedWaker {
+            state: AtomicU8::new(WOKEN),
+            unparker: parker.unparker().clone(),
+            rt: rt.clone(),
+        });
+        let waker = Waker::from(root.clone());
+        let mut cx = Context::from_waker(&waker);
+        /// Ends the wake's count when the poll returns (or panics), and stops counting later
+        /// wake-ups once the `block_on` is over.
+        struct Done<'a>(&'a CountedWaker);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                if self.0.state.swap(DONE, SeqCst) == WOKEN {
+                    self.0.uncount();
+                }
             }
-            parker.park();
+        }
+        let _done = Done(&root);
+        loop {
+            if root.state.swap(IDLE, SeqCst) == WOKEN {
+                struct Uncount<'a>(&'a CountedWaker);
+                impl Drop for Uncount<'_> {
+                    fn drop(&mut self) {
+                        self.0.uncount();
+                    }
+                }
+                let _uncount = Uncount(&root);
+                if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
+                    return output;
+                }
+            } else {
+                parker.park();
+            }
         }
     })
+}
+
+const IDLE: u8 = 0;
+const WOKEN: u8 = 1;
+const DONE: u8 = 2;
+
+/// The waker of a counted `block_on` future: each wake-up is counted in the runtime's
+/// `block_on_busy` until the poll it causes returns.
+struct CountedWaker {
+    state: AtomicU8,
+    unparker: Unparker,
+    rt: crate::scheduler::Handle,
+}
+
+impl CountedWaker {
+    fn uncount(&self) {
+        // SeqCst: pairs with the idle check's SeqCst load (see `Shared::idle_for_clock`).
+        if self.rt.shared.block_on_busy.fetch_sub(1, SeqCst) == 1 {
+            self.rt.clock_may_advance();
+        }
+    }
+}
+
+impl Wake for CountedWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Counted before it is published: the poller's uncount can then never run first.
+        self.rt.shared.block_on_busy.fetch_add(1, SeqCst);
+        if self
+            .state
+            .compare_exchange(IDLE, WOKEN, SeqCst, SeqCst)
+            .is_err()
+        {
+            // Woken already (that wake-up is counted) or the `block_on` is over.
+            self.uncount();
+        }
+        self.unparker.unpark();
+    }
 }

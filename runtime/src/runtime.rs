@@ -61,7 +61,7 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(self.handle.inner.clone());
         match &self.workers {
-            scheduler::Workers::Threads(_) => park_thread::block_on(future),
+            scheduler::Workers::Threads(_) => park_thread::block_on(future, &self.handle.inner),
             scheduler::Workers::Lent(lender) => lender.block_on(future),
         }
     }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 /// If `period` is zero, or outside a filch runtime.
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
+    interval_at(super::now_for("filch::interval"), period)
 }
 
 /// As [`interval`], with the first tick at `start`.
@@ -72,7 +72,7 @@ impl Interval {
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         ready!(Pin::new(&mut self.sleep).poll(cx));
         let scheduled = self.sleep.deadline();
-        let now = Instant::now();
+        let now = self.sleep.clock_now();
         // Every addition is checked (`deadline_after`): a period of `Duration::MAX` means "tick
         // once", not a panic on the second tick.
         let after_scheduled = deadline_after(scheduled, self.period);
@@ -113,7 +113,7 @@ impl Interval {
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
         self.sleep
-            .reset(deadline_after(Instant::now(), self.period));
+            .reset(deadline_after(self.sleep.clock_now(), self.period));
     }
 }
 

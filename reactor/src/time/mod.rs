@@ -27,6 +27,7 @@
 //! first driver turn at or after its deadline, never before. How late that turn is depends on how
 //! precisely the driver can block: see `Driver::turn`.
 
+mod clock;
 mod interval;
 mod sleep;
 mod timeout;
@@ -37,6 +38,145 @@ mod wheel_props;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+
+/// The current runtime's clock: the real one, unless a test [`pause`]d it.
+///
+/// `sleep`, `sleep_until`, `timeout`, `interval` and every timer of the runtime follow this
+/// clock; `std::time::Instant::now()` and real I/O do not. Under a paused clock, compute
+/// deadlines from `filch::time::now()`, not from `Instant::now()`.
+///
+/// # Panics
+/// Outside a filch runtime.
+#[track_caller]
+pub fn now() -> Instant {
+    now_for("filch::time::now")
+}
+
+/// [`now`], naming `what` if there is no runtime.
+#[track_caller]
+pub(crate) fn now_for(what: &str) -> Instant {
+    crate::context::expect_current(what)
+        .inner
+        .timers
+        .clock
+        .now()
+}
+
+/// Stops the current runtime's clock, for tests of time-dependent code that must not wait.
+///
+/// While paused, time stands still for every timer of the runtime; it moves only by
+/// [`advance`], and on its own whenever the runtime is idle with timers pending: then it jumps
+/// straight to the next deadline (*auto-advance*), so a retry loop that sleeps for an hour
+/// runs in microseconds, deterministically. The runtime is idle when no worker has a task to
+/// run, no `spawn_blocking` job is queued or running, no `block_on` future is being polled,
+/// and no I/O event is ready. Real I/O does not hold the clock back: a `timeout` around a read
+/// from a real socket elapses as soon as the runtime is idle.
+///
+/// Pausing a paused clock does nothing. Works on both runtime flavours; `Builder::start_paused`
+/// and `#[filch::test(start_paused = true)]` pause it before the first task runs.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// filch::run(async {
+///     filch::time::pause();
+///     let start = filch::time::now();
+///     let wall = std::time::Instant::now();
+///     filch::sleep(Duration::from_secs(3600)).await; // auto-advance: no real wait
+///     assert!(filch::time::now() - start >= Duration::from_secs(3600));
+///     assert!(wall.elapsed() < Duration::from_secs(60));
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a filch runtime.
+#[track_caller]
+pub fn pause() {
+    crate::context::expect_current("filch::time::pause").pause_clock();
+}
+
+/// Lets the current runtime's clock run again, at the real rate, from where it stands (the
+/// time it stood still is not made up for). Resuming a running clock does nothing.
+///
+/// # Panics
+/// Outside a filch runtime.
+#[track_caller]
+pub fn resume() {
+    let handle = crate::context::expect_current("filch::time::resume");
+    if handle.inner.timers.clock.resume() {
+        handle.unpark();
+    }
+}
+
+/// Moves the current runtime's paused clock forward by `by`, and waits until the driver has fired
+/// the timers that made due (then yields once more, so that the tasks they woke get to run).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// filch::run(async {
+///     filch::time::pause();
+///     let mut sleep = Box::pin(filch::sleep(Duration::from_secs(10)));
+///     assert!(filch::timeout(Duration::ZERO, &mut sleep).await.is_err());
+///     filch::time::advance(Duration::from_secs(10)).await;
+///     assert!(sleep.is_elapsed());
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a filch runtime, or if the clock is not paused.
+#[track_caller]
+pub fn advance(by: Duration) -> Advance {
+    let handle = crate::context::expect_current("filch::time::advance");
+    let timers = &handle.inner.timers;
+    assert!(
+        timers.clock.advance(by),
+        "filch::time::advance: the clock is not paused (call filch::time::pause() first)"
+    );
+    let target = timers.clock.now_ns();
+    // Whoever blocks in the driver turns it now and fires what is due.
+    handle.unpark();
+    Advance {
+        handle,
+        target,
+        yielded: false,
+    }
+}
+
+/// The future of [`advance`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Advance {
+    handle: crate::Handle,
+    /// The clock after the advance (ns): done once the driver has fired timers up to it.
+    target: u64,
+    yielded: bool,
+}
+
+impl std::future::Future for Advance {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let timers = &self.handle.inner.timers;
+        // With no timer registered there is nothing to fire. Otherwise wait (yielding: a
+        // yielded task waits for a driver turn) until a turn has read the clock at the target.
+        let fired = timers.is_empty() || timers.last_turn_ns() >= self.target;
+        if fired && self.yielded {
+            return std::task::Poll::Ready(());
+        }
+        if fired {
+            // One more yield: the tasks the timers woke run before this one goes on.
+            self.yielded = true;
+        } else {
+            self.handle.unpark();
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
 
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -50,8 +190,8 @@ pub(crate) struct Timers {
     wheel: Mutex<Wheel>,
     /// Registered entries, updated under the wheel's lock and readable without it.
     len: AtomicUsize,
-    /// The clock's origin: deadlines are nanoseconds since then.
-    start: Instant,
+    /// The clock (real, or paused for tests): deadlines are nanoseconds since its origin.
+    pub(crate) clock: clock::Clock,
     /// The deadline (ns) a driver thread is blocked until; 0 when none is blocked, `u64::MAX`
     /// when it blocks with no deadline.
     sleeping_until: AtomicU64,
@@ -73,22 +213,32 @@ impl Timers {
         Timers {
             wheel: Mutex::new(Wheel::new()),
             len: AtomicUsize::new(0),
-            start: Instant::now(),
+            clock: clock::Clock::new(),
             sleeping_until: AtomicU64::new(0),
             last_now: AtomicU64::new(0),
             is_shutdown: AtomicBool::new(false),
         }
     }
 
-    /// Nanoseconds since the origin (Instant::now() before the origin counts as 0).
+    /// Nanoseconds since the clock's origin (instants before it count as 0).
     pub(crate) fn to_ns(&self, t: Instant) -> u64 {
-        let d = t.saturating_duration_since(self.start);
-        let ns = d.as_nanos();
-        u64::try_from(ns).unwrap_or(u64::MAX - 1)
+        self.clock.to_ns(t)
     }
 
     pub(crate) fn now_ns(&self) -> u64 {
-        self.to_ns(Instant::now())
+        self.clock.now_ns()
+    }
+
+    /// Driver side, with the clock paused: moves it to the wheel's next deadline, if there is
+    /// one ahead. True if it moved (the next turn fires what is due then).
+    pub(crate) fn advance_to_next(&self) -> bool {
+        let next = lock(&self.wheel).next_deadline();
+        next.is_some_and(|next| self.clock.advance_to(next))
+    }
+
+    /// The clock as the driver's last turn read it (ns).
+    pub(crate) fn last_turn_ns(&self) -> u64 {
+        self.last_now.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Driver side: reads the clock and publishes the reading for `register`.
@@ -188,7 +338,13 @@ impl Timers {
         if !out.is_empty() || max_wait == Some(Duration::ZERO) {
             return Some(Duration::ZERO);
         }
-        let next = wheel.next_deadline();
+        // A paused clock does not move while the driver blocks: the deadlines are no reason to
+        // wake (the runtime's auto-advance, `advance` and registrations unpark the driver).
+        let next = if self.clock.is_paused() {
+            None
+        } else {
+            wheel.next_deadline()
+        };
         let cap =
             max_wait.map(|d| now.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)));
         let until = match (next, cap) {

@@ -28,10 +28,18 @@ use std::time::{Duration, Instant};
 /// Outside a filch runtime (the returned future needs the runtime's timer).
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(deadline_after(Instant::now(), duration))
+    let handle = crate::context::expect_current("filch::sleep");
+    let deadline = deadline_after(handle.inner.timers.clock.now(), duration);
+    Sleep {
+        handle,
+        deadline,
+        key: None,
+        fired: false,
+    }
 }
 
-/// Waits until `deadline`. A deadline in the past completes at the first poll.
+/// Waits until `deadline`, on the runtime's clock (see [`filch::time::now`](crate::time::now)).
+/// A deadline in the past completes at the first poll.
 ///
 /// # Panics
 /// Outside a filch runtime.
@@ -78,7 +86,12 @@ impl Sleep {
 
     /// Whether the deadline has been reached (the timer fired, or the time has passed).
     pub fn is_elapsed(&self) -> bool {
-        self.fired || Instant::now() >= self.deadline
+        self.fired || self.clock_now() >= self.deadline
+    }
+
+    /// Now, on the clock of this sleep's runtime (see [`filch::time::now`](crate::time::now)).
+    pub(crate) fn clock_now(&self) -> Instant {
+        self.handle.inner.timers.clock.now()
     }
 
     /// Moves the deadline, whether or not the sleep has completed: the next poll waits for the new

@@ -31,7 +31,10 @@ use std::time::{Duration, Instant};
 /// Outside a filch runtime.
 #[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    timeout_at(deadline_after(Instant::now(), duration), future)
+    timeout_at(
+        deadline_after(super::now_for("filch::timeout"), duration),
+        future,
+    )
 }
 
 /// As [`timeout`], with a deadline instead of a duration.

@@ -111,6 +111,12 @@ impl Idle {
         num_unparked(self.state.load(Ordering::SeqCst)) < self.num_workers
     }
 
+    /// Whether every worker is parked (for the paused clock's auto-advance). SeqCst, as
+    /// `any_parked`: ordered with the parking workers' registrations.
+    pub(crate) fn all_parked(&self) -> bool {
+        num_unparked(self.state.load(Ordering::SeqCst)) == 0
+    }
+
     fn should_notify(&self) -> bool {
         // SeqCst fence: orders the caller's push before this load (pairs with the SeqCst
         // read-modify-write in `transition_worker_to_parked`).

@@ -123,6 +123,9 @@ pub(crate) struct Shared {
     /// how it is never left unwatched.
     driver: DriverSlot<Driver>,
     pub(crate) driver_handle: filch_reactor::Handle,
+    /// `block_on` futures being polled right now (multi-thread runtimes poll them outside the
+    /// workers): while one is, a paused clock does not auto-advance.
+    pub(crate) block_on_busy: std::sync::atomic::AtomicUsize,
     /// Number of worker threads that have exited, for a bounded wait at shutdown.
     exited: Mutex<usize>,
     exited_cv: Condvar,
@@ -157,6 +160,12 @@ impl Handle {
 
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shared.is_shutdown()
+    }
+
+    /// Something that held a paused clock back has ended (a blocking job, a `block_on` poll):
+    /// the runtime may now be idle, so the worker blocked in the driver must look again.
+    pub(crate) fn clock_may_advance(&self) {
+        self.shared.clock_may_advance();
     }
 
     /// Same runtime?
@@ -283,6 +292,68 @@ impl Shared {
         }
         if let Some(index) = self.idle.any_worker_to_notify() {
             self.unpark_worker(index);
+        }
+    }
+
+    /// See [`Handle::clock_may_advance`].
+    fn clock_may_advance(&self) {
+        if self.driver_handle.is_clock_paused() {
+            self.driver_handle.unpark();
+        }
+    }
+
+    /// Whether a paused clock may jump to the next deadline: every worker is parked, no queue
+    /// holds a task, no blocking job is queued or running and no `block_on` future is being
+    /// polled. (I/O: the caller has just turned the driver without blocking and found nothing.)
+    /// Each of these, when it ends, unparks the driver (`clock_may_advance`, and a worker
+    /// parking on its parker) so that its holder looks again: the check cannot miss the moment
+    /// the runtime goes idle.
+    fn idle_for_clock(&self) -> bool {
+        self.idle.all_parked()
+            && !self.has_work()
+            && self.blocking.in_flight() == 0
+            && self.block_on_busy.load(Ordering::SeqCst) == 0
+    }
+
+    /// A blocking driver turn while the clock is paused: I/O first, then, if the runtime is
+    /// idle, the clock jumps to the next deadline and the timers due then fire; otherwise the
+    /// turn waits for I/O or an unpark only. `notified`: whether the worker was unparked (it
+    /// has work, or the runtime shuts down).
+    ///
+    /// An unpark that is not for this worker (`clock_may_advance`: something that held the
+    /// clock back has ended) only makes it look again, without leaving the driver: leaving
+    /// would hand the driver to a parked worker, whose waking would make the runtime look busy
+    /// at the next check, and so on for ever (found by `tests/time_paused.rs`).
+    fn paused_turn(
+        &self,
+        driver: &mut Driver,
+        woken: &mut Vec<std::task::Waker>,
+        notified: impl Fn() -> bool,
+    ) -> usize {
+        // Notified: the worker has work (the current-thread runtime's `block_on` future was woken,
+        // which `Idle` does not count) or the runtime shuts down.
+        let must_return = || notified() || self.has_work() || !self.driver_handle.is_clock_paused();
+        loop {
+            let n = driver.turn(Some(std::time::Duration::ZERO), woken);
+            // This turn may have consumed the driver wake-up of an unpark meant for this worker
+            // (regression: the blocking turn below then waited for ever): check for one before
+            // blocking again.
+            if n > 0 || must_return() {
+                return n;
+            }
+            if self.idle_for_clock() && driver.auto_advance() {
+                // The jump may land on a slot boundary of the wheel where entries only move
+                // down a level: look again if nothing fired.
+                let n = driver.turn(Some(std::time::Duration::ZERO), woken);
+                if n > 0 {
+                    return n;
+                }
+                continue;
+            }
+            let n = driver.turn(None, woken);
+            if n > 0 || must_return() {
+                return n;
+            }
         }
     }
 

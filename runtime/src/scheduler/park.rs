@@ -56,6 +56,11 @@ impl ParkSignal {
         }
     }
 
+    /// Whether the worker was unparked and has not consumed the notification yet.
+    pub(crate) fn is_notified(&self) -> bool {
+        self.state.load(Ordering::SeqCst) == NOTIFIED
+    }
+
     /// Whether the worker sleeps on its parker (a hint: it may wake up at any moment).
     pub(crate) fn is_on_parker(&self) -> bool {
         self.state.load(Ordering::Relaxed) == PARKED_PARKER

@@ -115,6 +115,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
             blocking: config.blocking,
             driver_handle: config.driver.handle().clone(),
             driver: DriverSlot::new(config.driver),
+            block_on_busy: std::sync::atomic::AtomicUsize::new(0),
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
         }),
@@ -282,8 +283,10 @@ impl Worker {
 
     /// A current-thread runtime's `block_on`: this thread is the runtime's worker until `future`
     /// completes. It polls `future` whenever it is woken, and in between runs tasks, turns the
-    /// driver and parks exactly as a worker thread does; `future` is polled before the next task
-    /// once woken, so a `block_on` waiting for one task does not wait behind the whole queue.
+    /// driver and parks exactly as a worker thread does. Once woken, `future` is polled after at
+    /// most a batch of tasks ([`MAINTENANCE_INTERVAL`]), as tokio's current-thread scheduler
+    /// does: soon, yet a `future` that yields in a loop cannot starve the tasks. A `future` that
+    /// woke itself (yielded) runs again only after a non-blocking driver turn, as a yielded task.
     ///
     /// The root's waker sets a flag and, from another thread, unparks the worker through its
     /// `ParkSignal` (which keeps a token, so a wake between the flag check and the park is not
@@ -309,32 +312,52 @@ impl Worker {
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         loop {
+            // Whether the root woke itself while polled (it yielded): it must not run again
+            // before the driver has been turned, as a yielded task would not.
+            let mut yielded = false;
             if root.woken.swap(false, Ordering::Acquire) {
                 if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                     return output;
                 }
+                yielded = root.woken.load(Ordering::Acquire);
             }
-            let shutdown = loop {
-                // Acquire: pairs with the Release store in `RootWaker::wake`.
-                if root.woken.load(Ordering::Acquire) {
-                    break false;
-                }
+            // Then a batch of tasks, whether or not the root is woken meanwhile: a root that
+            // yields in a loop (waiting for a task to do something) must not starve them.
+            let mut shutdown = false;
+            for _ in 0..MAINTENANCE_INTERVAL {
                 match self.try_next() {
                     Found::Task(task) => task.run(),
-                    Found::Shutdown => break true,
+                    Found::Shutdown => {
+                        shutdown = true;
+                        break;
+                    }
                     Found::Nothing => {
+                        // Acquire: pairs with the Release store in `RootWaker::wake`.
+                        if root.woken.load(Ordering::Acquire) {
+                            if yielded {
+                                self.turn_driver_now();
+                                self.release_yielded();
+                            }
+                            break;
+                        }
                         if !self.park() {
-                            break true;
+                            shutdown = true;
+                            break;
+                        }
+                        if root.woken.load(Ordering::Acquire) {
+                            break;
                         }
                     }
                 }
-            };
+            }
             if shutdown {
                 // Not reached through the public API (dropping the runtime needs it unborrowed),
                 // but if the runtime is going away, no task runs any more: wait for the root alone.
-                self.shared().remotes[self.index]
-                    .park
-                    .park_on_parker(&self.parker);
+                while !root.woken.load(Ordering::Acquire) {
+                    self.shared().remotes[self.index]
+                        .park
+                        .park_on_parker(&self.parker);
+                }
             }
         }
     }
@@ -476,7 +499,13 @@ impl Worker {
         let hand_off = match shared.driver.take_or_request() {
             Some(mut driver) => {
                 let mut woken = self.woken.borrow_mut();
-                let turned = park.park_in_driver(|| driver.turn(None, &mut woken));
+                let turned = park.park_in_driver(|| {
+                    if shared.driver_handle.is_clock_paused() {
+                        shared.paused_turn(&mut driver, &mut woken, || park.is_notified())
+                    } else {
+                        driver.turn(None, &mut woken)
+                    }
+                });
                 let requested = shared.driver.release(driver);
                 filch_reactor::wake_all(&mut woken);
                 // Leaving the driver to run tasks: someone else should watch it now, if it has
@@ -485,6 +514,9 @@ impl Worker {
                 turned.is_some() || requested
             }
             None => {
+                // With the clock paused, the worker blocked in the driver decides whether the
+                // runtime is idle; this worker going to sleep may be what makes it so.
+                shared.clock_may_advance();
                 park.park_on_parker(&self.parker);
                 false
             }

@@ -1,0 +1,286 @@
+//! The paused clock (`filch::time::pause`, `advance`, `resume`, `Builder::start_paused`): time
+//! stands still until advanced or until the runtime is idle, when it jumps to the next deadline;
+//! on both runtime flavours. Every test checks the virtual times exactly (the paused clock is
+//! deterministic) and that the real time spent stays far below the virtual one.
+
+mod common;
+
+use common::within;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn paused(flavor: &str) -> filch::Runtime {
+    let mut builder = match flavor {
+        "current_thread" => filch::Builder::new_current_thread(),
+        _ => {
+            let mut b = filch::Builder::new();
+            b.worker_threads(4);
+            b
+        }
+    };
+    builder
+        .start_paused(true)
+        .build()
+        .expect("cannot build the runtime")
+}
+
+const FLAVORS: [&str; 2] = ["current_thread", "multi_thread"];
+
+#[test]
+fn an_hour_long_sleep_takes_no_real_time() {
+    for flavor in FLAVORS {
+        within(LIMIT, &format!("paused: an hour, {flavor}"), move || {
+            let rt = paused(flavor);
+            let wall = Instant::now();
+            let slept = rt.block_on(async {
+                let start = filch::time::now();
+                filch::sleep(Duration::from_secs(3600)).await;
+                filch::time::now() - start
+            });
+            assert_eq!(slept, Duration::from_secs(3600), "{flavor}");
+            assert!(wall.elapsed() < Duration::from_secs(10), "{flavor}");
+        });
+    }
+}
+
+#[test]
+fn every_task_wakes_exactly_at_its_deadline_in_deadline_order() {
+    for flavor in FLAVORS {
+        within(
+            LIMIT,
+            &format!("paused: many sleepers, {flavor}"),
+            move || {
+                let rt = paused(flavor);
+                let order = Arc::new(Mutex::new(Vec::new()));
+                rt.block_on({
+                    let order = order.clone();
+                    async move {
+                        let start = filch::time::now();
+                        let joins: Vec<_> = (0..200u64)
+                            .map(|i| {
+                                let order = order.clone();
+                                // Distinct durations from 1 s to about 2.8 h, shuffled.
+                                let secs = 1 + (i * 7_919) % 10_007;
+                                filch::spawn(async move {
+                                    let deadline = start + Duration::from_secs(secs);
+                                    filch::sleep_until(deadline).await;
+                                    // The clock stood at the deadline when the task ran.
+                                    assert_eq!(filch::time::now(), deadline);
+                                    order.lock().unwrap().push(secs);
+                                })
+                            })
+                            .collect();
+                        for join in joins {
+                            join.await.unwrap();
+                        }
+                    }
+                });
+                let order = order.lock().unwrap();
+                assert_eq!(order.len(), 200);
+                assert!(
+                    order.windows(2).all(|w| w[0] < w[1]),
+                    "{flavor}: woken out of deadline order"
+                );
+            },
+        );
+    }
+}
+
+#[test]
+fn advance_moves_the_clock_by_exactly_that_much_and_fires_what_is_due() {
+    for flavor in FLAVORS {
+        within(LIMIT, &format!("paused: advance, {flavor}"), move || {
+            let rt = paused(flavor);
+            rt.block_on(async {
+                let start = filch::time::now();
+                // The deadline is fixed here: the task may first run after the advances.
+                let sleeper = filch::spawn(filch::sleep_until(start + Duration::from_secs(10)));
+                // The block_on future is never idle here (it yields between advances), so the
+                // clock moves only by `advance`.
+                filch::time::advance(Duration::from_secs(4)).await;
+                assert_eq!(filch::time::now() - start, Duration::from_secs(4));
+                assert!(!sleeper.is_finished());
+                filch::time::advance(Duration::from_secs(6)).await;
+                if flavor == "current_thread" {
+                    // On one thread, the tasks the advance woke have run when it returns.
+                    assert!(
+                        sleeper.is_finished(),
+                        "advance returned before the timer fired"
+                    );
+                }
+                sleeper.await.unwrap();
+                assert_eq!(filch::time::now() - start, Duration::from_secs(10));
+            });
+        });
+    }
+}
+
+#[test]
+fn timeout_and_interval_follow_the_paused_clock() {
+    for flavor in FLAVORS {
+        within(
+            LIMIT,
+            &format!("paused: timeout and interval, {flavor}"),
+            move || {
+                let rt = paused(flavor);
+                rt.block_on(async {
+                    let start = filch::time::now();
+                    let elapsed =
+                        filch::timeout(Duration::from_secs(30), std::future::pending::<()>()).await;
+                    assert!(elapsed.is_err());
+                    assert_eq!(filch::time::now() - start, Duration::from_secs(30));
+
+                    let start = filch::time::now();
+                    let done = filch::timeout(
+                        Duration::from_secs(30),
+                        filch::sleep(Duration::from_secs(29)),
+                    )
+                    .await;
+                    assert!(done.is_ok());
+                    assert_eq!(filch::time::now() - start, Duration::from_secs(29));
+
+                    let mut ticks = filch::interval(Duration::from_secs(60));
+                    let first = ticks.tick().await;
+                    for k in 1..=10u32 {
+                        let t = ticks.tick().await;
+                        assert_eq!(t, first + Duration::from_secs(60) * k);
+                        assert_eq!(filch::time::now(), t, "a tick came late on a paused clock");
+                    }
+                });
+            },
+        );
+    }
+}
+
+#[test]
+fn the_clock_waits_for_a_running_blocking_job() {
+    for flavor in FLAVORS {
+        within(
+            LIMIT,
+            &format!("paused: blocking job, {flavor}"),
+            move || {
+                let rt = paused(flavor);
+                rt.block_on(async {
+                    let start = filch::time::now();
+                    // The job takes 100 ms of real time; while it runs the runtime is not idle, so
+                    // the 1-second timeout around it must not elapse.
+                    let job = filch::spawn_blocking(|| {
+                        std::thread::sleep(Duration::from_millis(100));
+                        7
+                    });
+                    let got = filch::timeout(Duration::from_secs(1), job).await;
+                    assert_eq!(
+                        got.expect("the clock jumped past a running job").unwrap(),
+                        7
+                    );
+                    assert_eq!(
+                        filch::time::now(),
+                        start,
+                        "the clock moved with nothing due"
+                    );
+                });
+            },
+        );
+    }
+}
+
+#[test]
+fn the_clock_waits_for_a_busy_block_on_future() {
+    within(LIMIT, "paused: busy block_on", || {
+        let rt = paused("multi_thread");
+        rt.block_on(async {
+            let sleeper = filch::spawn(filch::sleep(Duration::from_secs(3600)));
+            // Every worker is idle, but this future is still running: no jump yet.
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(
+                !sleeper.is_finished(),
+                "the clock jumped while block_on was busy"
+            );
+            sleeper.await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn sockets_work_while_the_clock_is_paused() {
+    for flavor in FLAVORS {
+        within(LIMIT, &format!("paused: sockets, {flavor}"), move || {
+            let rt = paused(flavor);
+            rt.block_on(async {
+                let listener = filch::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let server = filch::spawn(async move {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    let mut buf = [0u8; 5];
+                    stream.read_exact(&mut buf).await.unwrap();
+                    stream.write_all(&buf).await.unwrap();
+                });
+                let mut client = filch::net::TcpStream::connect(addr).await.unwrap();
+                client.write_all(b"hello").await.unwrap();
+                let mut back = [0u8; 5];
+                client.read_exact(&mut back).await.unwrap();
+                assert_eq!(&back, b"hello");
+                server.await.unwrap();
+            });
+        });
+    }
+}
+
+#[test]
+fn a_resumed_clock_runs_at_the_real_rate_again() {
+    for flavor in FLAVORS {
+        within(LIMIT, &format!("paused: resume, {flavor}"), move || {
+            let rt = paused(flavor);
+            rt.block_on(async {
+                filch::sleep(Duration::from_secs(600)).await;
+                filch::time::resume();
+                let wall = Instant::now();
+                let start = filch::time::now();
+                filch::sleep(Duration::from_millis(30)).await;
+                assert!(wall.elapsed() >= Duration::from_millis(30), "no real wait");
+                assert!(filch::time::now() - start >= Duration::from_millis(30));
+                // And it can be paused again.
+                filch::time::pause();
+                let frozen = filch::time::now();
+                std::thread::sleep(Duration::from_millis(5));
+                assert_eq!(filch::time::now(), frozen);
+            });
+        });
+    }
+}
+
+#[test]
+fn pausing_inside_a_running_runtime_stops_the_clock_there() {
+    within(LIMIT, "paused: pause later", || {
+        filch::run(async {
+            filch::time::pause();
+            let start = filch::time::now();
+            let wall = Instant::now();
+            filch::sleep(Duration::from_secs(86_400)).await;
+            assert_eq!(filch::time::now() - start, Duration::from_secs(86_400));
+            assert!(wall.elapsed() < Duration::from_secs(10));
+        });
+    });
+}
+
+#[test]
+fn advance_without_a_paused_clock_panics_with_a_clear_message() {
+    let err = std::panic::catch_unwind(|| {
+        filch::run(async {
+            filch::time::advance(Duration::from_secs(1)).await;
+        })
+    })
+    .unwrap_err();
+    let message = common::panic_message(&*err);
+    assert!(message.contains("the clock is not paused"), "{message}");
+}
+
+#[test]
+fn the_clock_outside_a_runtime_panics_with_a_clear_message() {
+    let err = std::panic::catch_unwind(filch::time::pause).unwrap_err();
+    let message = common::panic_message(&*err);
+    assert!(message.contains("filch::time::pause"), "{message}");
+    assert!(message.contains("no filch runtime"), "{message}");
+}
