@@ -19,6 +19,7 @@
 //! | `await asyncio.sleep(d)` | [`filch::sleep(d).await`](sleep) |
 //! | `asyncio.wait_for(aw, t)` / `asyncio.timeout(t)` | [`filch::timeout(t, fut).await`](timeout) |
 //! | `asyncio.to_thread(f)` | [`filch::spawn_blocking(f)`](spawn_blocking) |
+//! | `loop.add_signal_handler(SIGINT, ...)` | [`filch::signal::ctrl_c().await`](signal::ctrl_c), [`signal::unix::signal`] (Unix) |
 //!
 //! Unlike asyncio, tasks run on a pool of worker threads (one per core by default); a worker
 //! that runs out of tasks steals queued ones from a busy worker.
@@ -70,6 +71,16 @@ pub mod time {
 /// `AsyncWrite` on the streams. See [`net::TcpListener`] for an echo server.
 pub mod net {
     pub use filch_reactor::net::*;
+}
+
+/// Unix signals: [`signal::ctrl_c`] and, for any signal, [`signal::unix::signal`].
+///
+/// Listening for a signal installs a process-wide handler that stays for the life of the
+/// process: after the first `ctrl_c()` is polled, Ctrl-C no longer kills the program, which must
+/// exit by itself. See the [`ctrl_c`](signal::ctrl_c) docs and `examples/signals.rs`.
+#[cfg(unix)]
+pub mod signal {
+    pub use filch_reactor::signal::*;
 }
 
 /// Task types: join handles, ids and errors.

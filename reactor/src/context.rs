@@ -31,8 +31,8 @@ impl Drop for EnterGuard {
     }
 }
 
-const NO_RUNTIME: &str = "there is no filch runtime on this thread: sockets and timers must be \
-                          created inside a task or inside `filch::run(...)` / \
+const NO_RUNTIME: &str = "there is no filch runtime on this thread: sockets, timers and signal \
+                          listeners must be created inside a task or inside `filch::run(...)` / \
                           `Runtime::block_on(...)`";
 
 /// The current driver, or an `io::Error` saying there is none (for socket constructors).

@@ -1,7 +1,7 @@
 //! The driver: one `mio::Poll`, turned by whichever worker is idle.
 
 use crate::io::scheduled_io::ScheduledIo;
-use crate::io::slab::{Slab, TIMER_TOKEN, WAKER_TOKEN};
+use crate::io::slab::{Slab, SIGNAL_TOKEN, TIMER_TOKEN, WAKER_TOKEN};
 use crate::io::Ready;
 use crate::loom::lock;
 use crate::loom::sync::Mutex;
@@ -47,6 +47,18 @@ pub(crate) struct Inner {
     /// Called when a timer or a source is registered while no thread is blocked in the driver
     /// (see [`Handle::set_unwatched_hook`]).
     unwatched_hook: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// This driver's signal listeners and its registration of the signals' self-pipe.
+    #[cfg(unix)]
+    signals: Mutex<SignalSource>,
+}
+
+/// A driver's part in signal delivery (`signal/mod.rs`): while it has listeners, its own clone
+/// of the self-pipe's read end is registered with its poller (and counted in `num_sources`).
+#[cfg(unix)]
+struct SignalSource {
+    listeners: usize,
+    /// `Some` exactly while `listeners > 0` and the driver is not shut down.
+    receiver: Option<mio::net::UnixStream>,
 }
 
 impl Driver {
@@ -69,6 +81,11 @@ impl Driver {
                     timers: Timers::new(),
                     is_shutdown: AtomicBool::new(false),
                     unwatched_hook: OnceLock::new(),
+                    #[cfg(unix)]
+                    signals: Mutex::new(SignalSource {
+                        listeners: 0,
+                        receiver: None,
+                    }),
                 }),
             },
             tick: 0,
@@ -116,11 +133,16 @@ impl Driver {
             Err(e) => panic!("filch: polling the I/O driver failed: {e}"),
         }
         self.tick = self.tick.wrapping_add(1);
+        let mut signalled = false;
         if !self.events.is_empty() {
             let slab = lock(&inner.slab);
             for event in self.events.iter() {
                 let token = event.token();
                 if token == WAKER_TOKEN || token == TIMER_TOKEN {
+                    continue;
+                }
+                if token == SIGNAL_TOKEN {
+                    signalled = true;
                     continue;
                 }
                 // A stale token (the source was deregistered and its slot reused) finds nothing.
@@ -131,6 +153,14 @@ impl Driver {
                 }
             }
         }
+        #[cfg(unix)]
+        if signalled {
+            if let Some(signals) = crate::signal::registry::get() {
+                signals.deliver(woken);
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = signalled;
         inner.timers.process(woken);
         woken.len() - before
     }
@@ -199,6 +229,8 @@ impl Handle {
             return;
         }
         let mut wakers = Vec::new();
+        #[cfg(unix)]
+        self.shutdown_signals(&mut wakers);
         let sources = lock(&self.inner.slab).drain();
         self.inner.num_sources.store(0, Ordering::Relaxed);
         for io in sources {
@@ -244,6 +276,73 @@ impl Handle {
             // The fd is about to be closed, which removes it from epoll anyway; an error here
             // (the driver's epoll is gone) changes nothing for the caller.
             let _ = self.inner.registry.deregister(source);
+        }
+    }
+}
+
+/// Signal listeners (`signal/mod.rs`): the driver's registration of the self-pipe.
+#[cfg(unix)]
+impl Handle {
+    /// Identifies the driver (its shared state's address, stable while a handle exists).
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    /// Counts a new signal listener; the first registers the self-pipe with the poller, as a
+    /// source (so an idle runtime watches it, and the unwatched hook runs if nobody does).
+    pub(crate) fn attach_signal_listener(&self) -> io::Result<()> {
+        let globals = crate::signal::registry::globals()?;
+        let mut signals = lock(&self.inner.signals);
+        // Under the lock that `shutdown_signals` takes after setting the flag: a listener
+        // attached here is seen by the shutdown.
+        if self.is_shutdown() {
+            return Err(io::Error::other(
+                "the filch runtime has shut down: it can take no new signal listener",
+            ));
+        }
+        if signals.receiver.is_none() {
+            let mut receiver = mio::net::UnixStream::from_std(globals.receiver()?);
+            self.inner
+                .registry
+                .register(&mut receiver, SIGNAL_TOKEN, mio::Interest::READABLE)?;
+            signals.receiver = Some(receiver);
+            self.inner.num_sources.fetch_add(1, Ordering::Relaxed);
+        }
+        signals.listeners += 1;
+        let registered = signals.listeners == 1;
+        drop(signals);
+        if registered {
+            self.notify_if_unwatched();
+        }
+        Ok(())
+    }
+
+    /// Counts a signal listener out; the last deregisters the self-pipe.
+    pub(crate) fn detach_signal_listener(&self) {
+        let mut signals = lock(&self.inner.signals);
+        signals.listeners -= 1;
+        if signals.listeners == 0 {
+            if let Some(mut receiver) = signals.receiver.take() {
+                self.inner.num_sources.fetch_sub(1, Ordering::Relaxed);
+                // Explicitly: the pipe stays open through other descriptors, so closing this
+                // one would not remove it from the poller. An error (the poller is gone)
+                // changes nothing.
+                let _ = self.inner.registry.deregister(&mut receiver);
+            }
+        }
+    }
+
+    /// At shutdown, after the flag is set: deregisters the self-pipe and hands out the wakers
+    /// of this driver's waiting listeners, whose `recv` then answers `None`.
+    fn shutdown_signals(&self, wakers: &mut Vec<Waker>) {
+        let mut signals = lock(&self.inner.signals);
+        if let Some(mut receiver) = signals.receiver.take() {
+            let _ = self.inner.registry.deregister(&mut receiver);
+        }
+        let listening = signals.listeners > 0;
+        drop(signals);
+        if let (true, Some(globals)) = (listening, crate::signal::registry::get()) {
+            globals.take_driver_wakers(self.id(), wakers);
         }
     }
 }

@@ -11,6 +11,8 @@
 //! - [`time`]: a hierarchical timing wheel (6 levels × 64 slots, 1 ms) with exact deadlines, and
 //!   [`sleep`], [`timeout`], [`interval`].
 //! - [`net`]: TCP, UDP and Unix sockets implementing `futures_io::AsyncRead`/`AsyncWrite`.
+//! - [`signal`] (Unix): `ctrl_c` and `unix::signal`, delivered by the drivers through a
+//!   self-pipe; the design is in `signal/mod.rs`.
 //! - [`coop`]: the cooperative budget every leaf resource (socket, timer, join handle) spends.
 //!
 //! Use these through the `filch` crate, which re-exports them.
@@ -25,6 +27,8 @@ mod io;
 mod loom;
 pub mod net;
 mod precise;
+#[cfg(unix)]
+pub mod signal;
 pub mod time;
 
 pub use context::{enter, EnterGuard};

@@ -17,8 +17,10 @@ const GENERATION_MASK: usize = usize::MAX >> INDEX_BITS;
 pub(crate) const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 /// Reserved for the driver's precise timer.
 pub(crate) const TIMER_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+/// Reserved for the signals' self-pipe (`signal/`).
+pub(crate) const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 2);
 /// Tokens from here up are reserved.
-const FIRST_RESERVED: usize = usize::MAX - 1;
+const FIRST_RESERVED: usize = usize::MAX - 2;
 
 pub(crate) struct Slab {
     slots: Vec<Slot>,
