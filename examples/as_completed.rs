@@ -48,40 +48,39 @@ async fn download(start: Instant, name: &'static str, ms: u64) -> (&'static str,
     (name, ms * 1024)
 }
 
-fn main() {
+#[filch::main]
+async fn main() {
     let start = Instant::now();
-    filch::run(async move {
-        log(start, "starting 5 downloads (400, 100, 300, 50, 200 ms)");
-        let mut downloads = filch::as_completed(FILES.map(|(name, ms)| download(start, name, ms)));
-        while let Some(result) = downloads.next().await {
-            let (name, bytes) = result.expect("download task panicked");
-            log(
-                start,
-                format!(
-                    "processing {name}: {bytes} bytes ({} to go)",
-                    downloads.len()
-                ),
-            );
-        }
-        log(start, "all done, in completion order");
-
-        log(start, "again, but keep only the first two results");
-        let mut downloads = filch::as_completed(FILES.map(|(name, ms)| download(start, name, ms)));
-        for _ in 0..2 {
-            if let Some(Ok((name, bytes))) = downloads.next().await {
-                log(start, format!("processing {name}: {bytes} bytes"));
-            }
-        }
+    log(start, "starting 5 downloads (400, 100, 300, 50, 200 ms)");
+    let mut downloads = filch::as_completed(FILES.map(|(name, ms)| download(start, name, ms)));
+    while let Some(result) = downloads.next().await {
+        let (name, bytes) = result.expect("download task panicked");
         log(
             start,
             format!(
-                "dropping AsCompleted with {} still running",
+                "processing {name}: {bytes} bytes ({} to go)",
                 downloads.len()
             ),
         );
-        drop(downloads);
-        // The aborts are asynchronous: give the cancelled tasks a moment to be dropped.
-        filch::sleep(Duration::from_millis(20)).await;
-        log(start, "done: nothing kept running in the background");
-    });
+    }
+    log(start, "all done, in completion order");
+
+    log(start, "again, but keep only the first two results");
+    let mut downloads = filch::as_completed(FILES.map(|(name, ms)| download(start, name, ms)));
+    for _ in 0..2 {
+        if let Some(Ok((name, bytes))) = downloads.next().await {
+            log(start, format!("processing {name}: {bytes} bytes"));
+        }
+    }
+    log(
+        start,
+        format!(
+            "dropping AsCompleted with {} still running",
+            downloads.len()
+        ),
+    );
+    drop(downloads);
+    // The aborts are asynchronous: give the cancelled tasks a moment to be dropped.
+    filch::sleep(Duration::from_millis(20)).await;
+    log(start, "done: nothing kept running in the background");
 }

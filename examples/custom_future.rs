@@ -98,57 +98,56 @@ impl Future for Delay {
     }
 }
 
-fn main() {
+#[filch::main]
+async fn main() {
     let start = Instant::now();
-    filch::run(async move {
-        let delay = Delay::new(Duration::from_millis(200));
-        log(
-            start,
-            format!("awaiting a Delay, remaining() = {:.0?}", delay.remaining()),
-        );
-        let polls = delay.await;
-        log(
-            start,
-            format!("ready after {polls} polls: one to start, one after the wake"),
-        );
+    let delay = Delay::new(Duration::from_millis(200));
+    log(
+        start,
+        format!("awaiting a Delay, remaining() = {:.0?}", delay.remaining()),
+    );
+    let polls = delay.await;
+    log(
+        start,
+        format!("ready after {polls} polls: one to start, one after the wake"),
+    );
 
-        log(start, "through the async fn helper:");
-        Delay::new(Duration::from_millis(100))
-            .wait_verbose(start, "helper")
-            .await;
+    log(start, "through the async fn helper:");
+    Delay::new(Duration::from_millis(100))
+        .wait_verbose(start, "helper")
+        .await;
 
-        log(start, "in join!, alongside another Delay and a sleep:");
-        let (a, b, ()) = filch::join!(
-            Delay::new(Duration::from_millis(150)),
-            Delay::new(Duration::from_millis(50)),
-            filch::sleep(Duration::from_millis(100)),
-        );
-        log(start, format!("  join! -> polls ({a}, {b})"));
+    log(start, "in join!, alongside another Delay and a sleep:");
+    let (a, b, ()) = filch::join!(
+        Delay::new(Duration::from_millis(150)),
+        Delay::new(Duration::from_millis(50)),
+        filch::sleep(Duration::from_millis(100)),
+    );
+    log(start, format!("  join! -> polls ({a}, {b})"));
+    log(
+        start,
+        "  (join! polls every unfinished future each time its task wakes)",
+    );
+
+    log(
+        start,
+        "a 100 ms timeout on &mut a 300 ms Delay, then the rest of it:",
+    );
+    let mut delay = Delay::new(Duration::from_millis(300));
+    let first = filch::timeout(Duration::from_millis(100), &mut delay).await;
+    if let Err(elapsed) = first {
         log(
             start,
-            "  (join! polls every unfinished future each time its task wakes)",
+            format!("  {elapsed}; remaining() = {:.0?}", delay.remaining()),
         );
+    }
+    let polls = delay.await;
+    log(
+        start,
+        format!("  ready after {polls} polls in all, under the timeout and after it"),
+    );
 
-        log(
-            start,
-            "a 100 ms timeout on &mut a 300 ms Delay, then the rest of it:",
-        );
-        let mut delay = Delay::new(Duration::from_millis(300));
-        let first = filch::timeout(Duration::from_millis(100), &mut delay).await;
-        if let Err(elapsed) = first {
-            log(
-                start,
-                format!("  {elapsed}; remaining() = {:.0?}", delay.remaining()),
-            );
-        }
-        let polls = delay.await;
-        log(
-            start,
-            format!("  ready after {polls} polls in all, under the timeout and after it"),
-        );
-
-        log(start, "as a task of its own, on a worker:");
-        let polls = filch::spawn(Delay::new(Duration::from_millis(100))).await;
-        log(start, format!("  spawned Delay -> {polls:?}"));
-    });
+    log(start, "as a task of its own, on a worker:");
+    let polls = filch::spawn(Delay::new(Duration::from_millis(100))).await;
+    log(start, format!("  spawned Delay -> {polls:?}"));
 }

@@ -73,22 +73,21 @@ async fn client(start: Instant, id: u32, addr: SocketAddr) -> io::Result<()> {
     Ok(())
 }
 
-fn main() -> io::Result<()> {
+#[filch::main]
+async fn main() -> io::Result<()> {
     let start = Instant::now();
-    filch::run(async move {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        log(start, format!("server: listening on {addr}"));
-        let server = filch::spawn(serve(start, listener));
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    log(start, format!("server: listening on {addr}"));
+    let server = filch::spawn(serve(start, listener));
 
-        let clients = (1..=3).map(|id| filch::spawn(client(start, id, addr)));
-        for result in filch::join_all(clients).await {
-            result??;
-        }
+    let clients = (1..=3).map(|id| filch::spawn(client(start, id, addr)));
+    for result in filch::join_all(clients).await {
+        result??;
+    }
 
-        server.abort();
-        let stopped = server.await.expect_err("the server runs until aborted");
-        log(start, format!("server: stopped ({stopped})"));
-        Ok(())
-    })
+    server.abort();
+    let stopped = server.await.expect_err("the server runs until aborted");
+    log(start, format!("server: stopped ({stopped})"));
+    Ok(())
 }

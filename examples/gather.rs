@@ -36,57 +36,56 @@ fn count_primes(n: u64) -> usize {
         .count()
 }
 
-fn main() {
+#[filch::main]
+async fn main() {
     let start = Instant::now();
-    filch::run(async move {
-        log(start, "join_all: three fetches of 300, 100 and 200 ms");
-        let sources = [("users", 300), ("orders", 100), ("stock", 200)];
-        let pages = filch::join_all(sources.map(|(name, ms)| fetch(start, name, ms))).await;
-        log(
-            start,
-            format!("join_all -> {pages:?} (input order, ~300 ms)"),
-        );
+    log(start, "join_all: three fetches of 300, 100 and 200 ms");
+    let sources = [("users", 300), ("orders", 100), ("stock", 200)];
+    let pages = filch::join_all(sources.map(|(name, ms)| fetch(start, name, ms))).await;
+    log(
+        start,
+        format!("join_all -> {pages:?} (input order, ~300 ms)"),
+    );
 
-        log(start, "join!: futures of different types");
-        let (count, page, ratio) = filch::join!(
-            async {
-                filch::sleep(Duration::from_millis(50)).await;
-                42u32
-            },
-            fetch(start, "profile", 100),
-            async { 0.75f64 },
-        );
-        log(start, format!("join! -> ({count}, {page:?}, {ratio})"));
+    log(start, "join!: futures of different types");
+    let (count, page, ratio) = filch::join!(
+        async {
+            filch::sleep(Duration::from_millis(50)).await;
+            42u32
+        },
+        fetch(start, "profile", 100),
+        async { 0.75f64 },
+    );
+    log(start, format!("join! -> ({count}, {page:?}, {ratio})"));
 
-        log(
-            start,
-            "try_join_all: one of three sources fails after 100 ms",
-        );
-        let sources = [("users", 300), ("broken", 100), ("stock", 200)];
-        let result =
-            filch::try_join_all(sources.map(|(name, ms)| fetch_checked(start, name, ms))).await;
-        log(
-            start,
-            format!("try_join_all -> {result:?} (the others were dropped)"),
-        );
+    log(
+        start,
+        "try_join_all: one of three sources fails after 100 ms",
+    );
+    let sources = [("users", 300), ("broken", 100), ("stock", 200)];
+    let result =
+        filch::try_join_all(sources.map(|(name, ms)| fetch_checked(start, name, ms))).await;
+    log(
+        start,
+        format!("try_join_all -> {result:?} (the others were dropped)"),
+    );
 
-        log(
-            start,
-            "join_all over spawned tasks: CPU work on every worker",
-        );
-        let tasks = [200_000u64, 210_000, 220_000, 230_000].map(|n| {
-            filch::spawn(async move {
-                let primes = count_primes(n);
-                let thread = std::thread::current().name().unwrap_or("?").to_owned();
-                log(start, format!("  primes below {n}: {primes} (on {thread})"));
-                primes
-            })
-        });
-        let counts: Vec<usize> = filch::join_all(tasks)
-            .await
-            .into_iter()
-            .map(|r| r.expect("task panicked"))
-            .collect();
-        log(start, format!("join_all of handles -> {counts:?}"));
+    log(
+        start,
+        "join_all over spawned tasks: CPU work on every worker",
+    );
+    let tasks = [200_000u64, 210_000, 220_000, 230_000].map(|n| {
+        filch::spawn(async move {
+            let primes = count_primes(n);
+            let thread = std::thread::current().name().unwrap_or("?").to_owned();
+            log(start, format!("  primes below {n}: {primes} (on {thread})"));
+            primes
+        })
     });
+    let counts: Vec<usize> = filch::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task panicked"))
+        .collect();
+    log(start, format!("join_all of handles -> {counts:?}"));
 }

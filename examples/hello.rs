@@ -1,5 +1,9 @@
 //! The smallest filch program: start the runtime, spawn tasks on it, gather their results.
 //!
+//! `filch::run(future)` is asyncio's `asyncio.run(main())`; the other examples write the same
+//! with `#[filch::main]` on an `async fn main`, which expands to a `main` that builds a runtime
+//! and blocks on the body.
+//!
 //! `cargo run --example hello`
 
 use std::time::Instant;

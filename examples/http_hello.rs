@@ -40,20 +40,19 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn main() -> std::io::Result<()> {
+#[filch::main]
+async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    filch::run(async move {
-        let listener = TcpListener::bind(addr.as_str()).await?;
-        println!("listening on http://{}", listener.local_addr()?);
-        loop {
-            let (stream, _) = listener.accept().await?;
-            stream.set_nodelay(true)?;
-            // Detached: dropping the handle lets the connection's task run on its own.
-            drop(filch::spawn(async move {
-                let _ = serve(stream).await;
-            }));
-        }
-    })
+    let listener = TcpListener::bind(addr.as_str()).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        // Detached: dropping the handle lets the connection's task run on its own.
+        drop(filch::spawn(async move {
+            let _ = serve(stream).await;
+        }));
+    }
 }

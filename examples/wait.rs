@@ -38,50 +38,49 @@ fn report(start: Instant, waited: &Waited<u64, String>) {
     }
 }
 
-fn main() {
+#[filch::main]
+async fn main() {
     let start = Instant::now();
-    filch::run(async move {
-        log(start, "FIRST_COMPLETED over jobs of 300, 100, 200 ms");
-        let handles = [300, 100, 200].map(|ms| job(ms, false));
-        let waited = filch::wait(handles, ReturnWhen::FirstCompleted).await;
-        report(start, &waited);
-        log(start, "aborting the pending ones");
-        for (index, handle) in waited.pending {
-            handle.abort();
-            let err = handle.await.expect_err("an aborted job cannot finish");
-            log(
-                start,
-                format!("  #{index}: {err} (is_cancelled = {})", err.is_cancelled()),
-            );
-        }
+    log(start, "FIRST_COMPLETED over jobs of 300, 100, 200 ms");
+    let handles = [300, 100, 200].map(|ms| job(ms, false));
+    let waited = filch::wait(handles, ReturnWhen::FirstCompleted).await;
+    report(start, &waited);
+    log(start, "aborting the pending ones");
+    for (index, handle) in waited.pending {
+        handle.abort();
+        let err = handle.await.expect_err("an aborted job cannot finish");
+        log(
+            start,
+            format!("  #{index}: {err} (is_cancelled = {})", err.is_cancelled()),
+        );
+    }
 
-        log(
-            start,
-            "FIRST_ERROR over jobs of 100 ms, 150 ms (fails), 400 ms",
-        );
-        let handles = [job(100, false), job(150, true), job(400, false)];
-        let waited = filch::wait(handles, ReturnWhen::FirstError).await;
-        report(start, &waited);
-        for (_, handle) in waited.pending {
-            handle.abort();
-        }
+    log(
+        start,
+        "FIRST_ERROR over jobs of 100 ms, 150 ms (fails), 400 ms",
+    );
+    let handles = [job(100, false), job(150, true), job(400, false)];
+    let waited = filch::wait(handles, ReturnWhen::FirstError).await;
+    report(start, &waited);
+    for (_, handle) in waited.pending {
+        handle.abort();
+    }
 
-        log(
-            start,
-            "ALL_COMPLETED with a 250 ms timeout over jobs of 100, 200, 400, 600 ms",
-        );
-        let handles = [100, 200, 400, 600].map(|ms| job(ms, false));
-        let waited = filch::wait(handles, ReturnWhen::AllCompleted)
-            .timeout(Duration::from_millis(250))
-            .await;
-        report(start, &waited);
-        log(
-            start,
-            "the pending jobs are still running: wait for them again, without timeout",
-        );
-        let handles = waited.pending.into_iter().map(|(_, handle)| handle);
-        let waited = filch::wait(handles, ReturnWhen::AllCompleted).await;
-        report(start, &waited);
-        log(start, "(positions are in the second call's input now)");
-    });
+    log(
+        start,
+        "ALL_COMPLETED with a 250 ms timeout over jobs of 100, 200, 400, 600 ms",
+    );
+    let handles = [100, 200, 400, 600].map(|ms| job(ms, false));
+    let waited = filch::wait(handles, ReturnWhen::AllCompleted)
+        .timeout(Duration::from_millis(250))
+        .await;
+    report(start, &waited);
+    log(
+        start,
+        "the pending jobs are still running: wait for them again, without timeout",
+    );
+    let handles = waited.pending.into_iter().map(|(_, handle)| handle);
+    let waited = filch::wait(handles, ReturnWhen::AllCompleted).await;
+    report(start, &waited);
+    log(start, "(positions are in the second call's input now)");
 }

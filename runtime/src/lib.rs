@@ -43,6 +43,7 @@ mod park_thread;
 mod runtime;
 mod scheduler;
 pub mod task;
+mod test_thread;
 mod yield_now;
 
 pub use builder::Builder;
@@ -56,10 +57,12 @@ pub use runtime::Runtime;
 pub use task::{Id, JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};
 
-/// What the `join!`, `try_join!` and `select!` macros expand to; not part of the API.
+/// What the `join!`, `try_join!` and `select!` macros and `#[filch::test]` expand to; not part
+/// of the API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::combinators::maybe_done::*;
+    pub use crate::test_thread::run_test;
 }
 
 /// Runs `future` to completion on a new runtime with the default settings, then shuts the

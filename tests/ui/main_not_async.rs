@@ -1,0 +1,4 @@
+#[filch::main]
+fn main() {
+    println!("no async");
+}

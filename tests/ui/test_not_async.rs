@@ -1,0 +1,6 @@
+#[filch::test]
+fn not_async() {
+    assert!(true);
+}
+
+fn main() {}
