@@ -162,3 +162,29 @@ fn main_on_another_function_makes_it_run_its_body_on_a_runtime() {
     assert_eq!(doubled_on_a_runtime(21), 42);
     assert_eq!(doubled_on_a_runtime(1), 2);
 }
+
+/// `start_paused = true`: the clock stands still and jumps from deadline to deadline, so a day of
+/// sleeps takes no real time and ends at exactly the virtual instant.
+#[filch::test(start_paused = true)]
+async fn start_paused_makes_a_day_of_sleeps_take_no_time() {
+    let wall = Instant::now();
+    let start = filch::time::now();
+    for _ in 0..24 {
+        filch::sleep(Duration::from_secs(3600)).await;
+    }
+    assert_eq!(filch::time::now() - start, Duration::from_secs(86_400));
+    assert!(wall.elapsed() < Duration::from_secs(10));
+}
+
+/// The same on the multi-thread flavour.
+#[filch::test(flavor = "multi_thread", worker_threads = 2, start_paused = true)]
+async fn start_paused_works_on_the_multi_thread_flavour() {
+    let start = filch::time::now();
+    let joins: Vec<_> = (1..=10u64)
+        .map(|h| filch::spawn(filch::sleep_until(start + Duration::from_secs(3600 * h))))
+        .collect();
+    for join in joins {
+        join.await.unwrap();
+    }
+    assert_eq!(filch::time::now() - start, Duration::from_secs(36_000));
+}

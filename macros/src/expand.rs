@@ -200,7 +200,10 @@ fn block_on(
     let workers = options
         .worker_threads
         .map(|n| quote_spanned!(span=> .worker_threads(#n)));
-    quote_spanned!(span=> #builder #workers .build().expect(#cannot_build).block_on(#body))
+    let paused = options
+        .start_paused
+        .then(|| quote_spanned!(span=> .start_paused(true)));
+    quote_spanned!(span=> #builder #workers #paused .build().expect(#cannot_build).block_on(#body))
 }
 
 /// `return value;`, spanned like `value`.

@@ -48,6 +48,7 @@ use proc_macro::TokenStream;
 /// |---|---|---|
 /// | `flavor` | `"multi_thread"`: worker threads run the tasks ([`Builder::new_multi_thread`]); `"current_thread"`: the thread of `main` runs them ([`Builder::new_current_thread`]) | `"multi_thread"` |
 /// | `worker_threads` | a positive integer literal; only with `"multi_thread"` ([`Builder::worker_threads`]) | one per core |
+/// | `start_paused` | `true`: the runtime's clock starts paused ([`Builder::start_paused`]) | `false` |
 /// | `crate` | the path of the filch crate, as a string, for a renamed dependency | `"filch"` |
 ///
 /// ```
@@ -84,6 +85,7 @@ use proc_macro::TokenStream;
 /// [`Builder::new_multi_thread`]: https://docs.rs/filch/latest/filch/struct.Builder.html#method.new_multi_thread
 /// [`Builder::new_current_thread`]: https://docs.rs/filch/latest/filch/struct.Builder.html#method.new_current_thread
 /// [`Builder::worker_threads`]: https://docs.rs/filch/latest/filch/struct.Builder.html#method.worker_threads
+/// [`Builder::start_paused`]: https://docs.rs/filch/latest/filch/struct.Builder.html#method.start_paused
 /// [`Runtime::block_on`]: https://docs.rs/filch/latest/filch/struct.Runtime.html#method.block_on
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -121,6 +123,15 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     Ok(())
 /// }
 ///
+/// #[filch::test(start_paused = true)]
+/// async fn an_hour_of_retries_in_no_time() {
+///     let start = filch::time::now();
+///     for _ in 0..60 {
+///         filch::sleep(Duration::from_secs(60)).await;
+///     }
+///     assert_eq!(filch::time::now() - start, Duration::from_secs(3600));
+/// }
+///
 /// #[filch::test]
 /// #[should_panic(expected = "boom")]
 /// async fn panics() {
@@ -136,7 +147,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// |---|---|---|
 /// | `flavor` | `"current_thread"` or `"multi_thread"` | `"current_thread"` |
 /// | `worker_threads` | a positive integer literal: a multi-thread runtime with that many workers (an error with `flavor = "current_thread"`) | one per core, with `"multi_thread"` |
-/// | `timeout` | a whole number and a unit, `ms`, `s` or `m`: `"500ms"`, `"30s"`, `"2m"` (checked at compile time) | none |
+/// | `timeout` | a whole number and a unit, `ms`, `s` or `m`: `"500ms"`, `"30s"`, `"2m"` (checked at compile time); real time, whatever the runtime's clock does | none |
+/// | `start_paused` | `true`: the runtime's clock starts paused, so sleeps and timeouts complete at once, in deadline order, at exact virtual times (`filch::time::pause`) | `false` |
 /// | `crate` | the path of the filch crate, as a string, for a renamed dependency | `"filch"` |
 ///
 /// A test that runs past its `timeout` fails with "test `name` timed out after 30s", even when

@@ -25,8 +25,8 @@ impl Kind {
     /// The options this attribute takes, as the "unknown option" error lists them.
     fn valid_options(self) -> &'static str {
         match self {
-            Kind::Main => "`flavor`, `worker_threads` and `crate`",
-            Kind::Test => "`flavor`, `worker_threads`, `timeout` and `crate`",
+            Kind::Main => "`flavor`, `worker_threads`, `start_paused` and `crate`",
+            Kind::Test => "`flavor`, `worker_threads`, `start_paused`, `timeout` and `crate`",
         }
     }
 
@@ -52,6 +52,8 @@ pub(crate) struct Options {
     pub(crate) worker_threads: Option<usize>,
     /// In milliseconds; `Some` only for `#[filch::test]`.
     pub(crate) timeout_ms: Option<u64>,
+    /// The runtime's clock starts paused (`Builder::start_paused`).
+    pub(crate) start_paused: bool,
     /// How the expansion names the facade crate: `::filch` unless `crate = "..."` says otherwise.
     pub(crate) crate_path: TokenStream,
 }
@@ -65,6 +67,7 @@ impl Options {
             flavor: kind.default_flavor(),
             worker_threads: None,
             timeout_ms: None,
+            start_paused: false,
             crate_path: quote::quote!(::filch),
         }
     }
@@ -83,15 +86,8 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Options> {
 
     for meta in metas {
         let name = meta.path().to_token_stream().to_string().replace(' ', "");
-        if name == "start_paused" {
-            errors.push(syn::Error::new_spanned(
-                meta.path(),
-                "`start_paused` is not available yet: filch has no paused clock so far",
-            ));
-            continue;
-        }
         let known = match name.as_str() {
-            "flavor" | "worker_threads" | "crate" => true,
+            "flavor" | "worker_threads" | "start_paused" | "crate" => true,
             "timeout" => kind == Kind::Test,
             _ => false,
         };
@@ -141,6 +137,16 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Options> {
                 Ok(ms) => options.timeout_ms = Some(ms),
                 Err(err) => errors.push(err),
             },
+            "start_paused" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(lit),
+                    ..
+                }) => options.start_paused = lit.value,
+                _ => errors.push(syn::Error::new_spanned(
+                    value,
+                    "`start_paused` takes `true` or `false`",
+                )),
+            },
             "crate" => match parse_crate_path(value) {
                 Ok(path) => options.crate_path = path.into_token_stream(),
                 Err(err) => errors.push(err),
@@ -174,6 +180,7 @@ fn example_of(name: &str) -> &'static str {
         "flavor" => "flavor = \"current_thread\"",
         "worker_threads" => "worker_threads = 4",
         "timeout" => "timeout = \"30s\"",
+        "start_paused" => "start_paused = true",
         _ => "crate = \"my_filch\"",
     }
 }

@@ -1,4 +1,4 @@
-#[filch::test(start_paused = true)]
+#[filch::test(start_paused = "yes")]
 async fn paused_clock() {}
 
 #[filch::test(retries = 3)]

@@ -1,8 +1,8 @@
 //! What `#[filch::main]` and `#[filch::test]` say about mistakes, checked with trybuild: each
 //! case under `tests/ui/` is compiled; a `pass_*` case must build and run, any other must fail
-//! with the messages in its `.stderr` file (`TRYBUILD=overwrite cargo test --test macros_ui`
+//! with the messages in its `.stderr` file (`TRYBUILD=overwrite cargo test -p filch-macros --test macros_ui`
 //! writes them anew: read them before committing). What the attributes do at run time is in
-//! `macros.rs`.
+//! the facade's `tests/macros.rs`.
 
 use std::env;
 use std::process::Command;
