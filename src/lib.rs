@@ -75,10 +75,10 @@
 pub use filch_runtime::{join, try_join};
 
 pub use filch_runtime::{
-    as_completed, join_all, race, run, select, spawn, spawn_blocking, try_join_all, wait,
-    yield_now, AsCompleted, Builder, Either, Failure, GroupError, Handle, Id, JoinAll, JoinError,
-    JoinHandle, Race, ReturnWhen, Runtime, Scope, Select, TaskGroup, TaskResult, TryCurrentError,
-    TryJoinAll, Wait, Waited, YieldNow,
+    as_completed, join_all, race, run, select, spawn, spawn_blocking, spawn_local, try_join_all,
+    wait, yield_now, AsCompleted, Builder, Either, Failure, GroupError, Handle, Id, JoinAll,
+    JoinError, JoinHandle, Race, ReturnWhen, Runtime, Scope, Select, TaskGroup, TaskResult,
+    TryCurrentError, TryJoinAll, Wait, Waited, YieldNow,
 };
 
 #[cfg(feature = "macros")]
@@ -113,7 +113,7 @@ pub mod signal {
 /// Task types: join handles, ids and errors.
 pub mod task {
     pub use filch_runtime::task::{Builder, Id, JoinError, JoinHandle};
-    pub use filch_runtime::{spawn, spawn_blocking, yield_now, YieldNow};
+    pub use filch_runtime::{spawn, spawn_blocking, spawn_local, yield_now, YieldNow};
 }
 
 /// What `#[filch::test]` expands to; not part of the API.

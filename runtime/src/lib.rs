@@ -38,6 +38,7 @@ mod combinators;
 mod context;
 mod group;
 mod handle;
+mod local;
 mod loom;
 mod park_thread;
 mod runtime;
@@ -53,6 +54,7 @@ pub use combinators::{
 };
 pub use group::{Failure, GroupError, Scope, TaskGroup};
 pub use handle::{spawn, spawn_blocking, Handle, TryCurrentError};
+pub use local::spawn_local;
 pub use runtime::Runtime;
 pub use task::{Id, JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};

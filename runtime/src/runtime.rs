@@ -2,7 +2,7 @@
 
 use crate::handle::Handle;
 use crate::task::JoinHandle;
-use crate::{context, park_thread, scheduler};
+use crate::{context, local, park_thread, scheduler};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -60,10 +60,11 @@ impl Runtime {
     /// worker (or deadlock); `.await` the future instead.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(self.handle.inner.clone());
-        match &self.workers {
-            scheduler::Workers::Threads(_) => park_thread::block_on(future, &self.handle.inner),
-            scheduler::Workers::Lent(lender) => lender.block_on(future),
-        }
+        // The future runs with this thread's local set, for `spawn_local`.
+        local::run(future, |root| match &self.workers {
+            scheduler::Workers::Threads(_) => park_thread::block_on(root, &self.handle.inner),
+            scheduler::Workers::Lent(lender) => lender.block_on(root),
+        })
     }
 
     /// Spawns a task on this runtime; see [`filch::spawn`](crate::spawn).

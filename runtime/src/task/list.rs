@@ -61,7 +61,27 @@ impl<S: Schedule> OwnedTasks<S> {
         T: Future + Send + 'static,
         T::Output: Send + 'static,
     {
-        let (task, notified, join) = super::owned(future, scheduler, id);
+        // SAFETY: a `Send` future and output may go anywhere.
+        unsafe { self.bind_local(future, scheduler, id) }
+    }
+
+    /// [`bind`](Self::bind) for a future or output that may not be `Send` (`spawn_local`).
+    ///
+    /// # Safety
+    /// As `raw::allocate_unchecked`: unless they are `Send`, the future and the output stay on
+    /// the calling thread (the scheduler runs the task there only, and the list is closed and
+    /// shut down there).
+    pub(crate) unsafe fn bind_local<T>(
+        &self,
+        future: T,
+        scheduler: S,
+        id: Id,
+    ) -> (JoinHandle<T::Output>, Option<Notified<S>>)
+    where
+        T: Future + 'static,
+    {
+        // SAFETY: the caller's contract.
+        let (task, notified, join) = unsafe { super::owned(future, scheduler, id) };
         let mut shard = lock(self.shard(id));
         // Relaxed is enough under the lock: see `close_and_shutdown`.
         if self.closed.load(Ordering::Relaxed) {

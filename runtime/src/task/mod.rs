@@ -225,13 +225,20 @@ where
 }
 
 /// Allocates a task for an owned-task list: its list reference, first `Notified` and join handle.
-fn owned<T, S>(future: T, scheduler: S, id: Id) -> (Task<S>, Notified<S>, JoinHandle<T::Output>)
+///
+/// # Safety
+/// As [`raw::allocate_unchecked`]: a future or output that is not `Send` stays on this thread.
+unsafe fn owned<T, S>(
+    future: T,
+    scheduler: S,
+    id: Id,
+) -> (Task<S>, Notified<S>, JoinHandle<T::Output>)
 where
-    T: Future + Send + 'static,
-    T::Output: Send + 'static,
+    T: Future + 'static,
     S: Schedule,
 {
-    let ptr = raw::allocate(future, scheduler, id, 3);
+    // SAFETY: the caller's contract.
+    let ptr = unsafe { raw::allocate_unchecked(future, scheduler, id, 3) };
     // SAFETY: `allocate` returned three references, one for each value.
     unsafe {
         (

@@ -73,6 +73,27 @@ where
     T::Output: Send + 'static,
     S: Schedule,
 {
+    // SAFETY: a `Send` future and output may be polled and dropped on any thread.
+    unsafe { allocate_unchecked(future, scheduler, id, refs) }
+}
+
+/// [`allocate`] for a future or output that may not be `Send` (`spawn_local`).
+///
+/// # Safety
+/// Unless they are `Send`, the future must be polled and dropped, and the output dropped, only
+/// on the thread that calls this: the task may be scheduled only to a queue that that thread
+/// alone runs, and must be shut down on that thread before it ends. (References, wakers and the
+/// scheduler may go anywhere: they touch only the header, the scheduler and the join waker.)
+pub(super) unsafe fn allocate_unchecked<T, S>(
+    future: T,
+    scheduler: S,
+    id: Id,
+    refs: usize,
+) -> NonNull<Header>
+where
+    T: Future + 'static,
+    S: Schedule,
+{
     let cell = Box::new(Cell {
         header: Header {
             state: State::new(refs),
@@ -91,10 +112,7 @@ where
     NonNull::from(Box::leak(cell)).cast()
 }
 
-fn vtable<T: Future + Send + 'static, S: Schedule>() -> &'static Vtable
-where
-    T::Output: Send + 'static,
-{
+fn vtable<T: Future + 'static, S: Schedule>() -> &'static Vtable {
     &Vtable {
         poll: poll::<T, S>,
         schedule: schedule::<T, S>,
