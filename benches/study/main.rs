@@ -61,12 +61,19 @@ fn parse_args() -> Result<Options, String> {
             "--quick" => quick = true,
             "--workers" => {
                 let list = args.next().ok_or("--workers needs a list, like 1,2,4")?;
-                let parsed: Result<Vec<usize>, _> = list.split(',').map(str::parse).collect();
+                // `ct`: the current-thread runtimes (recorded as 0 workers).
+                let parsed: Result<Vec<usize>, _> = list
+                    .split(',')
+                    .map(|w| if w == "ct" { Ok(0) } else { w.parse::<usize>() })
+                    .collect();
                 match parsed {
-                    Ok(v) if !v.is_empty() && !v.contains(&0) => workers = Some(v),
+                    Ok(v) if !v.is_empty() && v.iter().all(|&w| w > 0 || list.contains("ct")) => {
+                        workers = Some(v)
+                    }
                     _ => {
                         return Err(format!(
-                            "--workers {list}: expected positive numbers, like 1,2,4"
+                            "--workers {list}: expected positive numbers or `ct` (the \
+                             current-thread runtimes), like ct,1,2,4"
                         ))
                     }
                 }
@@ -88,7 +95,7 @@ fn parse_args() -> Result<Options, String> {
             "--bench" => {}
             "--help" | "-h" => {
                 return Err(
-                    "usage: cargo bench --bench study -- [--quick] [--workers 1,2,4] \
+                    "usage: cargo bench --bench study -- [--quick] [--workers ct,1,2,4] \
                             [--samples N] [--only name,name]"
                         .to_owned(),
                 )
@@ -188,7 +195,7 @@ fn run_workload(
                     format!("{} {metric}", w.name)
                 };
                 out.push(Sample {
-                    workers: params.workers,
+                    workers: params.key,
                     metric,
                     unit: *unit,
                     runtime,
@@ -238,11 +245,12 @@ fn main() {
     for &workers in &options.workers {
         let rts = (Filch::new(workers), Tokio::new(workers), Smol::new(workers));
         let params = Params {
-            workers,
+            workers: workers.max(1),
+            key: workers,
             quick: options.quick,
         };
         for w in &workloads {
-            bar.set_message(format!("{workers} workers: {}", w.name));
+            bar.set_message(format!("{}: {}", report::label(workers), w.name));
             run_workload(w, &rts, &params, &options, &bar, &mut samples);
         }
     }

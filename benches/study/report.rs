@@ -204,11 +204,17 @@ pub(crate) fn write(
     let _ = writeln!(md, "\nEvery number is a cost: lower is better.\n");
     for &workers in &options.workers {
         let cells = cells(workers, samples);
-        let _ = writeln!(
-            md,
-            "## {workers} worker{}\n",
-            if workers == 1 { "" } else { "s" }
-        );
+        let _ = writeln!(md, "## {}\n", label(workers));
+        if workers == 0 {
+            let _ = writeln!(
+                md,
+                "The current-thread runtimes: filch's `Builder::new_current_thread()` and tokio's \
+                 `new_current_thread()`, each inside `block_on` on a thread of its own for the \
+                 whole run (the workloads spawn and wait from another thread, as on the other \
+                 runtimes), and smol's `Executor` run by one thread (smol's `LocalExecutor` \
+                 cannot be handed tasks from another thread, which every workload does).\n"
+            );
+        }
         let _ = writeln!(
             md,
             "| workload | filch | tokio | smol | filch/tokio (spread) | filch/smol (spread) |"
@@ -237,10 +243,14 @@ pub(crate) fn write(
         );
         let _ = writeln!(
             md,
-            "![ratios at {workers} workers](ratios-{workers}w.svg)\n"
+            "![ratios, {}](ratios-{}.svg)\n",
+            label(workers),
+            file_key(workers)
         );
         ratio_chart(
-            &options.out.join(format!("ratios-{workers}w.svg")),
+            &options
+                .out
+                .join(format!("ratios-{}.svg", file_key(workers))),
             workers,
             &cells,
         )
@@ -250,7 +260,9 @@ pub(crate) fn write(
         md,
         "## Scaling with the worker count\n\n![scaling](scaling.svg)\n"
     );
-    scaling_chart(&options.out.join("scaling.svg"), &options.workers, samples)
+    // The current-thread column is no point on a scale of worker threads.
+    let threaded: Vec<usize> = options.workers.iter().copied().filter(|&w| w > 0).collect();
+    scaling_chart(&options.out.join("scaling.svg"), &threaded, samples)
         .map_err(std::io::Error::other)?;
     let _ = writeln!(md, "## Workloads\n");
     for w in workloads {
@@ -274,7 +286,10 @@ fn ratio_chart(path: &Path, workers: usize, cells: &[(String, Cell<'_>)]) -> Cha
     root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("time filch / time other, {workers} workers (bar: tokio, dot: smol; < 1: filch faster)"),
+            format!(
+                "time filch / time other, {} (bar: tokio, dot: smol; < 1: filch faster)",
+                label(workers)
+            ),
             ("sans-serif", 16),
         )
         .margin(10)
@@ -430,4 +445,21 @@ fn scaling_chart(path: &Path, workers: &[usize], samples: &[Sample]) -> ChartRes
     }
     root.present().map_err(err)?;
     Ok(())
+}
+
+/// How the report names a worker count: 0 is the current-thread runtimes.
+pub(crate) fn label(workers: usize) -> String {
+    match workers {
+        0 => "current thread".to_owned(),
+        1 => "1 worker".to_owned(),
+        n => format!("{n} workers"),
+    }
+}
+
+/// The worker count in file names (`ratios-2w.svg`, `ratios-ct.svg`).
+fn file_key(workers: usize) -> String {
+    match workers {
+        0 => "ct".to_owned(),
+        n => format!("{n}w"),
+    }
 }

@@ -3,7 +3,9 @@
 //! `Executor` run by `workers` threads, with `async-io` for timers and sockets).
 //!
 //! `block_on` never runs tasks on the calling thread for any of the three: the measured work
-//! runs on exactly `workers` threads. What each runtime offers natively for the combinator
+//! runs on exactly `workers` threads. With `workers == 0` (`--workers ct`) each is its
+//! single-threaded flavour, run by one thread of its own ([`DriverThread`]; smol: one executor
+//! thread). What each runtime offers natively for the combinator
 //! workloads (a group of tasks, `select!`) is in [`Rt::group`] and [`Rt::select_loop`]; TCP echo
 //! uses each runtime's own sockets ([`Rt::echo`]).
 
@@ -242,20 +244,74 @@ macro_rules! socket_methods {
 
 // ---------------------------------------------------------------------------------------------
 
+/// A current-thread runtime's own thread: inside the runtime's `block_on` until the runtime's
+/// last handle goes, so that it runs the tasks while the workloads spawn and wait from the
+/// calling thread, as they do with the other flavours (`workers == 0`, `--workers ct`).
+pub(crate) struct DriverThread {
+    stop: Option<futures_channel::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DriverThread {
+    fn start(
+        name: &str,
+        run: impl FnOnce(futures_channel::oneshot::Receiver<()>) + Send + 'static,
+    ) -> Arc<DriverThread> {
+        let (stop, stopped) = futures_channel::oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || run(stopped))
+            .expect("driver thread");
+        Arc::new(DriverThread {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for DriverThread {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 #[derive(Clone)]
-pub(crate) struct Filch(Arc<filch::Runtime>);
+pub(crate) struct Filch(
+    Arc<filch::Runtime>,
+    /// Kept for its drop: stops the current-thread runtime's own thread.
+    #[allow(dead_code)]
+    Option<Arc<DriverThread>>,
+);
 
 impl Rt for Filch {
     const NAME: &'static str = "filch";
     type Join<T: Send + 'static> = Unwrap<filch::JoinHandle<T>>;
 
     fn new(workers: usize) -> Filch {
-        Filch(Arc::new(
-            filch::Builder::new()
-                .worker_threads(workers)
-                .build()
-                .expect("filch runtime"),
-        ))
+        if workers == 0 {
+            let rt = Arc::new(
+                filch::Builder::new_current_thread()
+                    .build()
+                    .expect("filch runtime"),
+            );
+            let driven = rt.clone();
+            let driver = DriverThread::start("filch-ct", move |stopped| {
+                let _ = driven.block_on(stopped);
+            });
+            return Filch(rt, Some(driver));
+        }
+        Filch(
+            Arc::new(
+                filch::Builder::new()
+                    .worker_threads(workers)
+                    .build()
+                    .expect("filch runtime"),
+            ),
+            None,
+        )
     }
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.0.block_on(future)
@@ -315,20 +371,41 @@ impl Rt for Filch {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone)]
-pub(crate) struct Tokio(Arc<tokio::runtime::Runtime>);
+pub(crate) struct Tokio(
+    Arc<tokio::runtime::Runtime>,
+    /// Kept for its drop: stops the current-thread runtime's own thread.
+    #[allow(dead_code)]
+    Option<Arc<DriverThread>>,
+);
 
 impl Rt for Tokio {
     const NAME: &'static str = "tokio";
     type Join<T: Send + 'static> = Unwrap<tokio::task::JoinHandle<T>>;
 
     fn new(workers: usize) -> Tokio {
-        Tokio(Arc::new(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(workers)
-                .enable_all()
-                .build()
-                .expect("tokio runtime"),
-        ))
+        if workers == 0 {
+            let rt = Arc::new(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("tokio runtime"),
+            );
+            let driven = rt.clone();
+            let driver = DriverThread::start("tokio-ct", move |stopped| {
+                let _ = driven.block_on(stopped);
+            });
+            return Tokio(rt, Some(driver));
+        }
+        Tokio(
+            Arc::new(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(workers)
+                    .enable_all()
+                    .build()
+                    .expect("tokio runtime"),
+            ),
+            None,
+        )
     }
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.0.block_on(future)
@@ -421,6 +498,8 @@ impl Rt for Smol {
     type Join<T: Send + 'static> = smol::Task<T>;
 
     fn new(workers: usize) -> Smol {
+        // The current-thread column: one thread runs the executor (see `DriverThread`).
+        let workers = workers.max(1);
         let executor = Arc::new(smol::Executor::new());
         let (stop, stopped) = smol::channel::bounded::<()>(1);
         let threads = (0..workers)

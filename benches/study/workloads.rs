@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 /// How big each workload is; `--quick` shrinks the slow ones.
 #[derive(Clone, Copy)]
 pub(crate) struct Params {
+    /// Threads that run tasks (1 for a current-thread runtime).
     pub(crate) workers: usize,
+    /// The worker count as the report keys it: 0 for the current-thread runtimes.
+    pub(crate) key: usize,
     pub(crate) quick: bool,
 }
 
