@@ -20,6 +20,8 @@
 //! | `asyncio.wait_for(aw, t)` / `asyncio.timeout(t)` | [`filch::timeout(t, fut).await`](timeout) |
 //! | `asyncio.to_thread(f)` | [`filch::spawn_blocking(f)`](spawn_blocking) |
 //! | `loop.add_signal_handler(SIGINT, ...)` | [`filch::signal::ctrl_c().await`](signal::ctrl_c), [`signal::unix::signal`] (Unix) |
+//! | one event loop on one thread | [`Builder::new_current_thread`]; non-`Send` tasks: [`spawn_local`] |
+//! | a fake clock in tests | [`time::pause`], [`time::advance`], [`time::resume`], [`time::now`], [`Builder::start_paused`] |
 //!
 //! Unlike asyncio, tasks run on a pool of worker threads (one per core by default); a worker
 //! that runs out of tasks steals queued ones from a busy worker.
