@@ -284,3 +284,43 @@ fn the_clock_outside_a_runtime_panics_with_a_clear_message() {
     assert!(message.contains("filch::time::pause"), "{message}");
     assert!(message.contains("no filch runtime"), "{message}");
 }
+
+// ---- attack: edges of the paused clock ----
+
+/// A second thread's `block_on` on a current-thread runtime polls its own future (on its own
+/// parker) while the first thread holds the worker: that future is as busy as a multi-thread
+/// runtime's `block_on` future, and the clock must not jump while it runs.
+#[test]
+fn the_clock_waits_for_a_busy_block_on_future_waiting_for_the_current_thread_worker() {
+    within(LIMIT, "paused: second block_on busy", || {
+        let rt = Arc::new(paused("current_thread"));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = futures_channel::oneshot::channel::<()>();
+        let first = {
+            let rt = rt.clone();
+            std::thread::spawn(move || {
+                rt.block_on(async move {
+                    started_tx.send(()).unwrap();
+                    release_rx.await.unwrap();
+                })
+            })
+        };
+        started_rx.recv().unwrap();
+        // The first thread holds the worker (it is parked in the driver, the runtime idle).
+        std::thread::sleep(Duration::from_millis(20));
+        rt.block_on(async move {
+            let start = filch::time::now();
+            let sleeper = filch::spawn(filch::sleep(Duration::from_secs(3600)));
+            // This future is being polled: the runtime is not idle, no jump yet.
+            std::thread::sleep(Duration::from_millis(100));
+            let finished = sleeper.is_finished();
+            let moved = filch::time::now() - start;
+            release_tx.send(()).unwrap();
+            assert!(
+                !finished && moved == Duration::ZERO,
+                "the clock jumped {moved:?} while a block_on future was busy"
+            );
+        });
+        first.join().unwrap();
+    });
+}

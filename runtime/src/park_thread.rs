@@ -74,7 +74,29 @@ pub(crate) fn block_on<F: Future>(future: F, rt: &crate::scheduler::Handle) -> F
     let _guard = enter_block_on();
     let mut future = pin!(future);
     with_parker(|parker, _| {
-        // Counted as woken from the start: it is about to be polled.
+        let root = CountedRoot::new(rt, parker);
+        loop {
+            match root.poll_if_woken(future.as_mut()) {
+                Some(Poll::Ready(output)) => return output,
+                Some(Poll::Pending) => {}
+                None => parker.park(),
+            }
+        }
+    })
+}
+
+/// A `block_on` future polled outside the runtime's workers, counted in the runtime's
+/// `block_on_busy` from each wake-up until the poll it causes returns (see [`block_on`]); also
+/// used by a current-thread runtime's `block_on` while another thread holds the worker. Counted
+/// as woken from the start: it is about to be polled. Dropping it stops the counting (later
+/// wake-ups of its waker count nothing).
+pub(crate) struct CountedRoot {
+    root: Arc<CountedWaker>,
+    waker: Waker,
+}
+
+impl CountedRoot {
+    pub(crate) fn new(rt: &crate::scheduler::Handle, parker: &Parker) -> CountedRoot {
         rt.shared.block_on_busy.fetch_add(1, SeqCst);
         let root = Arc::new(CountedWaker {
             state: AtomicU8::new(WOKEN),
@@ -82,35 +104,37 @@ pub(crate) fn block_on<F: Future>(future: F, rt: &crate::scheduler::Handle) -> F
             rt: rt.clone(),
         });
         let waker = Waker::from(root.clone());
-        let mut cx = Context::from_waker(&waker);
-        /// Ends the wake's count when the poll returns (or panics), and stops counting later
-        /// wake-ups once the `block_on` is over.
-        struct Done<'a>(&'a CountedWaker);
-        impl Drop for Done<'_> {
+        CountedRoot { root, waker }
+    }
+
+    /// Polls `future` if it was woken since its last poll (`None` if not: the caller parks).
+    pub(crate) fn poll_if_woken<F: Future>(
+        &self,
+        future: std::pin::Pin<&mut F>,
+    ) -> Option<Poll<F::Output>> {
+        if self.root.state.swap(IDLE, SeqCst) != WOKEN {
+            return None;
+        }
+        struct Uncount<'a>(&'a CountedWaker);
+        impl Drop for Uncount<'_> {
             fn drop(&mut self) {
-                if self.0.state.swap(DONE, SeqCst) == WOKEN {
-                    self.0.uncount();
-                }
+                self.0.uncount();
             }
         }
-        let _done = Done(&root);
-        loop {
-            if root.state.swap(IDLE, SeqCst) == WOKEN {
-                struct Uncount<'a>(&'a CountedWaker);
-                impl Drop for Uncount<'_> {
-                    fn drop(&mut self) {
-                        self.0.uncount();
-                    }
-                }
-                let _uncount = Uncount(&root);
-                if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
-                    return output;
-                }
-            } else {
-                parker.park();
-            }
+        let _uncount = Uncount(&self.root);
+        let mut cx = Context::from_waker(&self.waker);
+        Some(coop::budget(|| future.poll(&mut cx)))
+    }
+}
+
+impl Drop for CountedRoot {
+    /// Ends the wake's count when the `block_on` is over (or its poll panicked), and stops
+    /// counting later wake-ups.
+    fn drop(&mut self) {
+        if self.root.state.swap(DONE, SeqCst) == WOKEN {
+            self.root.uncount();
         }
-    })
+    }
 }
 
 const IDLE: u8 = 0;

@@ -63,7 +63,7 @@ impl Runtime {
         // The future runs with this thread's local set, for `spawn_local`.
         local::run(future, |root| match &self.workers {
             scheduler::Workers::Threads(_) => park_thread::block_on(root, &self.handle.inner),
-            scheduler::Workers::Lent(lender) => lender.block_on(root),
+            scheduler::Workers::Lent(lender) => lender.block_on(root, &self.handle.inner),
         })
     }
 

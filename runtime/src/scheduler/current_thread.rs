@@ -17,12 +17,11 @@
 //! thread would; the shared shutdown then cancels every task left.
 
 use super::worker::Worker;
-use crate::coop;
 use crate::park_thread;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Poll, Waker};
 
 /// The current-thread runtime's one worker, and the threads waiting to borrow it.
 pub(crate) struct Lender {
@@ -57,15 +56,20 @@ impl Lender {
 
     /// Runs `future` to completion on this thread, running the runtime's tasks meanwhile while
     /// this thread holds the worker. The caller has entered the runtime.
-    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+    pub(crate) fn block_on<F: Future>(&self, future: F, rt: &super::Handle) -> F::Output {
         let _guard = park_thread::enter_block_on();
         let mut future = pin!(future);
         park_thread::with_parker(|parker, waker| {
-            let mut cx = Context::from_waker(waker);
+            // While another thread holds the worker, this future is polled here, outside the
+            // worker: counted busy from each wake-up until its poll returns, as a multi-thread
+            // runtime's `block_on` future, so that a paused clock does not jump under it.
+            let mut counted: Option<park_thread::CountedRoot> = None;
             loop {
                 // (The guard must go before the worker runs: giving it back locks again.)
                 let taken = lock(&self.worker).take();
                 if let Some(worker) = taken {
+                    // The worker polls the future from now on (and counts it as its own work).
+                    drop(counted.take());
                     let give_back = GiveBack {
                         lender: self,
                         worker: Some(worker),
@@ -83,10 +87,13 @@ impl Lender {
                 if lock(&self.worker).is_some() {
                     continue;
                 }
-                if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
-                    return output;
+                // Counted as woken when first made: the future is about to be polled.
+                let root = counted.get_or_insert_with(|| park_thread::CountedRoot::new(rt, parker));
+                match root.poll_if_woken(future.as_mut()) {
+                    Some(Poll::Ready(output)) => return output,
+                    Some(Poll::Pending) => {}
+                    None => parker.park(),
                 }
-                parker.park();
             }
         })
     }
