@@ -324,3 +324,37 @@ fn the_clock_waits_for_a_busy_block_on_future_waiting_for_the_current_thread_wor
         first.join().unwrap();
     });
 }
+
+/// Many tasks due at the same virtual instants, on many workers: each must run at exactly its
+/// instant. The clock must not jump to the next round while a task woken for this one waits
+/// to run (in a worker's LIFO slot, say, while that worker still counts as parked).
+#[test]
+fn tasks_woken_together_all_run_before_the_clock_moves_on() {
+    for workers in [2, 8] {
+        within(LIMIT, &format!("paused: rounds, {workers} workers"), move || {
+            let rt = filch::Builder::new()
+                .worker_threads(workers)
+                .start_paused(true)
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let start = filch::time::now();
+                let tasks: Vec<_> = (0..32)
+                    .map(|_| {
+                        filch::spawn(async move {
+                            for round in 1..=200u32 {
+                                let at = start + Duration::from_millis(u64::from(round));
+                                filch::sleep_until(at).await;
+                                let now = filch::time::now();
+                                assert_eq!(now, at, "round {round}: ran late by {:?}", now - at);
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            });
+        });
+    }
+}

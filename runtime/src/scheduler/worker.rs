@@ -496,7 +496,7 @@ impl Worker {
         // Block in the driver if it is free. If it is taken, sleep on the parker, having asked
         // its holder to hand it to a parked worker when it lets go: a busy worker's
         // non-blocking turn must not leave the driver unwatched (`handoff.rs`).
-        let hand_off = match shared.driver.take_or_request() {
+        let (hand_off, searching) = match shared.driver.take_or_request() {
             Some(mut driver) => {
                 let mut woken = self.woken.borrow_mut();
                 let turned = park.park_in_driver(|| {
@@ -506,22 +506,27 @@ impl Worker {
                         driver.turn(None, &mut woken)
                     }
                 });
+                // Awake again before the driver is let go and the tasks it woke are scheduled
+                // (to this worker's LIFO slot, which no idle check sees): a worker that takes the
+                // driver next must not find every worker parked while those tasks wait, or a
+                // paused clock would jump under them (regression: tasks woken together at one
+                // virtual instant ran a round or more late on 2 and 8 workers).
+                let searching = shared.idle.transition_worker_from_parked(self.index);
                 let requested = shared.driver.release(driver);
                 filch_reactor::wake_all(&mut woken);
                 // Leaving the driver to run tasks: someone else should watch it now, if it has
                 // anything to watch. (A request made while this worker blocked there came from a
                 // worker that parked meanwhile; it is answered the same way.)
-                turned.is_some() || requested
+                (turned.is_some() || requested, searching)
             }
             None => {
                 // With the clock paused, the worker blocked in the driver decides whether the
                 // runtime is idle; this worker going to sleep may be what makes it so.
                 shared.clock_may_advance();
                 park.park_on_parker(&self.parker);
-                false
+                (false, shared.idle.transition_worker_from_parked(self.index))
             }
         };
-        let searching = shared.idle.transition_worker_from_parked(self.index);
         self.core.borrow_mut().searching = searching;
         if self.handle.is_shutdown() {
             return false;
