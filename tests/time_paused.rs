@@ -358,3 +358,31 @@ fn tasks_woken_together_all_run_before_the_clock_moves_on() {
         });
     }
 }
+
+/// A blocking job's completion wakes its awaiter before the job stops counting as in flight:
+/// the clock must never be seen to move while a job's awaiter is about to run.
+#[test]
+fn the_clock_never_moves_between_a_blocking_job_and_its_awaiter() {
+    for flavor in FLAVORS {
+        within(LIMIT, &format!("paused: blocking loop, {flavor}"), move || {
+            let rt = paused(flavor);
+            rt.block_on(async {
+                let start = filch::time::now();
+                let sleeper = filch::spawn(filch::sleep(Duration::from_secs(3600)));
+                // In the root future and in a task.
+                for _ in 0..2000 {
+                    filch::spawn_blocking(|| ()).await.unwrap();
+                }
+                filch::spawn(async {
+                    for _ in 0..2000 {
+                        filch::spawn_blocking(|| ()).await.unwrap();
+                    }
+                })
+                .await
+                .unwrap();
+                assert_eq!(filch::time::now(), start, "{flavor}: the clock moved");
+                assert!(!sleeper.is_finished());
+            });
+        });
+    }
+}

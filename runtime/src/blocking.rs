@@ -209,6 +209,8 @@ impl Inner {
             while let Some(job) = state.queue.pop_front() {
                 drop(state);
                 job.run();
+                // What the job started (its joiner's wake-up) is visible by now.
+                rt.shared.bump_clock_epoch();
                 // SeqCst: the runtime's idle check reads this after its own SeqCst writes; if
                 // it read the job as in flight, it sees the unpark below.
                 if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {

@@ -151,6 +151,8 @@ struct CountedWaker {
 
 impl CountedWaker {
     fn uncount(&self) {
+        // What the poll started is visible by now (see `Shared::clock_epoch`).
+        self.rt.shared.bump_clock_epoch();
         // SeqCst: pairs with the idle check's SeqCst load (see `Shared::idle_for_clock`).
         if self.rt.shared.block_on_busy.fetch_sub(1, SeqCst) == 1 {
             self.rt.clock_may_advance();

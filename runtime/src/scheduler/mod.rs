@@ -126,6 +126,12 @@ pub(crate) struct Shared {
     /// `block_on` futures being polled right now (multi-thread runtimes poll them outside the
     /// workers): while one is, a paused clock does not auto-advance.
     pub(crate) block_on_busy: std::sync::atomic::AtomicUsize,
+    /// Bumped just before anything that holds a paused clock back ends (a worker parks, a
+    /// blocking job or a `block_on` poll ends), after whatever it started meanwhile is visible:
+    /// the idle check reads it before and after its other reads, so that a chain of hand-offs
+    /// running through it (a job wakes a task and ends, a worker picks the task up...) cannot
+    /// make every read see "idle" while the runtime never was (see `idle_for_clock`).
+    pub(crate) clock_epoch: std::sync::atomic::AtomicU64,
     /// Number of worker threads that have exited, for a bounded wait at shutdown.
     exited: Mutex<usize>,
     exited_cv: Condvar,
@@ -303,16 +309,33 @@ impl Shared {
     }
 
     /// Whether a paused clock may jump to the next deadline: every worker is parked, no queue
-    /// holds a task, no blocking job is queued or running and no `block_on` future is being
-    /// polled. (I/O: the caller has just turned the driver without blocking and found nothing.)
+    /// holds a task, no blocking job is queued or running, no `block_on` future is being
+    /// polled and the caller was not notified (a current-thread runtime's `block_on` future was
+    /// woken). (I/O: the caller has just turned the driver without blocking and found nothing.)
     /// Each of these, when it ends, unparks the driver (`clock_may_advance`, and a worker
     /// parking on its parker) so that its holder looks again: the check cannot miss the moment
     /// the runtime goes idle.
-    fn idle_for_clock(&self) -> bool {
+    ///
+    /// The reads are not one snapshot: a blocking job that wakes a task and then ends, read as
+    /// ended after its task was read as not queued, looked idle (regression:
+    /// `the_clock_never_moves_between_a_blocking_job_and_its_awaiter`), and no order of the
+    /// reads fits every hand-off (a worker wakes a `block_on` future, then parks). So each of
+    /// them bumps `clock_epoch` before it ends, after what it started is visible: if the epoch
+    /// did not move across the reads, anything busy at the last read was busy at the first one
+    /// too, hence throughout, and its own read saw it.
+    fn idle_for_clock(&self, notified: impl Fn() -> bool) -> bool {
+        let epoch = self.clock_epoch.load(Ordering::SeqCst);
         self.idle.all_parked()
             && !self.has_work()
             && self.blocking.in_flight() == 0
             && self.block_on_busy.load(Ordering::SeqCst) == 0
+            && !notified()
+            && self.clock_epoch.load(Ordering::SeqCst) == epoch
+    }
+
+    /// Something that holds a paused clock back is about to end: see `clock_epoch`.
+    pub(crate) fn bump_clock_epoch(&self) {
+        self.clock_epoch.fetch_add(1, Ordering::SeqCst);
     }
 
     /// A blocking driver turn while the clock is paused: I/O first, then, if the runtime is
@@ -341,7 +364,7 @@ impl Shared {
             if n > 0 || must_return() {
                 return n;
             }
-            if self.idle_for_clock() && driver.auto_advance() {
+            if self.idle_for_clock(&notified) && driver.auto_advance() {
                 // The jump may land on a slot boundary of the wheel where entries only move
                 // down a level: look again if nothing fired.
                 let n = driver.turn(Some(std::time::Duration::ZERO), woken);

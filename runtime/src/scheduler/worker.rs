@@ -116,6 +116,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
             driver_handle: config.driver.handle().clone(),
             driver: DriverSlot::new(config.driver),
             block_on_busy: std::sync::atomic::AtomicUsize::new(0),
+            clock_epoch: std::sync::atomic::AtomicU64::new(0),
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
         }),
@@ -482,6 +483,8 @@ impl Worker {
     fn park(&self) -> bool {
         let shared = self.shared();
         let was_searching = std::mem::take(&mut self.core.borrow_mut().searching);
+        // Whatever this worker started (tasks, jobs, wake-ups) is visible by now.
+        shared.bump_clock_epoch();
         if shared
             .idle
             .transition_worker_to_parked(self.index, was_searching)
