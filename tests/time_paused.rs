@@ -6,6 +6,7 @@
 mod common;
 
 use common::within;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -385,4 +386,33 @@ fn the_clock_never_moves_between_a_blocking_job_and_its_awaiter() {
             });
         });
     }
+}
+
+/// `advance` "waits until the driver has fired the timers that made due": on a multi-thread
+/// runtime too, the waker of a timer that became due must have been woken when it returns.
+#[test]
+fn advance_returns_after_the_due_timers_fired_on_many_workers() {
+    struct Flag(std::sync::atomic::AtomicBool);
+    impl std::task::Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    within(LIMIT, "paused: advance fires, multi-thread", || {
+        let rt = paused("multi_thread");
+        rt.block_on(async {
+            for round in 0..300 {
+                let flag = Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
+                let waker = std::task::Waker::from(flag.clone());
+                let mut sleep = Box::pin(filch::sleep(Duration::from_millis(10)));
+                let mut cx = std::task::Context::from_waker(&waker);
+                assert!(sleep.as_mut().poll(&mut cx).is_pending());
+                filch::time::advance(Duration::from_millis(10)).await;
+                assert!(
+                    flag.0.load(std::sync::atomic::Ordering::SeqCst),
+                    "round {round}: advance returned before the timer's waker was woken"
+                );
+            }
+        });
+    });
 }

@@ -102,9 +102,10 @@ impl Driver {
     /// task whose source became ready or whose timer expired. [`Handle::unpark`] interrupts the
     /// wait. Returns how many wakers it pushed.
     ///
-    /// The caller wakes them with [`wake_all`] once it has released whatever lock guards the
-    /// driver: a waker is user code, and user code never runs under a lock of the runtime or the
-    /// reactor.
+    /// The caller wakes them with [`Handle::wake_turn`] once it has released whatever lock guards
+    /// the driver (a waker is user code, and user code never runs under a lock of the runtime or
+    /// the reactor), before the next turn if this one returned more than zero: `time::advance`
+    /// waits for that.
     ///
     /// Precision: the poller takes whole milliseconds, so a wait of a millisecond or more is cut
     /// to whole milliseconds (waking up to 1 ms early: the next turn waits for the rest), and the
@@ -113,6 +114,8 @@ impl Driver {
     pub fn turn(&mut self, max_wait: Option<Duration>, woken: &mut Vec<Waker>) -> usize {
         let inner = &self.handle.inner;
         let before = woken.len();
+        // Before the clock is read (`time::advance` waits until this turn's wakers are woken).
+        inner.timers.turn_started();
         let timeout = inner.timers.before_block(woken, max_wait);
         let timeout = match timeout {
             Some(d) if d >= Duration::from_millis(1) => {
@@ -162,7 +165,12 @@ impl Driver {
         #[cfg(not(unix))]
         let _ = signalled;
         inner.timers.process(woken);
-        woken.len() - before
+        let n = woken.len() - before;
+        if n == 0 {
+            // Nothing for the caller to wake.
+            inner.timers.turn_woken();
+        }
+        n
     }
 
     /// With the clock paused, moves it to the next timer deadline, if any: for the runtime to
@@ -190,6 +198,17 @@ impl Handle {
             self.unpark();
         }
         paused
+    }
+
+    /// Wakes the wakers of a [`Driver::turn`] (as [`wake_all`]) and records that they were
+    /// woken: for the caller of a turn that returned more than zero, once it has let the driver
+    /// go. `woken` holds that turn's wakers only.
+    pub fn wake_turn(&self, woken: &mut Vec<Waker>) {
+        if woken.is_empty() {
+            return;
+        }
+        wake_all(woken);
+        self.inner.timers.turn_woken();
     }
 
     /// Interrupts a blocked [`Driver::turn`] (or makes the next one return at once).

@@ -134,11 +134,14 @@ pub fn advance(by: Duration) -> Advance {
         "filch::time::advance: the clock is not paused (call filch::time::pause() first)"
     );
     let target = timers.clock.now_ns();
+    // With no timer registered there is nothing to fire.
+    let waits = !timers.is_empty();
     // Whoever blocks in the driver turns it now and fires what is due.
     handle.unpark();
     Advance {
         handle,
         target,
+        waits,
         yielded: false,
     }
 }
@@ -150,6 +153,8 @@ pub struct Advance {
     handle: crate::Handle,
     /// The clock after the advance (ns): done once the driver has fired timers up to it.
     target: u64,
+    /// Whether a timer was registered when the clock moved (else there is nothing to wait for).
+    waits: bool,
     yielded: bool,
 }
 
@@ -161,9 +166,13 @@ impl std::future::Future for Advance {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<()> {
         let timers = &self.handle.inner.timers;
-        // With no timer registered there is nothing to fire. Otherwise wait (yielding: a
-        // yielded task waits for a driver turn) until a turn has read the clock at the target.
-        let fired = timers.is_empty() || timers.last_turn_ns() >= self.target;
+        // Wait (yielding: a yielded task waits for a driver turn) until a turn has read the
+        // clock at the target and the wakers of the timers it fired have been woken: on a
+        // multi-thread runtime they are woken by the worker that turned the driver, after it
+        // let the driver go (regression: `advance` returned before its timers' wakers were
+        // woken, every time, when called from `block_on`). `is_empty` is no sign: a timer that
+        // fired has left the wheel before its waker is woken.
+        let fired = !self.waits || timers.fired_and_woken(self.target);
         if fired && self.yielded {
             return std::task::Poll::Ready(());
         }
@@ -198,6 +207,9 @@ pub(crate) struct Timers {
     /// The clock (ns) as the driver last read it: a lower bound of the current time, read
     /// without a clock call (which costs as much as the rest of a registration on some machines).
     last_now: AtomicU64,
+    /// Driver turns whose wakers have not all been woken yet (the driver's owner wakes them after
+    /// it lets the driver go: `Handle::wake_turn`).
+    unwoken_turns: AtomicUsize,
     is_shutdown: AtomicBool,
 }
 
@@ -216,6 +228,7 @@ impl Timers {
             clock: clock::Clock::new(),
             sleeping_until: AtomicU64::new(0),
             last_now: AtomicU64::new(0),
+            unwoken_turns: AtomicUsize::new(0),
             is_shutdown: AtomicBool::new(false),
         }
     }
@@ -236,17 +249,31 @@ impl Timers {
         next.is_some_and(|next| self.clock.advance_to(next))
     }
 
-    /// The clock as the driver's last turn read it (ns).
-    pub(crate) fn last_turn_ns(&self) -> u64 {
-        self.last_now.load(std::sync::atomic::Ordering::Relaxed)
+    /// Whether a driver turn has read the clock at `ns` or later and every waker the turns
+    /// fired has been woken (see [`Advance`]).
+    pub(crate) fn fired_and_woken(&self, ns: u64) -> bool {
+        // Acquire: a turn counts itself in `unwoken_turns` before it publishes its reading.
+        self.last_now.load(std::sync::atomic::Ordering::Acquire) >= ns
+            && self.unwoken_turns.load(Ordering::SeqCst) == 0
     }
 
-    /// Driver side: reads the clock and publishes the reading for `register`.
+    /// Driver side, at the start of a turn: the turn's wakers are not woken yet.
+    pub(crate) fn turn_started(&self) {
+        self.unwoken_turns.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Driver side: a turn's wakers have been woken (or it fired none).
+    pub(crate) fn turn_woken(&self) {
+        self.unwoken_turns.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Driver side: reads the clock and publishes the reading for `register` and `Advance`.
     fn driver_now(&self) -> u64 {
         let now = self.now_ns();
-        // Relaxed: any value published here is a past reading, so a lower bound of the time.
+        // Any value published here is a past reading, so a lower bound of the time. Release:
+        // pairs with `fired_and_woken` (the turn was counted in `unwoken_turns` before).
         self.last_now
-            .store(now, std::sync::atomic::Ordering::Relaxed);
+            .store(now, std::sync::atomic::Ordering::Release);
         now
     }
 

@@ -516,7 +516,7 @@ impl Worker {
                 // virtual instant ran a round or more late on 2 and 8 workers).
                 let searching = shared.idle.transition_worker_from_parked(self.index);
                 let requested = shared.driver.release(driver);
-                filch_reactor::wake_all(&mut woken);
+                shared.driver_handle.wake_turn(&mut woken);
                 // Leaving the driver to run tasks: someone else should watch it now, if it has
                 // anything to watch. (A request made while this worker blocked there came from a
                 // worker that parked meanwhile; it is answered the same way.)
@@ -549,7 +549,7 @@ impl Worker {
             let mut woken = self.woken.borrow_mut();
             driver.turn(Some(std::time::Duration::ZERO), &mut woken);
             let requested = shared.driver.release(driver);
-            filch_reactor::wake_all(&mut woken);
+            shared.driver_handle.wake_turn(&mut woken);
             drop(woken);
             // A worker that went to sleep during the turn (or a hand-off that found the driver
             // taken) asked for someone to watch it.
