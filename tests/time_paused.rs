@@ -416,3 +416,62 @@ fn advance_returns_after_the_due_timers_fired_on_many_workers() {
         });
     });
 }
+
+/// Tasks that mix sleeps, blocking jobs, yields and wake-ups across tasks, on every flavour:
+/// each sleep must end exactly at its deadline (the clock never moves while anything is
+/// runnable), and the whole run must finish (no lost unpark of the driver's holder).
+#[test]
+fn a_mixed_load_sees_exact_virtual_times_and_finishes() {
+    for (flavor, workers) in [("current_thread", 1), ("multi_thread", 2), ("multi_thread", 8)] {
+        within(LIMIT, &format!("paused: mixed, {flavor} {workers}"), move || {
+            let rt = if flavor == "current_thread" {
+                filch::Builder::new_current_thread()
+                    .start_paused(true)
+                    .build()
+                    .unwrap()
+            } else {
+                filch::Builder::new()
+                    .worker_threads(workers)
+                    .start_paused(true)
+                    .build()
+                    .unwrap()
+            };
+            let body = |seed: u64| async move {
+                let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                for step in 0..150u32 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let before = filch::time::now();
+                    match x % 5 {
+                        0 => {
+                            filch::spawn_blocking(|| ()).await.unwrap();
+                            assert_eq!(filch::time::now(), before, "step {step}: job");
+                        }
+                        1 => {
+                            filch::yield_now().await;
+                            assert_eq!(filch::time::now(), before, "step {step}: yield");
+                        }
+                        2 => {
+                            let (tx, rx) = futures_channel::oneshot::channel();
+                            drop(filch::spawn(async move { tx.send(filch::time::now()).unwrap() }));
+                            assert_eq!(rx.await.unwrap(), before, "step {step}: task");
+                        }
+                        _ => {
+                            let d = Duration::from_micros(x % 3000 + 1);
+                            filch::sleep(d).await;
+                            assert_eq!(filch::time::now() - before, d, "step {step}: sleep");
+                        }
+                    }
+                }
+            };
+            rt.block_on(async move {
+                let tasks: Vec<_> = (1..=24).map(|s| filch::spawn(body(s))).collect();
+                body(99).await;
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            });
+        });
+    }
+}
