@@ -335,3 +335,217 @@ fn dropping_the_runtime_cancels_the_tasks_left() {
         }
     });
 }
+
+// ---- attack: edges of the lent worker ----
+
+/// Three threads in `block_on` at once, each waiting (with timers registered from its own
+/// thread while another holds the worker) for a ticker task that must keep running whoever
+/// holds the worker; repeated so that the hand-overs interleave differently.
+#[test]
+fn three_block_ons_at_once_keep_the_tasks_and_timers_running() {
+    within(LIMIT, "current thread: three block_on", || {
+        for _ in 0..20 {
+            let rt = Arc::new(current_thread());
+            let ticks = Arc::new(AtomicUsize::new(0));
+            let ticker = {
+                let ticks = ticks.clone();
+                rt.spawn(async move {
+                    loop {
+                        filch::sleep(Duration::from_micros(200)).await;
+                        ticks.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            };
+            let threads: Vec<_> = (0..3)
+                .map(|i| {
+                    let rt = rt.clone();
+                    let ticks = ticks.clone();
+                    thread::spawn(move || {
+                        rt.block_on(async move {
+                            let seen = ticks.load(Ordering::SeqCst);
+                            let deadline = Instant::now() + LIMIT;
+                            while ticks.load(Ordering::SeqCst) < seen + 5 + i {
+                                assert!(Instant::now() < deadline, "the ticker stopped");
+                                filch::sleep(Duration::from_micros(100)).await;
+                            }
+                        })
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            ticker.abort();
+        }
+    });
+}
+
+/// The `block_on` future woken many times from a plain thread, while the worker sleeps in the
+/// driver or runs tasks: no wake-up is lost.
+#[test]
+fn a_stream_of_wake_ups_from_a_plain_thread_reaches_the_block_on_future() {
+    within(LIMIT, "current thread: wake stream", || {
+        let rt = current_thread();
+        let (tx, mut rx) = futures_channel::mpsc::unbounded::<u32>();
+        let sender = thread::spawn(move || {
+            for i in 0..20_000 {
+                tx.unbounded_send(i).unwrap();
+                if i % 64 == 0 {
+                    thread::yield_now();
+                }
+            }
+        });
+        rt.block_on(async move {
+            use futures_util::StreamExt;
+            // A busy task and a timer, so that the worker is in every state.
+            let busy = filch::spawn(async {
+                for _ in 0..2000 {
+                    filch::yield_now().await;
+                    filch::sleep(Duration::from_micros(10)).await;
+                }
+            });
+            let mut next = 0;
+            while let Some(i) = rx.next().await {
+                assert_eq!(i, next);
+                next += 1;
+            }
+            assert_eq!(next, 20_000);
+            busy.await.unwrap();
+        });
+        sender.join().unwrap();
+    });
+}
+
+/// A multi-thread runtime's `block_on`, or `filch::run`, inside a current-thread task or its
+/// `block_on` future panics with the nesting message, and the runtime stays usable.
+#[test]
+fn nested_runtimes_inside_the_current_thread_one_panic_clearly() {
+    within(LIMIT, "current thread: nested runtimes", || {
+        let rt = current_thread();
+        let in_task = rt
+            .block_on(async {
+                filch::spawn(async {
+                    let other = filch::Builder::new().worker_threads(1).build().unwrap();
+                    other.block_on(async { 1 })
+                })
+                .await
+            })
+            .unwrap_err();
+        let message = panic_message(&*in_task.into_panic());
+        assert!(message.contains("cannot block_on inside"), "{message}");
+        let run_in_task = rt
+            .block_on(async { filch::spawn(async { filch::run(async { 1 }) }).await })
+            .unwrap_err();
+        let message = panic_message(&*run_in_task.into_panic());
+        assert!(message.contains("cannot block_on inside"), "{message}");
+        let in_root = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async { filch::run(async { 1 }) })
+        }))
+        .unwrap_err();
+        let message = panic_message(&*in_root);
+        assert!(message.contains("cannot block_on inside"), "{message}");
+        assert_eq!(rt.block_on(async { filch::spawn(async { 5 }).await.unwrap() }), 5);
+    });
+}
+
+/// Tasks spawned from several threads while no `block_on` runs, and while one starts: every
+/// one runs, once.
+#[test]
+fn spawns_from_many_threads_around_a_block_on_all_run() {
+    within(LIMIT, "current thread: remote spawns", || {
+        let rt = Arc::new(current_thread());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let spawners: Vec<_> = (0..4)
+            .map(|_| {
+                let handle = rt.handle();
+                let ran = ran.clone();
+                thread::spawn(move || {
+                    (0..500)
+                        .map(|_| {
+                            let ran = ran.clone();
+                            handle.spawn(async move {
+                                filch::yield_now().await;
+                                ran.fetch_add(1, Ordering::SeqCst);
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let joins: Vec<_> = spawners
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        rt.block_on(async move {
+            for j in joins {
+                j.await.unwrap();
+            }
+        });
+        assert_eq!(ran.load(Ordering::SeqCst), 2000);
+    });
+}
+
+/// A panic in the `block_on` future of the thread holding the worker hands the worker to the
+/// thread waiting for it, whose tasks then run.
+#[test]
+fn a_panicking_block_on_hands_the_worker_to_the_waiting_one() {
+    within(LIMIT, "current thread: panic hand-over", || {
+        let rt = Arc::new(current_thread());
+        let (started_tx, started_rx) = mpsc::channel();
+        let (go_tx, go_rx) = futures_channel::oneshot::channel::<()>();
+        let first = {
+            let rt = rt.clone();
+            thread::spawn(move || {
+                rt.block_on(async move {
+                    started_tx.send(()).unwrap();
+                    go_rx.await.unwrap();
+                    panic!("boom");
+                })
+            })
+        };
+        started_rx.recv().unwrap();
+        let got = rt.block_on(async move {
+            let task = filch::spawn(async { filch::sleep(Duration::from_millis(2)).await; 9 });
+            go_tx.send(()).unwrap();
+            task.await.unwrap()
+        });
+        assert_eq!(got, 9);
+        assert!(first.join().is_err());
+    });
+}
+
+/// Dropping the runtime while other threads spawn onto it through handles: no hang, and every
+/// join handle resolves (run or cancelled).
+#[test]
+fn dropping_the_runtime_while_other_threads_spawn_resolves_every_handle() {
+    within(LIMIT, "current thread: drop vs spawns", || {
+        for _ in 0..20 {
+            let rt = current_thread();
+            let handle = rt.handle();
+            let stop = Arc::new(AtomicBool::new(false));
+            let spawner = {
+                let stop = stop.clone();
+                thread::spawn(move || {
+                    let mut joins = Vec::new();
+                    while !stop.load(Ordering::SeqCst) {
+                        joins.push(handle.spawn(async { filch::sleep(Duration::from_millis(1)).await }));
+                    }
+                    joins
+                })
+            };
+            rt.block_on(async { filch::sleep(Duration::from_millis(2)).await });
+            drop(rt);
+            stop.store(true, Ordering::SeqCst);
+            let joins = spawner.join().unwrap();
+            let check = current_thread();
+            check.block_on(async move {
+                for j in joins {
+                    // Ok (ran) or cancelled; never pending for ever.
+                    if let Err(e) = j.await {
+                        assert!(e.is_cancelled());
+                    }
+                }
+            });
+        }
+    });
+}
