@@ -475,3 +475,74 @@ fn a_mixed_load_sees_exact_virtual_times_and_finishes() {
         });
     }
 }
+
+/// `advance` from many tasks at once while others sleep, on 8 workers and on one thread: every
+/// advance returns and the clock has moved by at least their sum.
+#[test]
+fn concurrent_advances_all_return() {
+    for (flavor, workers) in [("current_thread", 1), ("multi_thread", 8)] {
+        within(LIMIT, &format!("paused: concurrent advances, {flavor}"), move || {
+            let rt = if flavor == "current_thread" {
+                filch::Builder::new_current_thread().start_paused(true).build().unwrap()
+            } else {
+                filch::Builder::new()
+                    .worker_threads(workers)
+                    .start_paused(true)
+                    .build()
+                    .unwrap()
+            };
+            rt.block_on(async {
+                let start = filch::time::now();
+                let sleepers: Vec<_> = (0..8u64)
+                    .map(|i| {
+                        filch::spawn(async move {
+                            for _ in 0..100 {
+                                filch::sleep(Duration::from_micros(300 + i * 37)).await;
+                            }
+                        })
+                    })
+                    .collect();
+                let advancers: Vec<_> = (0..8)
+                    .map(|_| {
+                        filch::spawn(async {
+                            for _ in 0..100 {
+                                filch::time::advance(Duration::from_micros(100)).await;
+                            }
+                        })
+                    })
+                    .collect();
+                for t in advancers.into_iter().chain(sleepers) {
+                    t.await.unwrap();
+                }
+                assert!(filch::time::now() - start >= Duration::from_millis(80));
+            });
+        });
+    }
+}
+
+/// Resuming the clock from a blocking job while a worker blocks in the driver with the clock
+/// paused: timers then fire at the real rate (neither at once nor never).
+#[test]
+fn resuming_while_the_driver_blocks_lets_timers_fire_in_real_time() {
+    for flavor in FLAVORS {
+        within(LIMIT, &format!("paused: resume, {flavor}"), move || {
+            let rt = paused(flavor);
+            rt.block_on(async {
+                let handle = filch::Handle::current();
+                // Let the runtime go idle with the clock paused and nothing due.
+                filch::spawn_blocking(move || {
+                    std::thread::sleep(Duration::from_millis(20));
+                    let _enter = handle;
+                    filch::time::resume();
+                })
+                .await
+                .unwrap();
+                let wall = Instant::now();
+                filch::sleep(Duration::from_millis(30)).await;
+                let took = wall.elapsed();
+                assert!(took >= Duration::from_millis(29), "{flavor}: fired after {took:?}");
+                assert!(took < Duration::from_secs(5), "{flavor}: fired after {took:?}");
+            });
+        });
+    }
+}
