@@ -339,3 +339,65 @@ fn a_runtime_dropped_with_a_task_waiting_in_recv_shuts_down() {
         raise(libc::SIGHUP);
     });
 }
+
+// ---- attack: lost deliveries ----
+
+/// Sends `signum` to the whole process (any thread may take it), from a plain thread.
+fn kill_self(signum: libc::c_int) {
+    // SAFETY: as `raise`; a handler is installed before this is called.
+    let rc = unsafe { libc::kill(libc::getpid(), signum) };
+    assert_eq!(rc, 0);
+}
+
+/// A ping-pong of signals sent to the process from a plain thread (so they land on any
+/// thread, workers in the driver included) and answered one by one: on both flavours, with a
+/// second runtime's listeners created and dropped meanwhile, no delivery is lost.
+#[test]
+fn a_ping_pong_of_signals_loses_no_delivery() {
+    let _serial = serial();
+    within(Duration::from_secs(120), "signal ping-pong", || {
+        for flavor in ["current_thread", "multi_thread"] {
+            let rt = if flavor == "current_thread" {
+                filch::Builder::new_current_thread().build().unwrap()
+            } else {
+                runtime(2, "sig-pp")
+            };
+            let churn = runtime(1, "sig-churn");
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let churner = {
+                let stop = stop.clone();
+                churn.spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        let l = signal(SignalKind::user_defined1()).unwrap();
+                        filch::yield_now().await;
+                        drop(l);
+                    }
+                })
+            };
+            let (ping_tx, ping_rx) = mpsc::channel::<()>();
+            let (pong_tx, pong_rx) = mpsc::channel::<()>();
+            let mut usr1 = rt.block_on(async { signal(SignalKind::user_defined1()).unwrap() });
+            let pinger = std::thread::spawn(move || {
+                for _ in 0..300 {
+                    kill_self(libc::SIGUSR1);
+                    if pong_rx.recv_timeout(PATIENCE).is_err() {
+                        return false;
+                    }
+                }
+                drop(ping_tx);
+                true
+            });
+            rt.block_on(async move {
+                for i in 0..300 {
+                    let got = filch::timeout(PATIENCE, usr1.recv()).await;
+                    assert_eq!(got, Ok(Some(())), "{flavor}: delivery {i} lost");
+                    pong_tx.send(()).unwrap();
+                }
+            });
+            assert!(pinger.join().unwrap(), "{flavor}: a pong went missing");
+            let _ = ping_rx;
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            churn.block_on(churner).unwrap();
+        }
+    });
+}
