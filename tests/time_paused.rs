@@ -546,3 +546,25 @@ fn resuming_while_the_driver_blocks_lets_timers_fire_in_real_time() {
         });
     }
 }
+
+/// An `advance` whose timers are all cancelled before it is awaited returns, also in a task
+/// that keeps its worker busy (no idle driver turn will come).
+#[test]
+fn advance_returns_when_its_timers_are_cancelled_meanwhile() {
+    for flavor in FLAVORS {
+        within(LIMIT, &format!("paused: advance, cancelled, {flavor}"), move || {
+            let rt = paused(flavor);
+            rt.block_on(async {
+                filch::spawn(async {
+                    let mut sleep = Box::pin(filch::sleep(Duration::from_secs(10)));
+                    assert!(filch::timeout(Duration::ZERO, &mut sleep).await.is_err());
+                    let advance = filch::time::advance(Duration::from_secs(5));
+                    drop(sleep);
+                    advance.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+    }
+}

@@ -249,11 +249,15 @@ impl Timers {
         next.is_some_and(|next| self.clock.advance_to(next))
     }
 
-    /// Whether a driver turn has read the clock at `ns` or later and every waker the turns
-    /// fired has been woken (see [`Advance`]).
+    /// Whether every timer due at `ns` has fired and its waker has been woken (see
+    /// [`Advance`]): a driver turn has read the clock at `ns` or later, or the wheel is empty
+    /// (its timers were cancelled, or fired: a timer leaves the wheel before its waker is
+    /// woken), and no turn's wakers are still being woken.
     pub(crate) fn fired_and_woken(&self, ns: u64) -> bool {
-        // Acquire: a turn counts itself in `unwoken_turns` before it publishes its reading.
-        self.last_now.load(std::sync::atomic::Ordering::Acquire) >= ns
+        // SeqCst, as the stores: a turn counts itself in `unwoken_turns` before it publishes its
+        // reading or takes a timer off the wheel, so seeing either means seeing the count.
+        (self.last_now.load(std::sync::atomic::Ordering::SeqCst) >= ns
+            || self.len.load(Ordering::SeqCst) == 0)
             && self.unwoken_turns.load(Ordering::SeqCst) == 0
     }
 
@@ -270,10 +274,10 @@ impl Timers {
     /// Driver side: reads the clock and publishes the reading for `register` and `Advance`.
     fn driver_now(&self) -> u64 {
         let now = self.now_ns();
-        // Any value published here is a past reading, so a lower bound of the time. Release:
-        // pairs with `fired_and_woken` (the turn was counted in `unwoken_turns` before).
+        // Any value published here is a past reading, so a lower bound of the time. SeqCst:
+        // see `fired_and_woken` (the turn was counted in `unwoken_turns` before).
         self.last_now
-            .store(now, std::sync::atomic::Ordering::Release);
+            .store(now, std::sync::atomic::Ordering::SeqCst);
         now
     }
 
@@ -345,7 +349,8 @@ impl Timers {
         let now = self.driver_now();
         let mut wheel = lock(&self.wheel);
         wheel.advance(now, out);
-        self.len.store(wheel.len(), Ordering::Relaxed);
+        // SeqCst: see `fired_and_woken`.
+        self.len.store(wheel.len(), Ordering::SeqCst);
         wheel.next_deadline()
     }
 
@@ -359,7 +364,8 @@ impl Timers {
         let now = self.driver_now();
         let mut wheel = lock(&self.wheel);
         wheel.advance(now, out);
-        self.len.store(wheel.len(), Ordering::Relaxed);
+        // SeqCst: see `fired_and_woken`.
+        self.len.store(wheel.len(), Ordering::SeqCst);
         // A non-blocking turn publishes nothing: a registration meanwhile must not think a
         // thread is blocked here watching its deadline (it calls the unwatched hook instead).
         if !out.is_empty() || max_wait == Some(Duration::ZERO) {
