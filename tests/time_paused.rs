@@ -401,7 +401,18 @@ fn advance_returns_after_the_due_timers_fired_on_many_workers() {
     within(LIMIT, "paused: advance fires, multi-thread", || {
         let rt = paused("multi_thread");
         rt.block_on(async {
-            for round in 0..300 {
+            // Turns the driver all the time (a yielded task waits for a turn), so that turns
+            // race with each `advance`.
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let spinner = filch::spawn({
+                let stop = stop.clone();
+                async move {
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        filch::yield_now().await;
+                    }
+                }
+            });
+            for round in 0..1000 {
                 let flag = Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
                 let waker = std::task::Waker::from(flag.clone());
                 let mut sleep = Box::pin(filch::sleep(Duration::from_millis(10)));
@@ -413,6 +424,8 @@ fn advance_returns_after_the_due_timers_fired_on_many_workers() {
                     "round {round}: advance returned before the timer's waker was woken"
                 );
             }
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            spinner.await.unwrap();
         });
     });
 }

@@ -129,13 +129,15 @@ pub fn resume() {
 pub fn advance(by: Duration) -> Advance {
     let handle = crate::context::expect_current("filch::time::advance");
     let timers = &handle.inner.timers;
+    // With no timer registered there is nothing to fire. Read before the clock moves: a turn
+    // may fire the timers as soon as it has (regression: an empty wheel read just after that
+    // let `advance` return before their wakers were woken).
+    let waits = !timers.is_empty();
     assert!(
         timers.clock.advance(by),
         "filch::time::advance: the clock is not paused (call filch::time::pause() first)"
     );
     let target = timers.clock.now_ns();
-    // With no timer registered there is nothing to fire.
-    let waits = !timers.is_empty();
     // Whoever blocks in the driver turns it now and fires what is due.
     handle.unpark();
     Advance {
