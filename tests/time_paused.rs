@@ -581,3 +581,49 @@ fn advance_returns_when_its_timers_are_cancelled_meanwhile() {
         });
     }
 }
+
+/// Two tasks ping-pong over a socket pair while a sleeper waits for an hour: a byte written by
+/// one task is I/O ready for the other as soon as the writer is done, so the clock must never
+/// jump between the write and the read (the idle check's non-blocking driver turn must come
+/// after the moment it starts watching for hand-offs).
+#[cfg(unix)]
+#[test]
+fn the_clock_never_moves_while_a_socket_written_by_a_task_is_ready() {
+    for (flavor, workers) in [("current_thread", 1), ("multi_thread", 2), ("multi_thread", 4)] {
+        within(LIMIT, &format!("paused: socket ping-pong, {flavor} {workers}"), move || {
+            let rt = if flavor == "current_thread" {
+                filch::Builder::new_current_thread().start_paused(true).build().unwrap()
+            } else {
+                filch::Builder::new()
+                    .worker_threads(workers)
+                    .start_paused(true)
+                    .build()
+                    .unwrap()
+            };
+            rt.block_on(async move {
+                let start = filch::time::now();
+                let sleeper = filch::spawn(filch::sleep(Duration::from_secs(3600)));
+                let (mut a, mut b) = filch::net::UnixStream::pair().unwrap();
+                let echo = filch::spawn(async move {
+                    let mut buf = [0u8; 1];
+                    for _ in 0..3000 {
+                        b.read_exact(&mut buf).await.unwrap();
+                        b.write_all(&buf).await.unwrap();
+                    }
+                });
+                let pinger = filch::spawn(async move {
+                    let mut buf = [0u8; 1];
+                    for i in 0..3000 {
+                        a.write_all(&[1]).await.unwrap();
+                        a.read_exact(&mut buf).await.unwrap();
+                        let moved = filch::time::now() - start;
+                        assert_eq!(moved, Duration::ZERO, "{flavor} {workers}: round {i}");
+                    }
+                });
+                pinger.await.unwrap();
+                echo.await.unwrap();
+                assert!(!sleeper.is_finished());
+            });
+        });
+    }
+}

@@ -323,8 +323,10 @@ impl Shared {
     /// them bumps `clock_epoch` before it ends, after what it started is visible: if the epoch
     /// did not move across the reads, anything busy at the last read was busy at the first one
     /// too, hence throughout, and its own read saw it.
-    fn idle_for_clock(&self, notified: impl Fn() -> bool) -> bool {
-        let epoch = self.clock_epoch.load(Ordering::SeqCst);
+    ///
+    /// `epoch`: `clock_epoch` as read before the caller's non-blocking driver turn (the check's
+    /// look at I/O, which must come after the epoch's first read as the other reads do).
+    fn idle_for_clock(&self, epoch: u64, notified: impl Fn() -> bool) -> bool {
         self.idle.all_parked()
             && !self.has_work()
             && self.blocking.in_flight() == 0
@@ -357,6 +359,11 @@ impl Shared {
         // which `Idle` does not count) or the runtime shuts down.
         let must_return = || notified() || self.has_work() || !self.driver_handle.is_clock_paused();
         loop {
+            // Read before the non-blocking turn, which is the idle check's look at I/O: a task
+            // that wrote to a socket and parked after the turn (so that the turn saw nothing
+            // ready) bumped the epoch after this read (regression: a socket ping-pong saw the
+            // clock jump between a write and the read it made ready).
+            let epoch = self.clock_epoch.load(Ordering::SeqCst);
             let n = driver.turn(Some(std::time::Duration::ZERO), woken);
             // This turn may have consumed the driver wake-up of an unpark meant for this worker
             // (regression: the blocking turn below then waited for ever): check for one before
@@ -364,7 +371,7 @@ impl Shared {
             if n > 0 || must_return() {
                 return n;
             }
-            if self.idle_for_clock(&notified) && driver.auto_advance() {
+            if self.idle_for_clock(epoch, &notified) && driver.auto_advance() {
                 // The jump may land on a slot boundary of the wheel where entries only move
                 // down a level: look again if nothing fired.
                 let n = driver.turn(Some(std::time::Duration::ZERO), woken);
