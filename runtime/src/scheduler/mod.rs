@@ -324,15 +324,15 @@ impl Shared {
     /// did not move across the reads, anything busy at the last read was busy at the first one
     /// too, hence throughout, and its own read saw it.
     ///
-    /// `epoch`: `clock_epoch` as read before the caller's non-blocking driver turn (the check's
-    /// look at I/O, which must come after the epoch's first read as the other reads do).
-    fn idle_for_clock(&self, epoch: u64, notified: impl Fn() -> bool) -> bool {
+    /// The caller reads `clock_epoch` before its non-blocking driver turn (the check's look at
+    /// I/O, which must come after the epoch's first read, as the reads here do) and again after
+    /// this returns.
+    fn idle_for_clock(&self, notified: impl Fn() -> bool) -> bool {
         self.idle.all_parked()
             && !self.has_work()
             && self.blocking.in_flight() == 0
             && self.block_on_busy.load(Ordering::SeqCst) == 0
             && !notified()
-            && self.clock_epoch.load(Ordering::SeqCst) == epoch
     }
 
     /// Something that holds a paused clock back is about to end: see `clock_epoch`.
@@ -371,7 +371,15 @@ impl Shared {
             if n > 0 || must_return() {
                 return n;
             }
-            if self.idle_for_clock(epoch, &notified) && driver.auto_advance() {
+            let idle = self.idle_for_clock(&notified);
+            if self.clock_epoch.load(Ordering::SeqCst) != epoch {
+                // Something that held the clock back ended meanwhile (maybe after handing
+                // work on): look again, without blocking. Its unpark may have been consumed by
+                // the turn above (regression: the blocking turn below then waited for ever, a
+                // mixed load hung under a loaded machine).
+                continue;
+            }
+            if idle && driver.auto_advance() {
                 // The jump may land on a slot boundary of the wheel where entries only move
                 // down a level: look again if nothing fired.
                 let n = driver.turn(Some(std::time::Duration::ZERO), woken);
