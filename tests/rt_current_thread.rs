@@ -444,7 +444,10 @@ fn nested_runtimes_inside_the_current_thread_one_panic_clearly() {
         .unwrap_err();
         let message = panic_message(&*in_root);
         assert!(message.contains("cannot block_on inside"), "{message}");
-        assert_eq!(rt.block_on(async { filch::spawn(async { 5 }).await.unwrap() }), 5);
+        assert_eq!(
+            rt.block_on(async { filch::spawn(async { 5 }).await.unwrap() }),
+            5
+        );
     });
 }
 
@@ -505,7 +508,10 @@ fn a_panicking_block_on_hands_the_worker_to_the_waiting_one() {
         };
         started_rx.recv().unwrap();
         let got = rt.block_on(async move {
-            let task = filch::spawn(async { filch::sleep(Duration::from_millis(2)).await; 9 });
+            let task = filch::spawn(async {
+                filch::sleep(Duration::from_millis(2)).await;
+                9
+            });
             go_tx.send(()).unwrap();
             task.await.unwrap()
         });
@@ -528,7 +534,9 @@ fn dropping_the_runtime_while_other_threads_spawn_resolves_every_handle() {
                 thread::spawn(move || {
                     let mut joins = Vec::new();
                     while !stop.load(Ordering::SeqCst) {
-                        joins.push(handle.spawn(async { filch::sleep(Duration::from_millis(1)).await }));
+                        joins.push(
+                            handle.spawn(async { filch::sleep(Duration::from_millis(1)).await }),
+                        );
                     }
                     joins
                 })

@@ -332,31 +332,40 @@ fn the_clock_waits_for_a_busy_block_on_future_waiting_for_the_current_thread_wor
 #[test]
 fn tasks_woken_together_all_run_before_the_clock_moves_on() {
     for workers in [2, 8] {
-        within(LIMIT, &format!("paused: rounds, {workers} workers"), move || {
-            let rt = filch::Builder::new()
-                .worker_threads(workers)
-                .start_paused(true)
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let start = filch::time::now();
-                let tasks: Vec<_> = (0..32)
-                    .map(|_| {
-                        filch::spawn(async move {
-                            for round in 1..=200u32 {
-                                let at = start + Duration::from_millis(u64::from(round));
-                                filch::sleep_until(at).await;
-                                let now = filch::time::now();
-                                assert_eq!(now, at, "round {round}: ran late by {:?}", now - at);
-                            }
+        within(
+            LIMIT,
+            &format!("paused: rounds, {workers} workers"),
+            move || {
+                let rt = filch::Builder::new()
+                    .worker_threads(workers)
+                    .start_paused(true)
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    let start = filch::time::now();
+                    let tasks: Vec<_> = (0..32)
+                        .map(|_| {
+                            filch::spawn(async move {
+                                for round in 1..=200u32 {
+                                    let at = start + Duration::from_millis(u64::from(round));
+                                    filch::sleep_until(at).await;
+                                    let now = filch::time::now();
+                                    assert_eq!(
+                                        now,
+                                        at,
+                                        "round {round}: ran late by {:?}",
+                                        now - at
+                                    );
+                                }
+                            })
                         })
-                    })
-                    .collect();
-                for t in tasks {
-                    t.await.unwrap();
-                }
-            });
-        });
+                        .collect();
+                    for t in tasks {
+                        t.await.unwrap();
+                    }
+                });
+            },
+        );
     }
 }
 
@@ -365,26 +374,30 @@ fn tasks_woken_together_all_run_before_the_clock_moves_on() {
 #[test]
 fn the_clock_never_moves_between_a_blocking_job_and_its_awaiter() {
     for flavor in FLAVORS {
-        within(LIMIT, &format!("paused: blocking loop, {flavor}"), move || {
-            let rt = paused(flavor);
-            rt.block_on(async {
-                let start = filch::time::now();
-                let sleeper = filch::spawn(filch::sleep(Duration::from_secs(3600)));
-                // In the root future and in a task.
-                for _ in 0..2000 {
-                    filch::spawn_blocking(|| ()).await.unwrap();
-                }
-                filch::spawn(async {
+        within(
+            LIMIT,
+            &format!("paused: blocking loop, {flavor}"),
+            move || {
+                let rt = paused(flavor);
+                rt.block_on(async {
+                    let start = filch::time::now();
+                    let sleeper = filch::spawn(filch::sleep(Duration::from_secs(3600)));
+                    // In the root future and in a task.
                     for _ in 0..2000 {
                         filch::spawn_blocking(|| ()).await.unwrap();
                     }
-                })
-                .await
-                .unwrap();
-                assert_eq!(filch::time::now(), start, "{flavor}: the clock moved");
-                assert!(!sleeper.is_finished());
-            });
-        });
+                    filch::spawn(async {
+                        for _ in 0..2000 {
+                            filch::spawn_blocking(|| ()).await.unwrap();
+                        }
+                    })
+                    .await
+                    .unwrap();
+                    assert_eq!(filch::time::now(), start, "{flavor}: the clock moved");
+                    assert!(!sleeper.is_finished());
+                });
+            },
+        );
     }
 }
 
@@ -435,57 +448,67 @@ fn advance_returns_after_the_due_timers_fired_on_many_workers() {
 /// runnable), and the whole run must finish (no lost unpark of the driver's holder).
 #[test]
 fn a_mixed_load_sees_exact_virtual_times_and_finishes() {
-    for (flavor, workers) in [("current_thread", 1), ("multi_thread", 2), ("multi_thread", 8)] {
-        within(LIMIT, &format!("paused: mixed, {flavor} {workers}"), move || {
-            let rt = if flavor == "current_thread" {
-                filch::Builder::new_current_thread()
-                    .start_paused(true)
-                    .build()
-                    .unwrap()
-            } else {
-                filch::Builder::new()
-                    .worker_threads(workers)
-                    .start_paused(true)
-                    .build()
-                    .unwrap()
-            };
-            let body = |seed: u64| async move {
-                let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-                for step in 0..150u32 {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    let before = filch::time::now();
-                    match x % 5 {
-                        0 => {
-                            filch::spawn_blocking(|| ()).await.unwrap();
-                            assert_eq!(filch::time::now(), before, "step {step}: job");
-                        }
-                        1 => {
-                            filch::yield_now().await;
-                            assert_eq!(filch::time::now(), before, "step {step}: yield");
-                        }
-                        2 => {
-                            let (tx, rx) = futures_channel::oneshot::channel();
-                            drop(filch::spawn(async move { tx.send(filch::time::now()).unwrap() }));
-                            assert_eq!(rx.await.unwrap(), before, "step {step}: task");
-                        }
-                        _ => {
-                            let d = Duration::from_micros(x % 3000 + 1);
-                            filch::sleep(d).await;
-                            assert_eq!(filch::time::now() - before, d, "step {step}: sleep");
+    for (flavor, workers) in [
+        ("current_thread", 1),
+        ("multi_thread", 2),
+        ("multi_thread", 8),
+    ] {
+        within(
+            LIMIT,
+            &format!("paused: mixed, {flavor} {workers}"),
+            move || {
+                let rt = if flavor == "current_thread" {
+                    filch::Builder::new_current_thread()
+                        .start_paused(true)
+                        .build()
+                        .unwrap()
+                } else {
+                    filch::Builder::new()
+                        .worker_threads(workers)
+                        .start_paused(true)
+                        .build()
+                        .unwrap()
+                };
+                let body = |seed: u64| async move {
+                    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                    for step in 0..150u32 {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let before = filch::time::now();
+                        match x % 5 {
+                            0 => {
+                                filch::spawn_blocking(|| ()).await.unwrap();
+                                assert_eq!(filch::time::now(), before, "step {step}: job");
+                            }
+                            1 => {
+                                filch::yield_now().await;
+                                assert_eq!(filch::time::now(), before, "step {step}: yield");
+                            }
+                            2 => {
+                                let (tx, rx) = futures_channel::oneshot::channel();
+                                drop(filch::spawn(
+                                    async move { tx.send(filch::time::now()).unwrap() },
+                                ));
+                                assert_eq!(rx.await.unwrap(), before, "step {step}: task");
+                            }
+                            _ => {
+                                let d = Duration::from_micros(x % 3000 + 1);
+                                filch::sleep(d).await;
+                                assert_eq!(filch::time::now() - before, d, "step {step}: sleep");
+                            }
                         }
                     }
-                }
-            };
-            rt.block_on(async move {
-                let tasks: Vec<_> = (1..=24).map(|s| filch::spawn(body(s))).collect();
-                body(99).await;
-                for t in tasks {
-                    t.await.unwrap();
-                }
-            });
-        });
+                };
+                rt.block_on(async move {
+                    let tasks: Vec<_> = (1..=24).map(|s| filch::spawn(body(s))).collect();
+                    body(99).await;
+                    for t in tasks {
+                        t.await.unwrap();
+                    }
+                });
+            },
+        );
     }
 }
 
@@ -494,42 +517,49 @@ fn a_mixed_load_sees_exact_virtual_times_and_finishes() {
 #[test]
 fn concurrent_advances_all_return() {
     for (flavor, workers) in [("current_thread", 1), ("multi_thread", 8)] {
-        within(LIMIT, &format!("paused: concurrent advances, {flavor}"), move || {
-            let rt = if flavor == "current_thread" {
-                filch::Builder::new_current_thread().start_paused(true).build().unwrap()
-            } else {
-                filch::Builder::new()
-                    .worker_threads(workers)
-                    .start_paused(true)
-                    .build()
-                    .unwrap()
-            };
-            rt.block_on(async {
-                let start = filch::time::now();
-                let sleepers: Vec<_> = (0..8u64)
-                    .map(|i| {
-                        filch::spawn(async move {
-                            for _ in 0..100 {
-                                filch::sleep(Duration::from_micros(300 + i * 37)).await;
-                            }
+        within(
+            LIMIT,
+            &format!("paused: concurrent advances, {flavor}"),
+            move || {
+                let rt = if flavor == "current_thread" {
+                    filch::Builder::new_current_thread()
+                        .start_paused(true)
+                        .build()
+                        .unwrap()
+                } else {
+                    filch::Builder::new()
+                        .worker_threads(workers)
+                        .start_paused(true)
+                        .build()
+                        .unwrap()
+                };
+                rt.block_on(async {
+                    let start = filch::time::now();
+                    let sleepers: Vec<_> = (0..8u64)
+                        .map(|i| {
+                            filch::spawn(async move {
+                                for _ in 0..100 {
+                                    filch::sleep(Duration::from_micros(300 + i * 37)).await;
+                                }
+                            })
                         })
-                    })
-                    .collect();
-                let advancers: Vec<_> = (0..8)
-                    .map(|_| {
-                        filch::spawn(async {
-                            for _ in 0..100 {
-                                filch::time::advance(Duration::from_micros(100)).await;
-                            }
+                        .collect();
+                    let advancers: Vec<_> = (0..8)
+                        .map(|_| {
+                            filch::spawn(async {
+                                for _ in 0..100 {
+                                    filch::time::advance(Duration::from_micros(100)).await;
+                                }
+                            })
                         })
-                    })
-                    .collect();
-                for t in advancers.into_iter().chain(sleepers) {
-                    t.await.unwrap();
-                }
-                assert!(filch::time::now() - start >= Duration::from_millis(80));
-            });
-        });
+                        .collect();
+                    for t in advancers.into_iter().chain(sleepers) {
+                        t.await.unwrap();
+                    }
+                    assert!(filch::time::now() - start >= Duration::from_millis(80));
+                });
+            },
+        );
     }
 }
 
@@ -553,8 +583,14 @@ fn resuming_while_the_driver_blocks_lets_timers_fire_in_real_time() {
                 let wall = Instant::now();
                 filch::sleep(Duration::from_millis(30)).await;
                 let took = wall.elapsed();
-                assert!(took >= Duration::from_millis(29), "{flavor}: fired after {took:?}");
-                assert!(took < Duration::from_secs(5), "{flavor}: fired after {took:?}");
+                assert!(
+                    took >= Duration::from_millis(29),
+                    "{flavor}: fired after {took:?}"
+                );
+                assert!(
+                    took < Duration::from_secs(5),
+                    "{flavor}: fired after {took:?}"
+                );
             });
         });
     }
@@ -565,20 +601,24 @@ fn resuming_while_the_driver_blocks_lets_timers_fire_in_real_time() {
 #[test]
 fn advance_returns_when_its_timers_are_cancelled_meanwhile() {
     for flavor in FLAVORS {
-        within(LIMIT, &format!("paused: advance, cancelled, {flavor}"), move || {
-            let rt = paused(flavor);
-            rt.block_on(async {
-                filch::spawn(async {
-                    let mut sleep = Box::pin(filch::sleep(Duration::from_secs(10)));
-                    assert!(filch::timeout(Duration::ZERO, &mut sleep).await.is_err());
-                    let advance = filch::time::advance(Duration::from_secs(5));
-                    drop(sleep);
-                    advance.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
+        within(
+            LIMIT,
+            &format!("paused: advance, cancelled, {flavor}"),
+            move || {
+                let rt = paused(flavor);
+                rt.block_on(async {
+                    filch::spawn(async {
+                        let mut sleep = Box::pin(filch::sleep(Duration::from_secs(10)));
+                        assert!(filch::timeout(Duration::ZERO, &mut sleep).await.is_err());
+                        let advance = filch::time::advance(Duration::from_secs(5));
+                        drop(sleep);
+                        advance.await;
+                    })
+                    .await
+                    .unwrap();
+                });
+            },
+        );
     }
 }
 
@@ -589,41 +629,52 @@ fn advance_returns_when_its_timers_are_cancelled_meanwhile() {
 #[cfg(unix)]
 #[test]
 fn the_clock_never_moves_while_a_socket_written_by_a_task_is_ready() {
-    for (flavor, workers) in [("current_thread", 1), ("multi_thread", 2), ("multi_thread", 4)] {
-        within(LIMIT, &format!("paused: socket ping-pong, {flavor} {workers}"), move || {
-            let rt = if flavor == "current_thread" {
-                filch::Builder::new_current_thread().start_paused(true).build().unwrap()
-            } else {
-                filch::Builder::new()
-                    .worker_threads(workers)
-                    .start_paused(true)
-                    .build()
-                    .unwrap()
-            };
-            rt.block_on(async move {
-                let start = filch::time::now();
-                let sleeper = filch::spawn(filch::sleep(Duration::from_secs(3600)));
-                let (mut a, mut b) = filch::net::UnixStream::pair().unwrap();
-                let echo = filch::spawn(async move {
-                    let mut buf = [0u8; 1];
-                    for _ in 0..3000 {
-                        b.read_exact(&mut buf).await.unwrap();
-                        b.write_all(&buf).await.unwrap();
-                    }
+    for (flavor, workers) in [
+        ("current_thread", 1),
+        ("multi_thread", 2),
+        ("multi_thread", 4),
+    ] {
+        within(
+            LIMIT,
+            &format!("paused: socket ping-pong, {flavor} {workers}"),
+            move || {
+                let rt = if flavor == "current_thread" {
+                    filch::Builder::new_current_thread()
+                        .start_paused(true)
+                        .build()
+                        .unwrap()
+                } else {
+                    filch::Builder::new()
+                        .worker_threads(workers)
+                        .start_paused(true)
+                        .build()
+                        .unwrap()
+                };
+                rt.block_on(async move {
+                    let start = filch::time::now();
+                    let sleeper = filch::spawn(filch::sleep(Duration::from_secs(3600)));
+                    let (mut a, mut b) = filch::net::UnixStream::pair().unwrap();
+                    let echo = filch::spawn(async move {
+                        let mut buf = [0u8; 1];
+                        for _ in 0..3000 {
+                            b.read_exact(&mut buf).await.unwrap();
+                            b.write_all(&buf).await.unwrap();
+                        }
+                    });
+                    let pinger = filch::spawn(async move {
+                        let mut buf = [0u8; 1];
+                        for i in 0..3000 {
+                            a.write_all(&[1]).await.unwrap();
+                            a.read_exact(&mut buf).await.unwrap();
+                            let moved = filch::time::now() - start;
+                            assert_eq!(moved, Duration::ZERO, "{flavor} {workers}: round {i}");
+                        }
+                    });
+                    pinger.await.unwrap();
+                    echo.await.unwrap();
+                    assert!(!sleeper.is_finished());
                 });
-                let pinger = filch::spawn(async move {
-                    let mut buf = [0u8; 1];
-                    for i in 0..3000 {
-                        a.write_all(&[1]).await.unwrap();
-                        a.read_exact(&mut buf).await.unwrap();
-                        let moved = filch::time::now() - start;
-                        assert_eq!(moved, Duration::ZERO, "{flavor} {workers}: round {i}");
-                    }
-                });
-                pinger.await.unwrap();
-                echo.await.unwrap();
-                assert!(!sleeper.is_finished());
-            });
-        });
+            },
+        );
     }
 }
