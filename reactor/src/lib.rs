@@ -13,6 +13,8 @@
 //! - [`net`]: TCP, UDP and Unix sockets implementing `futures_io::AsyncRead`/`AsyncWrite`.
 //! - [`signal`] (Unix): `ctrl_c` and `unix::signal`, delivered by the drivers through a
 //!   self-pipe; the design is in `signal/mod.rs`.
+//! - `hyper` (the `hyper` feature): `hyper::rt::Read`/`Write` on the streams and `FilchTimer`,
+//!   for hyper 1.x; the design is in `hyper/mod.rs`.
 //! - [`coop`]: the cooperative budget every leaf resource (socket, timer, join handle) spends.
 //!
 //! Use these through the `filch` crate, which re-exports them.
@@ -23,6 +25,8 @@ mod context;
 #[doc(hidden)]
 pub mod coop;
 mod driver;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod io;
 mod loom;
 pub mod net;

@@ -23,6 +23,7 @@
 //! - `blocking`: a separate, growable thread pool for `spawn_blocking`.
 //! - `coop` (from filch-reactor): a budget of 128 leaf polls per task poll, so a task that never
 //!   sees `Pending` cannot hog its worker.
+//! - `hyper` (the `hyper` feature): `FilchExecutor`, hyper's executor on filch's tasks.
 //! - The reactor (filch-reactor's `Driver`): no thread of its own; an idle worker blocks in the
 //!   driver's `turn` instead of on its parker, and busy workers turn it without blocking every
 //!   maintenance tick (see `scheduler/mod.rs`).
@@ -38,6 +39,8 @@ mod combinators;
 mod context;
 mod group;
 mod handle;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod local;
 mod loom;
 mod park_thread;

@@ -13,6 +13,9 @@
 //! - **`PollEvented`** (`registration.rs`) wraps a mio socket: every operation first checks the
 //!   readiness word, then makes the syscall; on `WouldBlock` it clears the readiness it acted on and
 //!   waits. `EINTR` is retried here, in one place.
+//! - **`ReadUninit`** (`read_uninit.rs`) is the syscall of a stream read: `readv` into the
+//!   caller's buffer plus a spare byte, where the buffer may be uninitialised (hyper's are), so
+//!   nothing is zeroed before a read.
 //!
 //! # Syscalls per operation
 //!
@@ -23,6 +26,7 @@
 //! `WouldBlock` (likewise for a short write). The error bit wakes readers and writers alike and
 //! is cleared by `WouldBlock` only: the pending error goes to the first operation that asks.
 
+mod read_uninit;
 mod ready;
 pub(crate) mod registration;
 pub(crate) mod scheduled_io;

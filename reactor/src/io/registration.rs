@@ -1,12 +1,14 @@
 //! `PollEvented`: a mio source registered with the current driver, with readiness-aware I/O.
 
+use super::read_uninit::ReadUninit;
 use super::scheduled_io::{ReadyEvent, ScheduledIo};
 use super::{Interest, Ready};
 use crate::coop;
 use crate::driver::{shutdown_error, Handle};
 use crate::loom::lock;
 use crate::loom::sync::Mutex;
-use std::io::{self, IoSliceMut, Read, Write};
+use std::io::{self, Write};
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -122,10 +124,7 @@ impl<E: mio::event::Source> PollEvented<E> {
     }
 }
 
-impl<E: mio::event::Source> PollEvented<E>
-where
-    for<'a> &'a E: Read + Write,
-{
+impl<E: mio::event::Source + ReadUninit> PollEvented<E> {
     /// A stream read that knows when it drained the socket.
     ///
     /// It reads with `readv` into the caller's buffer *plus one spare byte*. Fewer bytes than
@@ -137,10 +136,35 @@ where
     /// That read also reads the socket for more, and may meet an error (the peer reset the
     /// connection). The kernel reports an error once, so it is kept in turn and returned by the
     /// read after: the caller sees the bytes, then the error, as with `std`.
+    ///
+    /// The buffer may be uninitialised (hyper's read buffers are): see
+    /// [`poll_read_stream_uninit`](Self::poll_read_stream_uninit), which this is.
     pub(crate) fn poll_read_stream(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the only thing that could make
+        // the view unsound, writing an uninitialised byte into `buf` through it, is what
+        // `poll_read_stream_uninit` guarantees never to do: it writes only bytes it read.
+        let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+        self.poll_read_stream_uninit(cx, buf)
+    }
+
+    /// [`poll_read_stream`](Self::poll_read_stream) into a buffer that may be uninitialised,
+    /// which it never zeroes.
+    ///
+    /// # Guarantee
+    ///
+    /// On `Ready(Ok(n))` the first `n` bytes of `buf` are initialised (the bytes read); nothing
+    /// else is written. It never writes an uninitialised byte into `buf`, so a caller may pass an
+    /// initialised buffer viewed as `MaybeUninit` and still have an initialised buffer after.
+    /// The unsafe code of its callers (`poll_read_stream`, the hyper `Read` impls) relies on
+    /// this.
+    pub(crate) fn poll_read_stream_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -150,7 +174,7 @@ where
         match self.take_held() {
             Held::Nothing => {}
             Held::Byte(byte) => {
-                buf[0] = byte;
+                buf[0].write(byte);
                 filled = 1;
             }
             Held::Error(e) => {
@@ -176,11 +200,10 @@ where
                 break;
             }
             let wanted = dst.len();
-            let mut spare = [0u8; 1];
-            let mut slices = [IoSliceMut::new(dst), IoSliceMut::new(&mut spare)];
-            match self.get_ref().read_vectored(&mut slices) {
+            let mut spare = 0u8;
+            match self.get_ref().read_uninit(dst, &mut spare) {
                 Ok(n) if n > wanted => {
-                    self.hold_byte(spare[0]);
+                    self.hold_byte(spare);
                     filled += wanted;
                     break;
                 }
@@ -239,7 +262,12 @@ where
         *lock(&self.held_error) = Some(e);
         self.held.store(HELD_ERROR, Ordering::Relaxed);
     }
+}
 
+impl<E: mio::event::Source> PollEvented<E>
+where
+    for<'a> &'a E: Write,
+{
     /// A stream write. A short write filled the socket buffer, so readiness is cleared at once.
     pub(crate) fn poll_write_stream(
         &self,

@@ -31,7 +31,8 @@ use std::task::{Context, Poll};
 /// .unwrap();
 /// ```
 pub struct OwnedReadHalf {
-    inner: Arc<TcpStream>,
+    /// The stream; `pub(crate)` for the hyper impls (`crate::hyper`).
+    pub(crate) inner: Arc<TcpStream>,
 }
 
 /// The writing half of a [`TcpStream`], from [`TcpStream::into_split`]. Dropping it shuts the
@@ -50,7 +51,8 @@ pub struct OwnedReadHalf {
 /// .unwrap();
 /// ```
 pub struct OwnedWriteHalf {
-    inner: Arc<TcpStream>,
+    /// The stream; `pub(crate)` for the hyper impls (`crate::hyper`).
+    pub(crate) inner: Arc<TcpStream>,
     shutdown_on_drop: bool,
 }
 
@@ -70,7 +72,8 @@ pub struct OwnedWriteHalf {
 /// .unwrap();
 /// ```
 pub struct ReadHalf<'a> {
-    inner: &'a TcpStream,
+    /// The stream; `pub(crate)` for the hyper impls (`crate::hyper`).
+    pub(crate) inner: &'a TcpStream,
 }
 
 /// The writing half of a borrowed [`TcpStream`], from [`TcpStream::split`]. Dropping it changes
@@ -88,7 +91,8 @@ pub struct ReadHalf<'a> {
 /// .unwrap();
 /// ```
 pub struct WriteHalf<'a> {
-    inner: &'a TcpStream,
+    /// The stream; `pub(crate)` for the hyper impls (`crate::hyper`).
+    pub(crate) inner: &'a TcpStream,
 }
 
 /// [`OwnedReadHalf::reunite`] was given halves of two different streams; it hands them back.

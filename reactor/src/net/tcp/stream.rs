@@ -8,6 +8,7 @@ use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::ops;
 use std::fmt;
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -185,6 +186,19 @@ impl TcpStream {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.io.poll_read_stream(cx, buf)
+    }
+
+    /// A read into a buffer that may be uninitialised (hyper's `Read`): the same read, budget
+    /// and readiness as [`poll_read_priv`](Self::poll_read_priv), and its guarantee: on
+    /// `Ready(Ok(n))` the first `n` bytes of `buf` are initialised, and nothing uninitialised is
+    /// ever written into it (`PollEvented::poll_read_stream_uninit`).
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    pub(crate) fn poll_read_uninit_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_stream_uninit(cx, buf)
     }
 
     pub(crate) fn poll_write_priv(

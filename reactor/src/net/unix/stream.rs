@@ -5,6 +5,7 @@ use crate::io::Interest;
 use crate::net::ops;
 use std::fmt;
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
@@ -125,12 +126,50 @@ impl UnixStream {
         self.io.get_ref().peer_addr()
     }
 
-    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    // The operations the `futures_io` and hyper impls share, as `TcpStream`'s.
+
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.io.poll_read_stream(cx, buf)
     }
 
-    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    /// A read into a buffer that may be uninitialised; see `TcpStream::poll_read_uninit_priv`.
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    pub(crate) fn poll_read_uninit_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_stream_uninit(cx, buf)
+    }
+
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.io.poll_write_stream(cx, buf)
+    }
+
+    /// Vectored writes go through `poll_io`, as `TcpStream`'s do.
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        self.io.poll_io(cx, Interest::WRITABLE, |sock| {
+            ops::write_vectored(sock, bufs)
+        })
+    }
+
+    pub(crate) fn poll_close_priv(&self) -> Poll<io::Result<()>> {
+        ops::close_write(self.shutdown(Shutdown::Write))
     }
 }
 
@@ -184,12 +223,7 @@ impl futures_io::AsyncWrite for UnixStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        if bufs.iter().all(|b| b.is_empty()) {
-            return Poll::Ready(Ok(0));
-        }
-        self.io.poll_io(cx, Interest::WRITABLE, |sock| {
-            ops::write_vectored(sock, bufs)
-        })
+        self.poll_write_vectored_priv(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -198,7 +232,7 @@ impl futures_io::AsyncWrite for UnixStream {
 
     /// Shuts the write direction down: the peer reads the end of the stream.
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ops::close_write(self.shutdown(Shutdown::Write))
+        self.poll_close_priv()
     }
 }
 
