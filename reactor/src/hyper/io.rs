@@ -20,10 +20,10 @@ fn poll_read_cursor(
     mut buf: ReadBufCursor<'_>,
     read: impl FnOnce(&mut Context<'_>, &mut [MaybeUninit<u8>]) -> Poll<io::Result<usize>>,
 ) -> Poll<io::Result<()>> {
-    // SAFETY: `as_mut` asks that no byte that may be initialised be de-initialised through the
-    // slice. `read` writes into it only the bytes it read, never an uninitialised one (the
-    // guarantee of `PollEvented::poll_read_stream_uninit`, which every `poll_read_uninit_priv`
-    // is).
+    // `read` writes into the slice only the bytes it read, never an uninitialised one (the
+    // guarantee of `PollEvented::poll_read_stream_uninit`, behind every `poll_read_uninit_priv`).
+    // SAFETY: `as_mut` asks that no initialised byte be de-initialised through the slice: see
+    // above.
     let unfilled = unsafe { buf.as_mut() };
     let n = ready!(read(cx, unfilled))?;
     // SAFETY: `advance(n)` asks that the next `n` bytes be initialised: `read` returned `n`, so

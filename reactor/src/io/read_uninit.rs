@@ -37,12 +37,11 @@ impl<S: std::os::fd::AsFd> ReadUninit for S {
                 iov_len: 1,
             },
         ];
-        // SAFETY: each `iovec` describes memory that is exclusively borrowed for the call
-        // (`dst` and `spare`) and valid for writes of its length; `readv` writes at most that
-        // many bytes into each, in order, and never reads them, so that `dst` is uninitialised
-        // does not matter. The bytes it writes are the bytes read, which makes the first `n` of
-        // `dst` initialised (the guarantee above). `iov` outlives the call, and the descriptor
-        // stays open while `self` is borrowed.
+        // `readv` writes at most each `iovec`'s length into it, in order, and never reads it, so
+        // that `dst` is uninitialised does not matter; the bytes it writes are the bytes read,
+        // which makes the first `n` of `dst` initialised (the guarantee above).
+        // SAFETY: each `iovec` is exclusively borrowed memory valid for writes of its length;
+        // `iov` outlives the call and the descriptor stays open while `self` is borrowed.
         let n = unsafe { libc::readv(self.as_fd().as_raw_fd(), iov.as_ptr(), 2) };
         if n < 0 {
             Err(io::Error::last_os_error())

@@ -66,11 +66,11 @@ impl Globals {
             return Ok(());
         }
         let raw = libc::c_int::try_from(signal).expect("signal numbers fit a c_int");
-        // SAFETY: `register` requires an async-signal-safe action that does not panic.
         // `on_signal` makes one atomic store and one `write(2)` on a non-blocking socket whose
         // error is ignored: no lock, no allocation, no panic (`signal` indexes a slot that
-        // exists, checked by the caller). signal-hook-registry saves and restores `errno` around
-        // the action. The `Globals` it reads are `'static`.
+        // exists, checked by the caller); signal-hook-registry saves and restores `errno`.
+        // SAFETY: `register` wants an async-signal-safe action that does not panic: see above;
+        // the `Globals` it reads are `'static`.
         unsafe { signal_hook_registry::register(raw, move || self.on_signal(signal)) }?;
         installed[signal] = true;
         Ok(())

@@ -11,7 +11,7 @@
 
 use super::*;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use crate::task::loom_tests::Sched;
+use crate::task::loom_tests::{model, Sched};
 use loom::sync::Arc as LoomArc;
 use loom::thread;
 
@@ -101,14 +101,6 @@ fn add(shared: &Group, sched: &LoomArc<Sched>, children: Vec<Boxed<u32, &'static
 /// Waits, as `join` does, until every child's future is gone.
 fn join(shared: &Group) {
     loom::future::block_on(std::future::poll_fn(|cx| shared.poll_finished(cx)));
-}
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(f);
 }
 
 /// Two children complete on two threads while the group is joined on a third: the joiner is

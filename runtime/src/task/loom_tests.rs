@@ -107,7 +107,9 @@ fn spawn_pending_once(
     (join, slot, drops)
 }
 
-fn model(f: impl Fn() + Sync + Send + 'static) {
+/// Checks `f` under loom, at preemption bound 3 unless `LOOM_MAX_PREEMPTIONS` says otherwise
+/// (shared with the task group's models).
+pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(3);
