@@ -93,6 +93,7 @@ fn show(value: Option<f64>, unit: Unit) -> String {
         (Some(v), Unit::Micros) => format!("{v:.1} µs"),
         (Some(v), Unit::Seconds) if v < 1e-3 => format!("{:.1} µs", v * 1e6),
         (Some(v), Unit::Seconds) => format!("{:.2} ms", v * 1e3),
+        (Some(v), Unit::PerRequest) => format!("{v:.2}"),
     }
 }
 
@@ -169,10 +170,15 @@ pub(crate) fn write(
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let command = if args.is_empty() {
-        "cargo bench --bench study".to_owned()
+    let features = if cfg!(feature = "hyper") {
+        " --features hyper"
     } else {
-        format!("cargo bench --bench study -- {}", args.join(" "))
+        ""
+    };
+    let command = if args.is_empty() {
+        format!("cargo bench --bench study{features}")
+    } else {
+        format!("cargo bench --bench study{features} -- {}", args.join(" "))
     };
     let _ = writeln!(md, "- Command: `{command}`");
     let _ = writeln!(md, "- Machine: {}", machine());
@@ -201,7 +207,12 @@ pub(crate) fn write(
         if options.quick { "quick (smaller timer, latency and echo workloads)" } else { "full" },
         elapsed
     );
-    let _ = writeln!(md, "\nEvery number is a cost: lower is better.\n");
+    let _ = writeln!(
+        md,
+        "\nEvery number is a cost: lower is better. Rows in counts per request (the HTTP \
+         workloads' syscalls and context switches) are shown with their ratios but left out of \
+         the geometric means and the charts, which are about time.\n"
+    );
     for &workers in &options.workers {
         let cells = cells(workers, samples);
         let _ = writeln!(md, "## {}\n", label(workers));
@@ -223,8 +234,11 @@ pub(crate) fn write(
         let (mut vs_tokio, mut vs_smol) = (Vec::new(), Vec::new());
         for (metric, cell) in &cells {
             let (rt, rs) = (cell.ratio("tokio"), cell.ratio("smol"));
-            vs_tokio.extend(rt.map(|r| r.0));
-            vs_smol.extend(rs.map(|r| r.0));
+            // The geometric means are of costs in time; counts are shown, not averaged in.
+            if cell.unit != Unit::PerRequest {
+                vs_tokio.extend(rt.map(|r| r.0));
+                vs_smol.extend(rs.map(|r| r.0));
+            }
             let _ = writeln!(
                 md,
                 "| {metric} | {} | {} | {} | {} | {} |",
@@ -247,12 +261,16 @@ pub(crate) fn write(
             label(workers),
             file_key(workers)
         );
+        let timed: Vec<_> = cells
+            .into_iter()
+            .filter(|(_, c)| c.unit != Unit::PerRequest)
+            .collect();
         ratio_chart(
             &options
                 .out
                 .join(format!("ratios-{}.svg", file_key(workers))),
             workers,
-            &cells,
+            &timed,
         )
         .map_err(std::io::Error::other)?;
     }
@@ -352,7 +370,7 @@ fn ratio_chart(path: &Path, workers: usize, cells: &[(String, Cell<'_>)]) -> Cha
 fn scaling_chart(path: &Path, workers: &[usize], samples: &[Sample]) -> ChartResult {
     let metrics: Vec<(String, Unit)> = {
         let mut seen: Vec<(String, Unit)> = Vec::new();
-        for s in samples {
+        for s in samples.iter().filter(|s| s.unit != Unit::PerRequest) {
             if !seen.iter().any(|(m, _)| *m == s.metric) {
                 seen.push((s.metric.clone(), s.unit));
             }

@@ -7,7 +7,9 @@
 //! single-threaded flavour, run by one thread of its own ([`DriverThread`]; smol: one executor
 //! thread). What each runtime offers natively for the combinator
 //! workloads (a group of tasks, `select!`) is in [`Rt::group`] and [`Rt::select_loop`]; TCP echo
-//! uses each runtime's own sockets ([`Rt::echo`]).
+//! and the HTTP servers use each runtime's own sockets ([`Rt::echo`], [`Rt::with_http_server`]):
+//! the hyper server hands them to hyper as each runtime's users do (filch: the stream itself;
+//! tokio: hyper-util's `TokioIo`; smol: smol-hyper's `FuturesIo`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -62,9 +64,21 @@ pub(crate) trait Rt: Clone + Send + Sync + 'static {
     /// `connections` clients each making `round_trips` echo round trips of `size` bytes against
     /// a server on this runtime, over loopback TCP.
     fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun;
-    /// Serves HTTP/1.1 hello-world on loopback while `load` runs (on this thread) against its
-    /// address, then stops the server.
-    fn with_http_server<T>(&self, load: impl FnOnce(SocketAddr) -> T) -> T;
+    /// Serves HTTP/1.1 hello-world (with `server`) on loopback while `load` runs (on this thread)
+    /// against its address, then stops the server.
+    fn with_http_server<T>(&self, server: HttpServer, load: impl FnOnce(SocketAddr) -> T) -> T;
+}
+
+/// Which HTTP/1.1 server [`Rt::with_http_server`] runs: one task per connection either way,
+/// spawned with the runtime's own spawn.
+#[derive(Clone, Copy)]
+pub(crate) enum HttpServer {
+    /// The hand-written responder ([`http_connection!`]): the runtime's socket cost alone.
+    Raw,
+    /// hyper 1.x (`http1::Builder` with its defaults: keep-alive, no timer) serving
+    /// [`hyper_hello`] ([`hyper_connection!`]), through each runtime's own hyper I/O glue.
+    #[cfg(feature = "hyper")]
+    Hyper,
 }
 
 const HELLO: &[u8] =
@@ -109,9 +123,39 @@ macro_rules! http_connection {
     }};
 }
 
-/// Accepts until `stop` is set (a last connection wakes the accept), one task per connection.
+/// The hyper server's handler, the same on every runtime: a 200 with `HELLO`'s body and headers
+/// (hyper adds `content-length` from the body, and its `date`).
+#[cfg(feature = "hyper")]
+async fn hyper_hello(
+    _: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<http_body_util::Full<hyper::body::Bytes>>, std::convert::Infallible> {
+    let mut response = hyper::Response::new(http_body_util::Full::new(
+        hyper::body::Bytes::from_static(b"Hello world!"),
+    ));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain"),
+    );
+    Ok(response)
+}
+
+/// One keep-alive connection served by hyper: `$io` is the stream as this runtime's users hand
+/// it to hyper. The same `http1::Builder` (its defaults: keep-alive on, no timer, no executor
+/// needed for HTTP/1.1) and the same handler for every runtime.
+#[cfg(feature = "hyper")]
+macro_rules! hyper_connection {
+    ($io:expr) => {{
+        let _ = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection($io, hyper::service::service_fn(hyper_hello))
+            .await;
+    }};
+}
+
+/// Accepts until `stop` is set (a last connection wakes the accept), one task per connection,
+/// each running `$serve` (written `|stream| body`: the connection task's body, given the stream).
 macro_rules! http_run {
-    ($rt:expr, $load:expr, $bind:expr) => {{
+    ($rt:expr, $load:expr, $bind:expr, |$stream:ident| $serve:expr) => {{
         let rt = $rt.clone();
         let listener = $rt.block_on($bind);
         let addr = listener.local_addr().unwrap();
@@ -126,7 +170,10 @@ macro_rules! http_run {
                 if stopped.load(std::sync::atomic::Ordering::SeqCst) {
                     break;
                 }
-                conn_rt.spawn_detached(async move { http_connection!(stream) });
+                conn_rt.spawn_detached(async move {
+                    let $stream = stream;
+                    $serve
+                });
             }
         });
         let out = $load(addr);
@@ -219,10 +266,11 @@ macro_rules! echo_run {
     }};
 }
 
-/// The `echo` and `with_http_server` methods of one runtime, from its listener and stream types
-/// (and the traits that give them `read`/`write_all`/`read_exact`, if they are not inherent).
+/// The `echo` and `with_http_server` methods of one runtime, from its listener and stream types,
+/// how its users hand a stream to hyper (`$hyper_io`), and the traits that give the streams
+/// `read`/`write_all`/`read_exact` (if they are not inherent).
 macro_rules! socket_methods {
-    ($Listener:ty, $Stream:ty $(, $io:path)*) => {
+    ($Listener:ty, $Stream:ty, hyper: $hyper_io:expr $(, $io:path)*) => {
         fn echo(&self, connections: usize, round_trips: usize, size: usize) -> EchoRun {
             $(#[allow(unused_imports)] use $io;)*
             async fn bind() -> $Listener {
@@ -235,9 +283,16 @@ macro_rules! socket_methods {
             }
             echo_run!(self, connections, round_trips, size, bind(), connect)
         }
-        fn with_http_server<T>(&self, load: impl FnOnce(SocketAddr) -> T) -> T {
+        fn with_http_server<T>(&self, server: HttpServer, load: impl FnOnce(SocketAddr) -> T) -> T {
             $(#[allow(unused_imports)] use $io;)*
-            http_run!(self, load, async { <$Listener>::bind("127.0.0.1:0").await.unwrap() })
+            let bind = async { <$Listener>::bind("127.0.0.1:0").await.unwrap() };
+            match server {
+                HttpServer::Raw => http_run!(self, load, bind, |stream| http_connection!(stream)),
+                #[cfg(feature = "hyper")]
+                HttpServer::Hyper => {
+                    http_run!(self, load, bind, |stream| hyper_connection!(($hyper_io)(stream)))
+                }
+            }
         }
     };
 }
@@ -365,7 +420,12 @@ impl Rt for Filch {
         }
         sum
     }
-    socket_methods!(filch::net::TcpListener, filch::net::TcpStream);
+    // filch's streams implement hyper's `Read`/`Write` themselves (the `hyper` feature).
+    socket_methods!(
+        filch::net::TcpListener,
+        filch::net::TcpStream,
+        hyper: |stream: filch::net::TcpStream| stream
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,6 +527,7 @@ impl Rt for Tokio {
     socket_methods!(
         tokio::net::TcpListener,
         tokio::net::TcpStream,
+        hyper: hyper_util::rt::TokioIo::new,
         tokio::io::AsyncReadExt,
         tokio::io::AsyncWriteExt
     );
@@ -574,9 +635,12 @@ impl Rt for Smol {
         }
         sum
     }
+    // smol-hyper's adapter from `futures-io`: it zeroes hyper's read buffer before every read
+    // (`futures-io` reads take an initialised slice) and leaves `is_write_vectored` false.
     socket_methods!(
         smol::net::TcpListener,
         smol::net::TcpStream,
+        hyper: smol_hyper::rt::FuturesIo::new,
         smol::io::AsyncReadExt,
         smol::io::AsyncWriteExt
     );

@@ -2,7 +2,7 @@
 //! runtimes. A workload returns one or more measurements, each a cost (lower is better): seconds
 //! for a fixed amount of work, or a latency in microseconds.
 
-use crate::rt::{Filch, Rt, Smol, Tokio};
+use crate::rt::{Filch, HttpServer, Rt, Smol, Tokio};
 use crate::work::{durations, yield_once};
 use hdrhistogram::Histogram;
 use std::future::Future;
@@ -48,6 +48,9 @@ pub(crate) struct Workload {
 pub(crate) enum Unit {
     Seconds,
     Micros,
+    /// A count per request (syscalls, context switches): shown in the tables, left out of the
+    /// geometric means and the charts, which are about time.
+    PerRequest,
 }
 
 impl Unit {
@@ -55,11 +58,20 @@ impl Unit {
         match self {
             Unit::Seconds => "s",
             Unit::Micros => "µs",
+            Unit::PerRequest => "per request",
         }
     }
 }
 
 const TIME: &[(&str, Unit)] = &[("", Unit::Seconds)];
+
+/// The HTTP workloads' measurements (see [`http_load`]).
+const HTTP: &[(&str, Unit)] = &[
+    ("", Unit::Micros),
+    ("p99", Unit::Micros),
+    ("syscalls", Unit::PerRequest),
+    ("ctx switches", Unit::PerRequest),
+];
 
 macro_rules! workload {
     ($name:ident, $about:expr) => {
@@ -110,10 +122,28 @@ pub(crate) fn all() -> Vec<Workload> {
              while 2×workers tasks run 200 µs polls"
         ),
         workload!(
+            http_raw,
+            HTTP,
+            "a hand-written HTTP/1.1 hello-world responder (one read, one write; not an HTTP \
+             implementation: the runtime's socket cost alone) under `wrk -t1 -c50 --latency` for \
+             2 s (quick: 1 s): µs per request (the inverse of requests/s), wrk's p99 latency, and \
+             the study process's syscalls and context switches per request during the load \
+             (`perf stat -e raw_syscalls:sys_enter,context-switches -p`; left out without perf); \
+             skipped without wrk"
+        ),
+        #[cfg(feature = "hyper")]
+        workload!(
             http_hello,
-            &[("", Unit::Micros), ("p99", Unit::Micros)],
-            "an HTTP/1.1 hello-world server under `wrk -t1 -c50 --latency` for 2 s (quick: 1 s): \
-             µs per request (the inverse of requests/s) and wrk's p99 latency; skipped without wrk"
+            HTTP,
+            "hyper 1.x serving hello world (one `service_fn`: a 200 with `Hello world!` and \
+             `content-type: text/plain`; `http1::Builder` defaults: keep-alive, no timer), one \
+             task per connection, under the same load and with the same measurements as \
+             http_raw. Each runtime hands hyper its stream as its users do: filch the \
+             `TcpStream` itself (reads into hyper's buffer without zeroing it), tokio through \
+             hyper-util's `TokioIo`, smol through smol-hyper's `FuturesIo`, which zeroes \
+             hyper's read buffer before every read (a `futures-io` read takes an initialised \
+             slice) and does not report vectored writes. Needs filch's `hyper` feature \
+             (`cargo bench --bench study --features hyper`); skipped without wrk"
         ),
         workload!(
             tcp_echo,
@@ -525,10 +555,116 @@ fn wrk_micros(text: &str) -> Option<f64> {
     })
 }
 
-fn http_hello<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+/// Counts the syscalls and context switches of this process (every thread: the runtimes live in
+/// it; wrk and perf do not) between [`Perf::start`] and [`Perf::stop`], with `perf stat` attached
+/// to it, started with its counters disabled and switched on and off through its control
+/// descriptors (stdin, with the acknowledgements on stdout), so that only the load is counted.
+struct Perf {
+    child: std::process::Child,
+    ack: std::io::BufReader<std::process::ChildStdout>,
+}
+
+/// Why the perf counts are missing, said once.
+static PERF_NOTE: std::sync::Once = std::sync::Once::new();
+
+fn perf_missing(why: &str) {
+    PERF_NOTE.call_once(|| {
+        eprintln!("perf stat is unavailable ({why}): the HTTP workloads' syscall and context-switch counts are left out")
+    });
+}
+
+impl Perf {
+    /// `None` (said once on stderr) if perf is missing or cannot count this process.
+    fn start() -> Option<Perf> {
+        use std::process::{Command, Stdio};
+        let child = Command::new("perf")
+            .args([
+                "stat",
+                "-x,",
+                "-e",
+                "raw_syscalls:sys_enter,context-switches",
+            ])
+            .args(["--delay=-1", "--control=fd:0,1", "-p"])
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Ok(child) => child,
+            Err(err) => {
+                perf_missing(&err.to_string());
+                return None;
+            }
+        };
+        let ack = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        let mut perf = Perf { child, ack };
+        if perf.command("enable") {
+            Some(perf)
+        } else {
+            let _ = perf.child.kill();
+            let stderr = perf
+                .child
+                .wait_with_output()
+                .map(|o| o.stderr)
+                .unwrap_or_default();
+            perf_missing(String::from_utf8_lossy(&stderr).trim());
+            None
+        }
+    }
+
+    /// Sends `command` to perf and waits for its `ack`.
+    fn command(&mut self, command: &str) -> bool {
+        use std::io::{BufRead, Write};
+        let stdin = self.child.stdin.as_mut().expect("piped");
+        if writeln!(stdin, "{command}")
+            .and_then(|()| stdin.flush())
+            .is_err()
+        {
+            return false;
+        }
+        let mut line = Vec::new();
+        matches!(self.ack.read_until(b'\n', &mut line), Ok(n) if n > 0) && line.ends_with(b"ack\n")
+    }
+
+    /// Stops counting, ends perf (SIGINT: it prints its counts) and returns (syscalls, context
+    /// switches).
+    fn stop(mut self) -> Option<(f64, f64)> {
+        let disabled = self.command("disable");
+        // SAFETY: `kill` has no memory-safety preconditions; the pid is our own child's, not yet
+        // waited for.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        drop(self.child.stdin.take());
+        let output = self.child.wait_with_output().ok()?;
+        let text = String::from_utf8_lossy(&output.stderr);
+        let count = |event: &str| {
+            text.lines()
+                .map(|l| l.split(',').collect::<Vec<_>>())
+                .find(|f| f.len() > 2 && f[2] == event)
+                .and_then(|f| f[0].parse::<f64>().ok())
+        };
+        match (
+            disabled,
+            count("raw_syscalls:sys_enter"),
+            count("context-switches"),
+        ) {
+            (true, Some(syscalls), Some(switches)) => Some((syscalls, switches)),
+            _ => {
+                perf_missing(text.trim());
+                None
+            }
+        }
+    }
+}
+
+/// An HTTP workload: `server` on this runtime under `wrk -t1 -c50 --latency`; µs per request
+/// (from wrk's requests/s), wrk's p99, and the process's syscalls and context switches per
+/// request (NaN, left out of the report, without perf).
+fn http_load<R: Rt>(rt: &R, p: &Params, server: HttpServer) -> Vec<f64> {
     let seconds = p.pick(2, 1);
-    let output = rt.with_http_server(|addr| {
-        std::process::Command::new("wrk")
+    let (output, counts) = rt.with_http_server(server, |addr| {
+        let perf = Perf::start();
+        let output = std::process::Command::new("wrk")
             .args([
                 "-t1",
                 "-c50",
@@ -537,7 +673,8 @@ fn http_hello<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
                 &format!("http://{addr}/"),
             ])
             .output()
-            .expect("wrk runs (checked before the study)")
+            .expect("wrk runs (checked before the study)");
+        (output, perf.and_then(Perf::stop))
     });
     let text = String::from_utf8_lossy(&output.stdout);
     let rps: f64 = text
@@ -550,5 +687,21 @@ fn http_hello<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
         .find_map(|l| l.trim().strip_prefix("99%"))
         .and_then(|v| wrk_micros(v.trim()))
         .unwrap_or_else(|| panic!("no p99 in wrk output:\n{text}"));
-    vec![1e6 / rps, p99]
+    // "  123456 requests in 1.00s, 12.34MB read"
+    let requests: f64 = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no request count in wrk output:\n{text}"));
+    let (syscalls, switches) = counts.unwrap_or((f64::NAN, f64::NAN));
+    vec![1e6 / rps, p99, syscalls / requests, switches / requests]
+}
+
+fn http_raw<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    http_load(rt, p, HttpServer::Raw)
+}
+
+#[cfg(feature = "hyper")]
+fn http_hello<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    http_load(rt, p, HttpServer::Hyper)
 }
