@@ -216,6 +216,14 @@ fn run_workload(
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, runtime, tasks] = &args[..] {
+        if flag == "--paused-child" {
+            let tasks = tasks.parse().expect("--paused-child <runtime> <tasks>");
+            println!("{}", workloads::paused_child(runtime, tasks));
+            return;
+        }
+    }
     let options = match parse_args() {
         Ok(options) => options,
         Err(message) => {

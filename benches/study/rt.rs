@@ -67,6 +67,36 @@ pub(crate) trait Rt: Clone + Send + Sync + 'static {
     /// Serves HTTP/1.1 hello-world (with `server`) on loopback while `load` runs (on this thread)
     /// against its address, then stops the server.
     fn with_http_server<T>(&self, server: HttpServer, load: impl FnOnce(SocketAddr) -> T) -> T;
+    /// Spawns `n` tasks that are not `Send` (each holds an `Rc`) with this runtime's local
+    /// spawn, each yielding once, and joins them, all on the calling thread: filch's
+    /// `spawn_local` inside `block_on`, tokio's `LocalSet::run_until`, smol's `LocalExecutor`
+    /// (local tasks run where they were spawned, so this is the one workload whose tasks run on
+    /// the calling thread). Returns what the tasks counted, `n`.
+    fn local_tasks(&self, n: usize) -> usize;
+    /// `rounds` round trips of a Unix signal: a task raises it at its own thread and waits for
+    /// it on this runtime's signal listener, which it opened first. Each runtime has a signal of
+    /// its own (filch SIGUSR1, tokio SIGUSR2, smol SIGWINCH through `async-signal`), so that no
+    /// runtime's handler or wake-up pipe sees another's signals.
+    fn signal_round_trips(&self, rounds: usize);
+}
+
+/// Raises `signal` at the calling thread: its handler has run when this returns.
+fn raise(signal: libc::c_int) {
+    // SAFETY: `raise` has no memory-safety preconditions; the runtime under test has installed
+    // a handler for `signal` (it opened its listener first), so the default action (for
+    // SIGUSR1 and SIGUSR2, ending the process) cannot happen.
+    let rc = unsafe { libc::raise(signal) };
+    assert_eq!(rc, 0, "raise({signal}) failed");
+}
+
+/// What a local task does: count itself in `count` (an `Rc`, so the task is not `Send`) around
+/// one yield.
+async fn local_task<Y: Future<Output = ()>>(
+    count: std::rc::Rc<std::cell::Cell<usize>>,
+    yield_now: Y,
+) {
+    yield_now.await;
+    count.set(count.get() + 1);
 }
 
 /// Which HTTP/1.1 server [`Rt::with_http_server`] runs: one task per connection either way,
@@ -420,6 +450,29 @@ impl Rt for Filch {
         }
         sum
     }
+    fn local_tasks(&self, n: usize) -> usize {
+        self.0.block_on(async {
+            let count = std::rc::Rc::new(std::cell::Cell::new(0));
+            let tasks: Vec<_> = (0..n)
+                .map(|_| filch::spawn_local(local_task(count.clone(), filch::yield_now())))
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            count.get()
+        })
+    }
+    fn signal_round_trips(&self, rounds: usize) {
+        use filch::signal::unix::{signal, SignalKind};
+        let task = self.0.spawn(async move {
+            let mut signals = signal(SignalKind::user_defined1()).expect("SIGUSR1 listener");
+            for _ in 0..rounds {
+                raise(libc::SIGUSR1);
+                signals.recv().await.expect("SIGUSR1");
+            }
+        });
+        self.0.block_on(task).unwrap();
+    }
     // filch's streams implement hyper's `Read`/`Write` themselves (the `hyper` feature).
     socket_methods!(
         filch::net::TcpListener,
@@ -523,6 +576,32 @@ impl Rt for Tokio {
             }
         }
         sum
+    }
+    fn local_tasks(&self, n: usize) -> usize {
+        let local = tokio::task::LocalSet::new();
+        self.0.block_on(local.run_until(async {
+            let count = std::rc::Rc::new(std::cell::Cell::new(0));
+            let tasks: Vec<_> = (0..n)
+                .map(|_| {
+                    tokio::task::spawn_local(local_task(count.clone(), tokio::task::yield_now()))
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            count.get()
+        }))
+    }
+    fn signal_round_trips(&self, rounds: usize) {
+        use tokio::signal::unix::{signal, SignalKind};
+        let task = self.0.spawn(async move {
+            let mut signals = signal(SignalKind::user_defined2()).expect("SIGUSR2 listener");
+            for _ in 0..rounds {
+                raise(libc::SIGUSR2);
+                signals.recv().await.expect("SIGUSR2");
+            }
+        });
+        self.0.block_on(task).unwrap();
     }
     socket_methods!(
         tokio::net::TcpListener,
@@ -636,6 +715,31 @@ impl Rt for Smol {
         sum
     }
     // smol-hyper's adapter from `futures-io`: it zeroes hyper's read buffer before every read
+    fn local_tasks(&self, n: usize) -> usize {
+        let local = smol::LocalExecutor::new();
+        smol::block_on(local.run(async {
+            let count = std::rc::Rc::new(std::cell::Cell::new(0));
+            let tasks: Vec<_> = (0..n)
+                .map(|_| local.spawn(local_task(count.clone(), smol::future::yield_now())))
+                .collect();
+            for task in tasks {
+                task.await;
+            }
+            count.get()
+        }))
+    }
+    fn signal_round_trips(&self, rounds: usize) {
+        use async_signal::{Signal, Signals};
+        use smol::stream::StreamExt;
+        let task = self.0.executor.spawn(async move {
+            let mut signals = Signals::new([Signal::Winch]).expect("SIGWINCH listener");
+            for _ in 0..rounds {
+                raise(libc::SIGWINCH);
+                signals.next().await.expect("SIGWINCH").expect("SIGWINCH");
+            }
+        });
+        smol::block_on(task);
+    }
     // (`futures-io` reads take an initialised slice) and leaves `is_write_vectored` false.
     socket_methods!(
         smol::net::TcpListener,

@@ -112,9 +112,36 @@ pub(crate) fn all() -> Vec<Workload> {
             &[("mean", Unit::Micros)],
             "mean lateness of 1,000 sleeps of 0–10 ms: wake-up time minus deadline"
         ),
+        Workload {
+            name: "paused_sleeps",
+            metrics: TIME,
+            about: "a test on a paused clock: 1,000 tasks (quick: 200) each sleeping 10 times \
+                    for 1 s to 1 h (seeded), on a fresh current-thread runtime started paused, \
+                    which jumps its clock to the next deadline whenever it is idle (filch \
+                    `start_paused`, tokio `start_paused` from its `test-util` feature: tokio \
+                    pauses only its current-thread runtime, so both use theirs whatever the \
+                    worker count); run in a child process of the study so that tokio's \
+                    process-wide `did the clock ever pause` flag stays false for the other \
+                    rows; smol has no paused clock",
+            filch: paused_sleeps_filch,
+            tokio: paused_sleeps_tokio,
+            smol: None,
+        },
         workload!(join_all_10k, "join_all of 10,000 futures woken once (tokio, smol: futures-util)"),
         workload!(group_10k, "10,000 tasks in a group, joined (filch TaskGroup, tokio JoinSet, smol Vec<Task>)"),
         workload!(select_10k, "10,000 two-branch selects (filch/tokio select!, smol future::or)"),
+        workload!(
+            spawn_local_10k,
+            "10,000 tasks that are not Send (each holds an Rc), spawned on the calling thread, \
+             yield once each, joined (filch spawn_local in block_on, tokio LocalSet, smol \
+             LocalExecutor)"
+        ),
+        workload!(
+            signal_round_trip,
+            "1,000 round trips (quick: 200) of a Unix signal a task raises at itself and awaits \
+             on its runtime's listener (filch SIGUSR1, tokio SIGUSR2, smol SIGWINCH through \
+             async-signal)"
+        ),
         workload!(
             wake_latency,
             &[("p50", Unit::Micros), ("p99", Unit::Micros), ("p99.9", Unit::Micros)],
@@ -493,6 +520,117 @@ fn select_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
         let sum = rt.block_on(rt.spawn(R::select_loop(NUM_SPAWN, yield_once)));
         assert_eq!(sum, NUM_SPAWN * (NUM_SPAWN - 1) / 2);
     })
+}
+
+fn spawn_local_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    timed(|| assert_eq!(rt.local_tasks(NUM_SPAWN), NUM_SPAWN))
+}
+
+fn signal_round_trip<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    timed(|| rt.signal_round_trips(p.pick(1_000, 200)))
+}
+
+/// The sleeps of task `task` in [`paused_sleeps`]: 10 durations of 1 s to 1 h from a seeded
+/// generator, the same on both runtimes.
+fn paused_durations(task: usize) -> impl Iterator<Item = Duration> {
+    let mut state = (task as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (0..10).map(move |_| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        Duration::from_millis(1_000 + state % 3_599_000)
+    })
+}
+
+/// The child-process side of `paused_sleeps`: `study --paused-child <runtime> <tasks>` runs the
+/// sleeps on a fresh paused runtime and prints the seconds they took (building the runtime
+/// left out).
+pub(crate) fn paused_child(runtime: &str, tasks: usize) -> f64 {
+    let done = Arc::new(AtomicUsize::new(0));
+    let seconds = match runtime {
+        "filch" => {
+            let rt = filch::Builder::new_current_thread()
+                .start_paused(true)
+                .build()
+                .expect("filch runtime");
+            timed(|| {
+                rt.block_on(async {
+                    let handles: Vec<_> = (0..tasks)
+                        .map(|task| {
+                            let done = done.clone();
+                            filch::spawn(async move {
+                                for d in paused_durations(task) {
+                                    filch::sleep(d).await;
+                                }
+                                done.fetch_add(1, Relaxed);
+                            })
+                        })
+                        .collect();
+                    for handle in handles {
+                        handle.await.unwrap();
+                    }
+                })
+            })[0]
+        }
+        "tokio" => {
+            // `enable_all`, as `#[tokio::test(start_paused = true)]` builds it: with its I/O
+            // driver, as filch's runtime always has one.
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .expect("tokio runtime");
+            timed(|| {
+                rt.block_on(async {
+                    let handles: Vec<_> = (0..tasks)
+                        .map(|task| {
+                            let done = done.clone();
+                            tokio::spawn(async move {
+                                for d in paused_durations(task) {
+                                    tokio::time::sleep(d).await;
+                                }
+                                done.fetch_add(1, Relaxed);
+                            })
+                        })
+                        .collect();
+                    for handle in handles {
+                        handle.await.unwrap();
+                    }
+                })
+            })[0]
+        }
+        other => panic!("--paused-child: unknown runtime {other:?}"),
+    };
+    assert_eq!(done.load(Relaxed), tasks, "every paused task finished");
+    seconds
+}
+
+/// Runs [`paused_child`] in a child process of the study (see the workload's description).
+fn paused_sleeps_in_child(runtime: &str, p: &Params) -> Vec<f64> {
+    let tasks = p.pick(1_000, 200);
+    let exe = std::env::current_exe().expect("the study's own executable");
+    let out = std::process::Command::new(exe)
+        .args(["--paused-child", runtime, &tasks.to_string()])
+        .output()
+        .expect("run the study's paused-clock child");
+    assert!(
+        out.status.success(),
+        "paused-clock child for {runtime} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    vec![text
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("paused-clock child printed {text:?}"))]
+}
+
+fn paused_sleeps_filch(_: &Filch, p: &Params) -> Vec<f64> {
+    paused_sleeps_in_child("filch", p)
+}
+
+fn paused_sleeps_tokio(_: &Tokio, p: &Params) -> Vec<f64> {
+    paused_sleeps_in_child("tokio", p)
 }
 
 fn wake_latency<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {

@@ -63,6 +63,78 @@ fn a_delivery_racing_a_poll_is_seen_or_wakes_the_listener() {
     });
 }
 
+/// A listener's poll as `unix::Signal::poll_recv` makes it: deliver a pending flag itself, then
+/// look.
+fn poll_delivering(
+    state: &SignalState,
+    key: &super::state::ListenerKey,
+    seen: &mut usize,
+    cx: &mut Context<'_>,
+) -> Poll<Option<()>> {
+    if state.is_pending() {
+        let mut wakers = Vec::new();
+        state.deliver_if_pending(&mut wakers);
+        wakers.into_iter().for_each(Waker::wake);
+    }
+    state.poll_listener(key, seen, || false, cx)
+}
+
+#[test]
+fn a_listener_that_delivers_itself_races_the_driver_and_sees_the_signal_once() {
+    loom::model(|| {
+        let state = Arc::new(SignalState::new());
+        let (key, mut seen) = state.add_listener(DRIVER, &mut Vec::new());
+        let (counter, waker) = count_waker();
+        let mut cx = Context::from_waker(&waker);
+        // The handler ran on another thread, whose driver delivers when it sees the byte.
+        state.set_pending();
+        let driver = {
+            let state = state.clone();
+            thread::spawn(move || {
+                let mut wakers = Vec::new();
+                state.deliver_if_pending(&mut wakers);
+                wakers.into_iter().for_each(Waker::wake);
+            })
+        };
+        // The listener's poll may deliver first: either way the set flag is seen now.
+        let first = poll_delivering(&state, &key, &mut seen, &mut cx);
+        driver.join().unwrap();
+        assert_eq!(first, Poll::Ready(Some(())), "a pending flag was not seen");
+        // One delivery, answered once, and no wake-up for it left over.
+        assert!(poll_delivering(&state, &key, &mut seen, &mut cx).is_pending());
+        assert_eq!(
+            counter.0.load(SeqCst),
+            0,
+            "woken for a delivery already answered"
+        );
+        drop(state.remove_listener(&key));
+    });
+}
+
+#[test]
+fn a_listener_that_delivers_itself_never_loses_a_later_signal() {
+    loom::model(|| {
+        let state = Arc::new(SignalState::new());
+        let (key, mut seen) = state.add_listener(DRIVER, &mut Vec::new());
+        let handler_and_driver = {
+            let state = state.clone();
+            thread::spawn(move || raise_and_deliver(&state))
+        };
+        let (counter, waker) = count_waker();
+        let mut cx = Context::from_waker(&waker);
+        let first = poll_delivering(&state, &key, &mut seen, &mut cx);
+        handler_and_driver.join().unwrap();
+        if first.is_pending() {
+            assert_eq!(counter.0.load(SeqCst), 1, "the delivery lost its wake-up");
+        }
+        let answered = first.is_ready()
+            || poll_delivering(&state, &key, &mut seen, &mut cx) == Poll::Ready(Some(()));
+        assert!(answered, "the signal was never seen");
+        assert!(poll_delivering(&state, &key, &mut seen, &mut cx).is_pending());
+        drop(state.remove_listener(&key));
+    });
+}
+
 #[test]
 fn a_listener_added_during_a_delivery_leaves_the_older_listeners_theirs() {
     loom::model(|| {

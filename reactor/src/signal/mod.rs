@@ -36,6 +36,13 @@
 //!   driver with a listener gets the pipe's event; the first to drain it delivers, the others
 //!   find it empty. A flag set before a byte that a drain read is seen by the flag pass after
 //!   that drain; a flag set later comes with its own byte, hence another event.
+//! - **A listener delivers too**: a listener's `recv` that finds its signal's `pending` flag set
+//!   does what a driver's turn does (drain, then the flag pass) before it looks at the
+//!   generation, so that a task that raises a signal and waits for it does not wait for a
+//!   driver turn. Draining the pipe mostly leaves no event behind (epoll reports a descriptor
+//!   only if it is still readable); one that a driver gets anyway finds the pipe empty and no
+//!   flag set. The flag pass is the same whoever runs it: whichever takes a flag off delivers
+//!   it, once.
 //! - **A listener** (`unix::Signal`) remembers the generation it last answered for. `recv`
 //!   answers `Some(())` if the generation moved (once, however far: deliveries between two
 //!   `recv` calls coalesce), else stores its waker and returns `Pending`.

@@ -87,13 +87,15 @@ impl Globals {
         self.receiver.try_clone()
     }
 
-    /// Driver side, on a self-pipe event: drains the pipe, then delivers every pending signal
-    /// (see the protocol in `signal/mod.rs`), pushing the listeners' wakers to `out`.
+    /// On a self-pipe event (a driver) or a pending flag (a listener's poll): drains the
+    /// pipe, then delivers every pending signal (see the protocol in `signal/mod.rs`), pushing
+    /// the listeners' wakers to `out`.
     pub(crate) fn deliver(&self, out: &mut Vec<Waker>) {
         let mut buf = [0u8; 128];
         loop {
             match (&self.receiver).read(&mut buf) {
-                Ok(0) => break,
+                // A short read emptied the pipe: a byte written after it makes a new event.
+                Ok(n) if n < buf.len() => break,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // `WouldBlock`: drained (another driver may have drained it first).

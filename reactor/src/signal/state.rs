@@ -58,6 +58,12 @@ impl SignalState {
 
     /// Driver side, after draining the self-pipe: if the handler ran since the last delivery,
     /// counts one delivery and hands out the waker of every listener, whatever its runtime.
+    /// Whether the handler has run since the last delivery (one load: a listener's poll checks
+    /// it before delivering itself, see `unix::Signal::poll_recv`).
+    pub(crate) fn is_pending(&self) -> bool {
+        self.pending.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn deliver_if_pending(&self, out: &mut Vec<Waker>) {
         // The common case (another signal was delivered) takes no lock. SeqCst: see `set_pending`.
         if !self.pending.load(Ordering::SeqCst) {

@@ -290,6 +290,17 @@ impl Signal {
     /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
         let progress = ready!(coop::poll_proceed(cx));
+        if self.state.is_pending() {
+            // The handler has run, but no driver has delivered yet (a task that raises a signal
+            // and waits for it is the common case: the handler ran on its own thread): deliver
+            // here, as a driver's turn would, instead of waiting for one (a poll and two reads
+            // on another worker, or this one once it parks). The drain leaves no event behind.
+            if let Some(globals) = registry::get() {
+                let mut woken = Vec::new();
+                globals.deliver(&mut woken);
+                crate::driver::wake_all(&mut woken);
+            }
+        }
         let handle = &self.handle;
         let polled =
             self.state

@@ -7,7 +7,7 @@
 //! Paused ([`pause`](super::pause)), it stands still at the instant it was paused: it moves only
 //! by [`advance`](super::advance) and by the runtime's auto-advance, which jumps it to the next
 //! timer deadline when the runtime is idle (the runtime decides when that is; the driver does the
-//! jump, as `Driver::auto_advance`). Resumed, it runs again at the real clock's rate from where
+//! jump, as `Driver::advance_and_fire`). Resumed, it runs again at the real clock's rate from where
 //! it stood: paused time is not made up for, so after a pause the clock is behind or ahead of
 //! `Instant::now()` by a fixed offset.
 //!

@@ -379,14 +379,12 @@ impl Shared {
                 // mixed load hung under a loaded machine).
                 continue;
             }
-            if idle && driver.auto_advance() {
-                // The jump may land on a slot boundary of the wheel where entries only move
-                // down a level: look again if nothing fired.
-                let n = driver.turn(Some(std::time::Duration::ZERO), woken);
+            if idle {
+                // The turn above found no I/O: jump and fire without polling again.
+                let n = driver.advance_and_fire(woken);
                 if n > 0 {
                     return n;
                 }
-                continue;
             }
             let n = driver.turn(None, woken);
             if n > 0 || must_return() {
