@@ -176,31 +176,31 @@ impl Driver {
     /// With the clock paused, moves it to the next timer deadline, if any, and pushes to `woken`
     /// the wakers of the timers due then: for the runtime to call when it is idle (see
     /// [`time::pause`](crate::time::pause)), having just turned the driver without blocking
-    /// and found nothing. Returns how many wakers it pushed (the caller wakes them with
-    /// [`Handle::wake_turn`], as after a turn); 0 if the clock did not move, or moved and no
-    /// timer was left to fire. Only the driver's owner calls it, so no other turn can see the
-    /// clock move before this one.
+    /// and found nothing. It does not poll for I/O again: a test of many sleeps makes thousands
+    /// of jumps, and a system call each would be most of their cost. Only the driver's owner
+    /// calls it, so no other turn can see the clock move before this one.
     ///
-    /// It does not poll for I/O again: a test of many sleeps makes thousands of jumps, and a
-    /// system call each would be most of their cost. A jump may land on a slot boundary of the
-    /// wheel where timers only move down a level (a sleep of an hour takes four jumps); it then
-    /// jumps again at once. Nothing fired, so nothing in the runtime woke: only a thread outside
-    /// it can have made it busy meanwhile, and that thread could as well have done so just after
-    /// the last jump.
-    pub fn advance_and_fire(&mut self, woken: &mut Vec<Waker>) -> usize {
+    /// `None` if the clock did not move. `Some(0)` if it moved but nothing fired: the jump
+    /// landed on a slot boundary of the wheel where timers only move down a level (a sleep of
+    /// an hour takes four jumps). The caller checks that the runtime is still idle and calls
+    /// again: moving thousands of timers down a level takes long enough for work to arrive
+    /// meanwhile (found by an attack test: a blocking job started from outside saw the clock
+    /// move under it). `Some(n)`: the caller wakes the `n` wakers with [`Handle::wake_turn`],
+    /// as after a turn.
+    pub fn advance_and_fire(&mut self, woken: &mut Vec<Waker>) -> Option<usize> {
         let timers = &self.handle.inner.timers;
+        if !(timers.clock.is_paused() && timers.advance_to_next()) {
+            return None;
+        }
         let before = woken.len();
-        while timers.clock.is_paused() && timers.advance_to_next() {
-            // Counted as a turn: `time::advance` waits until these wakers are woken.
-            timers.turn_started();
-            timers.process(woken);
-            let n = woken.len() - before;
-            if n > 0 {
-                return n;
-            }
+        // Counted as a turn: `time::advance` waits until these wakers are woken.
+        timers.turn_started();
+        timers.process(woken);
+        let n = woken.len() - before;
+        if n == 0 {
             timers.turn_woken();
         }
-        0
+        Some(n)
     }
 }
 

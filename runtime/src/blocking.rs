@@ -208,6 +208,8 @@ impl Inner {
         'outer: loop {
             while let Some(job) = state.queue.pop_front() {
                 drop(state);
+                // Counted in `in_flight` since it was queued.
+                rt.shared.wait_for_clock_jump();
                 job.run();
                 // What the job started (its joiner's wake-up) is visible by now.
                 rt.shared.bump_clock_epoch();

@@ -122,6 +122,8 @@ impl CountedRoot {
             }
         }
         let _uncount = Uncount(&self.root);
+        // Counted in `block_on_busy` since it was woken.
+        self.root.rt.shared.wait_for_clock_jump();
         let mut cx = Context::from_waker(&self.waker);
         Some(coop::budget(|| future.poll(&mut cx)))
     }

@@ -72,6 +72,11 @@ pub(crate) fn now_for(what: &str) -> Instant {
 /// and no I/O event is ready. Real I/O does not hold the clock back: a `timeout` around a read
 /// from a real socket elapses as soon as the runtime is idle.
 ///
+/// Work that arrives from outside the runtime (a task spawned or a `spawn_blocking` job
+/// started from another thread) may arrive just before or just after a jump, but never during
+/// one: it starts once the jump is over, so it never reads the clock once before a jump and
+/// again after it.
+///
 /// Pausing a paused clock does nothing. Works on both runtime flavours; `Builder::start_paused`
 /// and `#[filch::test(start_paused = true)]` pause it before the first task runs.
 ///

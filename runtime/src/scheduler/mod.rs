@@ -132,9 +132,23 @@ pub(crate) struct Shared {
     /// running through it (a job wakes a task and ends, a worker picks the task up...) cannot
     /// make every read see "idle" while the runtime never was (see `idle_for_clock`).
     pub(crate) clock_epoch: std::sync::atomic::AtomicU64,
+    /// Set by the driver's holder from just before its idle check until its jump of a paused
+    /// clock is over; see `wait_for_clock_jump`.
+    clock_jumping: std::sync::atomic::AtomicBool,
     /// Number of worker threads that have exited, for a bounded wait at shutdown.
     exited: Mutex<usize>,
     exited_cv: Condvar,
+}
+
+/// What [`Shared::jump_if_idle`] did.
+enum Jump {
+    /// The clock jumped and timers fired: the caller wakes these many wakers.
+    Fired(usize),
+    /// Something changed while it looked: look again (a non-blocking turn, then the checks).
+    LookAgain,
+    /// The runtime is busy, or no timer is pending: block in the driver until I/O or an
+    /// unpark.
+    NotIdle,
 }
 
 /// What other threads need of a worker: its stealer, and how to wake it.
@@ -335,6 +349,24 @@ impl Shared {
             && !notified()
     }
 
+    /// Something that holds a paused clock back has just begun, counted where the idle check
+    /// reads it (a worker unparked, a blocking job about to run, a `block_on` future about to
+    /// be polled): if the driver's holder is between its idle check and the end of its jump,
+    /// waits for the jump, so that what runs next reads the clock after the jump, never once
+    /// before it and again after it (found by an attack test: a `spawn_blocking` job started
+    /// from another thread saw the clock move under it).
+    ///
+    /// Why it is enough (Dekker's pattern, all SeqCst): the holder sets `clock_jumping`, then
+    /// reads the counts; the beginning was counted (on whatever thread: the count happens
+    /// before this call), then this reads `clock_jumping`. If the holder read the count before
+    /// it was made, this read comes after the flag was set, and waits for the jump; if it read
+    /// it after, it saw the runtime busy and does not jump. One load when no jump is under way.
+    pub(crate) fn wait_for_clock_jump(&self) {
+        while self.clock_jumping.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+    }
+
     /// Something that holds a paused clock back is about to end: see `clock_epoch`.
     pub(crate) fn bump_clock_epoch(&self) {
         self.clock_epoch.fetch_add(1, Ordering::SeqCst);
@@ -371,25 +403,63 @@ impl Shared {
             if n > 0 || must_return() {
                 return n;
             }
-            let idle = self.idle_for_clock(&notified);
-            if self.clock_epoch.load(Ordering::SeqCst) != epoch {
-                // Something that held the clock back ended meanwhile (maybe after handing
-                // work on): look again, without blocking. Its unpark may have been consumed by
-                // the turn above (regression: the blocking turn below then waited for ever, a
-                // mixed load hung under a loaded machine).
-                continue;
-            }
-            if idle {
-                // The turn above found no I/O: jump and fire without polling again.
-                let n = driver.advance_and_fire(woken);
-                if n > 0 {
-                    return n;
-                }
+            // Fenced (see `wait_for_clock_jump`): from before the idle check until the jump is
+            // over, whatever begins waits for the jump.
+            self.clock_jumping.store(true, Ordering::SeqCst);
+            let jump = self.jump_if_idle(driver, woken, &notified, epoch);
+            self.clock_jumping.store(false, Ordering::SeqCst);
+            match jump {
+                Jump::Fired(n) => return n,
+                Jump::LookAgain => continue,
+                Jump::NotIdle => {}
             }
             let n = driver.turn(None, woken);
             if n > 0 || must_return() {
                 return n;
             }
+        }
+    }
+
+    /// The idle check of [`paused_turn`](Shared::paused_turn) and, if the runtime is idle, the
+    /// jump of the clock (under `clock_jumping`).
+    fn jump_if_idle(
+        &self,
+        driver: &mut Driver,
+        woken: &mut Vec<std::task::Waker>,
+        notified: &impl Fn() -> bool,
+        epoch: u64,
+    ) -> Jump {
+        let idle = self.idle_for_clock(notified);
+        if self.clock_epoch.load(Ordering::SeqCst) != epoch {
+            // Something that held the clock back ended meanwhile (maybe after handing work
+            // on): look again, without blocking. Its unpark may have been consumed by the
+            // non-blocking turn (regression: the blocking turn then waited for ever, a mixed
+            // load hung under a loaded machine).
+            return Jump::LookAgain;
+        }
+        if !idle {
+            return Jump::NotIdle;
+        }
+        // The non-blocking turn found no I/O: jump and fire without polling again. A jump
+        // that fires nothing landed on a level boundary of the wheel: jump on down while the
+        // runtime stays idle (the same checks, against the same epoch; no new look at I/O,
+        // which could as well arrive just after the jump).
+        let mut jumped = false;
+        while let Some(n) = driver.advance_and_fire(woken) {
+            if n > 0 {
+                return Jump::Fired(n);
+            }
+            jumped = true;
+            if !self.idle_for_clock(notified) || self.clock_epoch.load(Ordering::SeqCst) != epoch {
+                break;
+            }
+        }
+        if jumped {
+            // Work arrived during the jumps, or no timer is left.
+            Jump::LookAgain
+        } else {
+            // No timer: wait for I/O or an unpark.
+            Jump::NotIdle
         }
     }
 

@@ -117,6 +117,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
             driver: DriverSlot::new(config.driver),
             block_on_busy: std::sync::atomic::AtomicUsize::new(0),
             clock_epoch: std::sync::atomic::AtomicU64::new(0),
+            clock_jumping: std::sync::atomic::AtomicBool::new(false),
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
         }),
@@ -527,7 +528,10 @@ impl Worker {
                 // runtime is idle; this worker going to sleep may be what makes it so.
                 shared.clock_may_advance();
                 park.park_on_parker(&self.parker);
-                (false, shared.idle.transition_worker_from_parked(self.index))
+                let searching = shared.idle.transition_worker_from_parked(self.index);
+                // Counted as unparked by now (by its notifier, or just above).
+                shared.wait_for_clock_jump();
+                (false, searching)
             }
         };
         self.core.borrow_mut().searching = searching;
