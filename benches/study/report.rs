@@ -94,6 +94,7 @@ fn show(value: Option<f64>, unit: Unit) -> String {
         (Some(v), Unit::Seconds) if v < 1e-3 => format!("{:.1} µs", v * 1e6),
         (Some(v), Unit::Seconds) => format!("{:.2} ms", v * 1e3),
         (Some(v), Unit::PerRequest) => format!("{v:.2}"),
+        (Some(v), Unit::BytesPerTask) => format!("{v:.0} B"),
     }
 }
 
@@ -209,9 +210,10 @@ pub(crate) fn write(
     );
     let _ = writeln!(
         md,
-        "\nEvery number is a cost: lower is better. Rows in counts per request (the HTTP \
-         workloads' syscalls and context switches) are shown with their ratios but left out of \
-         the geometric means and the charts, which are about time.\n"
+        "\nEvery number is a cost: lower is better. Rows in counts (the HTTP workloads' \
+         syscalls and context switches per request, heap bytes per idle task) are shown with \
+         their ratios but left out of the geometric means and the charts, which are about \
+         time.\n"
     );
     for &workers in &options.workers {
         let cells = cells(workers, samples);
@@ -235,7 +237,7 @@ pub(crate) fn write(
         for (metric, cell) in &cells {
             let (rt, rs) = (cell.ratio("tokio"), cell.ratio("smol"));
             // The geometric means are of costs in time; counts are shown, not averaged in.
-            if cell.unit != Unit::PerRequest {
+            if cell.unit.is_time() {
                 vs_tokio.extend(rt.map(|r| r.0));
                 vs_smol.extend(rs.map(|r| r.0));
             }
@@ -263,7 +265,7 @@ pub(crate) fn write(
         );
         let timed: Vec<_> = cells
             .into_iter()
-            .filter(|(_, c)| c.unit != Unit::PerRequest)
+            .filter(|(_, c)| c.unit.is_time())
             .collect();
         ratio_chart(
             &options
@@ -370,7 +372,7 @@ fn ratio_chart(path: &Path, workers: usize, cells: &[(String, Cell<'_>)]) -> Cha
 fn scaling_chart(path: &Path, workers: &[usize], samples: &[Sample]) -> ChartResult {
     let metrics: Vec<(String, Unit)> = {
         let mut seen: Vec<(String, Unit)> = Vec::new();
-        for s in samples.iter().filter(|s| s.unit != Unit::PerRequest) {
+        for s in samples.iter().filter(|s| s.unit.is_time()) {
             if !seen.iter().any(|(m, _)| *m == s.metric) {
                 seen.push((s.metric.clone(), s.unit));
             }

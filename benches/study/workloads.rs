@@ -51,6 +51,9 @@ pub(crate) enum Unit {
     /// A count per request (syscalls, context switches): shown in the tables, left out of the
     /// geometric means and the charts, which are about time.
     PerRequest,
+    /// Heap bytes per task: shown in the tables, left out of the geometric means and the
+    /// charts, as counts are.
+    BytesPerTask,
 }
 
 impl Unit {
@@ -59,7 +62,13 @@ impl Unit {
             Unit::Seconds => "s",
             Unit::Micros => "µs",
             Unit::PerRequest => "per request",
+            Unit::BytesPerTask => "bytes per task",
         }
+    }
+
+    /// Whether it is a time (the geometric means and the charts are of times only).
+    pub(crate) fn is_time(self) -> bool {
+        matches!(self, Unit::Seconds | Unit::Micros)
     }
 }
 
@@ -127,6 +136,24 @@ pub(crate) fn all() -> Vec<Workload> {
             tokio: paused_sleeps_tokio,
             smol: None,
         },
+        workload!(
+            idle_task_memory,
+            &[("waiting", Unit::BytesPerTask), ("sleeping", Unit::BytesPerTask)],
+            "heap bytes per idle task: 10,000 tasks spawned from outside, each polled once and \
+             then waiting on a oneshot channel (waiting) or racing that channel against a sleep \
+             of an hour (sleeping); glibc's bytes in use (`mallinfo2`, every arena) once all \
+             are waiting, minus before the first spawn, over 10,000. The channels and the \
+             handles' vector exist before the first reading, so what is counted is the task \
+             and what the runtime keeps for it (its timer, for a sleep). Left out without glibc"
+        ),
+        workload!(
+            runtime_build_drop,
+            "build a runtime of the row's worker count and drop it, as the study builds them \
+             (filch `Builder`, tokio `Builder` with `enable_all`; smol: an `Executor` run by \
+             that many threads, as in every other row; `ct`: a current-thread runtime inside \
+             `block_on` on a thread of its own, for filch and tokio alike). Each drop waits for \
+             the runtime's threads to exit"
+        ),
         workload!(join_all_10k, "join_all of 10,000 futures woken once (tokio, smol: futures-util)"),
         workload!(group_10k, "10,000 tasks in a group, joined (filch TaskGroup, tokio JoinSet, smol Vec<Task>)"),
         workload!(select_10k, "10,000 two-branch selects (filch/tokio select!, smol future::or)"),
@@ -520,6 +547,82 @@ fn select_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
         let sum = rt.block_on(rt.spawn(R::select_loop(NUM_SPAWN, yield_once)));
         assert_eq!(sum, NUM_SPAWN * (NUM_SPAWN - 1) / 2);
     })
+}
+
+/// glibc's heap bytes in use, over every arena (`mallinfo2`); `None` elsewhere.
+fn heap_in_use() -> Option<f64> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: `mallinfo2` has no preconditions; it reads the allocator's statistics under
+        // its arena locks and returns them by value.
+        let info = unsafe { libc::mallinfo2() };
+        Some((info.uordblks + info.hblkhd) as f64)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    None
+}
+
+/// Polls `a` and `b` until either is ready.
+async fn race(a: impl Future<Output = ()>, b: impl Future<Output = ()>) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    std::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() || b.as_mut().poll(cx).is_ready() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Heap bytes per task of 10,000 idle tasks (see `idle_task_memory`); NaN without glibc.
+fn idle_bytes<R: Rt>(rt: &R, sleeping: bool) -> f64 {
+    const TASKS: usize = 10_000;
+    let (senders, mut receivers): (Vec<_>, Vec<_>) = (0..TASKS)
+        .map(|_| futures_channel::oneshot::channel::<()>())
+        .unzip();
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::with_capacity(TASKS);
+    let Some(before) = heap_in_use() else {
+        return f64::NAN;
+    };
+    // `drain` keeps the receivers' vector allocated until after the second reading.
+    for stop in receivers.drain(..) {
+        let waiting = waiting.clone();
+        handles.push(rt.spawn(async move {
+            waiting.fetch_add(1, Relaxed);
+            let stop = async {
+                let _ = stop.await;
+            };
+            if sleeping {
+                race(R::sleep(Duration::from_secs(3600)), stop).await;
+            } else {
+                stop.await;
+            }
+        }));
+    }
+    while waiting.load(Relaxed) < TASKS {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    // The last task counted itself just before its first await.
+    std::thread::sleep(Duration::from_millis(2));
+    let after = heap_in_use().unwrap_or(f64::NAN);
+    drop(senders);
+    rt.block_on(async {
+        for handle in handles {
+            handle.await;
+        }
+    });
+    drop(receivers);
+    (after - before) / TASKS as f64
+}
+
+fn idle_task_memory<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    vec![idle_bytes(rt, false), idle_bytes(rt, true)]
+}
+
+fn runtime_build_drop<R: Rt>(_: &R, p: &Params) -> Vec<f64> {
+    timed(|| drop(R::new(p.key)))
 }
 
 fn spawn_local_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
