@@ -139,12 +139,14 @@ pub(crate) fn all() -> Vec<Workload> {
         workload!(
             idle_task_memory,
             &[("waiting", Unit::BytesPerTask), ("sleeping", Unit::BytesPerTask)],
-            "heap bytes per idle task: 10,000 tasks spawned from outside, each polled once and \
-             then waiting on a oneshot channel (waiting) or racing that channel against a sleep \
-             of an hour (sleeping); glibc's bytes in use (`mallinfo2`, every arena) once all \
-             are waiting, minus before the first spawn, over 10,000. The channels and the \
-             handles' vector exist before the first reading, so what is counted is the task \
-             and what the runtime keeps for it (its timer, for a sleep). Left out without glibc"
+            "heap bytes per idle task: on a fresh runtime of the row's worker count, 10,000 \
+             tasks spawned from outside, each polled once and then waiting on a oneshot channel \
+             (waiting) or racing that channel against a sleep of an hour (sleeping); glibc's \
+             bytes in use (`mallinfo2`, every arena) once all are waiting, minus before the \
+             first spawn, over 10,000. The channels and the handles' vector exist before the \
+             first reading, so what is counted is the task and what the runtime keeps for it \
+             (its timer, for a sleep, with the growth of any vector that holds timers). Left \
+             out without glibc"
         ),
         workload!(
             runtime_build_drop,
@@ -575,9 +577,16 @@ async fn race(a: impl Future<Output = ()>, b: impl Future<Output = ()>) {
     .await
 }
 
-/// Heap bytes per task of 10,000 idle tasks (see `idle_task_memory`); NaN without glibc.
-fn idle_bytes<R: Rt>(rt: &R, sleeping: bool) -> f64 {
+/// Heap bytes per task of 10,000 idle tasks (see `idle_task_memory`), each running
+/// `idle(stop)`: it must wait until `stop` resolves. NaN without glibc.
+fn idle_bytes<R: Rt, F>(key: usize, idle: fn(futures_channel::oneshot::Receiver<()>) -> F) -> f64
+where
+    F: Future<Output = ()> + Send + 'static,
+{
     const TASKS: usize = 10_000;
+    // A fresh runtime: one that ran the other rows keeps what its structures grew to (filch's
+    // timer wheel keeps its entries' vector), which would hide what a task costs.
+    let rt = &R::new(key);
     let (senders, mut receivers): (Vec<_>, Vec<_>) = (0..TASKS)
         .map(|_| futures_channel::oneshot::channel::<()>())
         .unzip();
@@ -591,14 +600,7 @@ fn idle_bytes<R: Rt>(rt: &R, sleeping: bool) -> f64 {
         let waiting = waiting.clone();
         handles.push(rt.spawn(async move {
             waiting.fetch_add(1, Relaxed);
-            let stop = async {
-                let _ = stop.await;
-            };
-            if sleeping {
-                race(R::sleep(Duration::from_secs(3600)), stop).await;
-            } else {
-                stop.await;
-            }
+            idle(stop).await;
         }));
     }
     while waiting.load(Relaxed) < TASKS {
@@ -617,8 +619,17 @@ fn idle_bytes<R: Rt>(rt: &R, sleeping: bool) -> f64 {
     (after - before) / TASKS as f64
 }
 
-fn idle_task_memory<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
-    vec![idle_bytes(rt, false), idle_bytes(rt, true)]
+fn idle_task_memory<R: Rt>(_: &R, p: &Params) -> Vec<f64> {
+    async fn wait(stop: futures_channel::oneshot::Receiver<()>) {
+        let _ = stop.await;
+    }
+    async fn sleep_or_wait<R: Rt>(stop: futures_channel::oneshot::Receiver<()>) {
+        race(R::sleep(Duration::from_secs(3600)), wait(stop)).await;
+    }
+    vec![
+        idle_bytes::<R, _>(p.key, wait),
+        idle_bytes::<R, _>(p.key, sleep_or_wait::<R>),
+    ]
 }
 
 fn runtime_build_drop<R: Rt>(_: &R, p: &Params) -> Vec<f64> {
