@@ -21,6 +21,7 @@
 //! Output in `target/study/`: `REPORT.md`, `results.csv`, `ratios-<n>w.svg` (ratio per workload
 //! at each worker count) and `scaling.svg` (median per workload against worker count).
 
+mod floor;
 mod report;
 mod rt;
 #[path = "../common/work.rs"]
@@ -283,7 +284,17 @@ fn main() {
     }
     bar.finish_with_message("done");
     let elapsed = started.elapsed();
-    match report::write(&options, &workloads, &samples, elapsed) {
+    // The floor compares with 1-worker rows: measured only if the run has them.
+    let floor = if options.workers.contains(&1)
+        && floor::NEEDS
+            .iter()
+            .any(|n| workloads.iter().any(|w| w.name == n.workload))
+    {
+        floor::measure()
+    } else {
+        Vec::new()
+    };
+    match report::write(&options, &workloads, &samples, &floor, elapsed) {
         Ok(path) => println!("study written to {}", path.display()),
         Err(err) => {
             eprintln!("cannot write the study's output: {err}");

@@ -1,6 +1,7 @@
 //! The study's output: `results.csv` (every sample), `REPORT.md` (medians, ratios, spreads,
 //! geometric means, and the machine) and SVG charts.
 
+use crate::floor::{floor_of, Primitive, NEEDS};
 use crate::workloads::{Unit, Workload};
 use crate::{Options, Sample};
 use plotters::prelude::*;
@@ -146,6 +147,7 @@ pub(crate) fn write(
     options: &Options,
     workloads: &[Workload],
     samples: &[Sample],
+    floor: &[Primitive],
     elapsed: Duration,
 ) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(&options.out)?;
@@ -284,6 +286,9 @@ pub(crate) fn write(
     let threaded: Vec<usize> = options.workers.iter().copied().filter(|&w| w > 0).collect();
     scaling_chart(&options.out.join("scaling.svg"), &threaded, samples)
         .map_err(std::io::Error::other)?;
+    if !floor.is_empty() {
+        write_floor(&mut md, floor, samples);
+    }
     let _ = writeln!(md, "## Workloads\n");
     for w in workloads {
         let _ = writeln!(md, "- **{}**: {}", w.name, w.about);
@@ -291,6 +296,59 @@ pub(crate) fn write(
     let path = options.out.join("REPORT.md");
     std::fs::write(&path, md)?;
     Ok(path)
+}
+
+/// The floor section (see `floor.rs`): the primitives, then each modelled workload's cost per
+/// unit on each runtime next to the sum of the primitives it needs, from the 1-worker rows.
+fn write_floor(md: &mut String, floor: &[Primitive], samples: &[Sample]) {
+    let _ = writeln!(
+        md,
+        "## The floor\n\nWhat the primitives a task cannot avoid cost here, each timed alone \
+         on one thread (median of 7 loops; waking: half a round trip between two threads):\n\n\
+         | primitive | ns | how |\n|---|---:|---|"
+    );
+    for p in floor {
+        let _ = writeln!(md, "| {} | {:.1} | {} |", p.name, p.ns, p.about);
+    }
+    let _ = writeln!(
+        md,
+        "\nPer unit of work at 1 worker, each runtime's median next to the floor (the sum of \
+         the primitives the unit needs at least; the runtime's cost over it in brackets):\n\n\
+         | workload (unit) | floor | filch | tokio | smol | needs |\n|---|---:|---:|---:|---:|---|"
+    );
+    let cells = cells(1, samples);
+    for need in NEEDS {
+        let Some((_, cell)) = cells.iter().find(|(m, _)| m == need.workload) else {
+            continue;
+        };
+        let floor_ns = floor_of(need, floor);
+        let per_unit = |runtime: &str| {
+            cell.median(runtime).map_or_else(
+                || "–".to_owned(),
+                |seconds| {
+                    let ns = seconds * 1e9 / need.units_per_run;
+                    format!("{ns:.0} ns ({:.1}×)", ns / floor_ns)
+                },
+            )
+        };
+        let counts: Vec<String> = need
+            .counts
+            .iter()
+            .map(|(name, count)| format!("{count} × {name}"))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} ({}) | {floor_ns:.0} ns | {} | {} | {} | {}: {} |",
+            need.workload,
+            need.unit,
+            per_unit("filch"),
+            per_unit("tokio"),
+            per_unit("smol"),
+            counts.join(", "),
+            need.why
+        );
+    }
+    let _ = writeln!(md);
 }
 
 type ChartResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
