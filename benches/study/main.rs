@@ -225,6 +225,15 @@ fn main() {
             return;
         }
     }
+    if let [flag, workload, runtime, workers, times] = &args[..] {
+        if flag == "--repeat" {
+            if let Err(message) = workloads::repeat(workload, runtime, workers, times) {
+                eprintln!("--repeat <workload> <filch|tokio|smol> <workers|ct> <times>: {message}");
+                std::process::exit(2);
+            }
+            return;
+        }
+    }
     let options = match parse_args() {
         Ok(options) => options,
         Err(message) => {

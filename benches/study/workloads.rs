@@ -786,6 +786,53 @@ fn tcp_echo<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
     vec![run.total.as_secs_f64(), p99.as_secs_f64() * 1e6]
 }
 
+/// `study --repeat <workload> <runtime> <workers> <times>`: builds one runtime and runs one
+/// workload (quick sizes) `times` times on it, measuring nothing, for an instruction counter:
+/// under `valgrind --tool=callgrind`, the count of a run with `times` = 3 minus one with 1,
+/// halved, is what one run of the workload executes, setup and teardown cancelled out (the
+/// README has the commands).
+pub(crate) fn repeat(
+    workload: &str,
+    runtime: &str,
+    workers: &str,
+    times: &str,
+) -> Result<(), String> {
+    let key = if workers == "ct" {
+        0
+    } else {
+        workers
+            .parse()
+            .map_err(|_| format!("bad worker count {workers:?}"))?
+    };
+    let times: usize = times.parse().map_err(|_| format!("bad count {times:?}"))?;
+    let w = all()
+        .into_iter()
+        .find(|w| w.name == workload)
+        .ok_or_else(|| format!("no workload named {workload:?}"))?;
+    let params = Params {
+        workers: key.max(1),
+        key,
+        quick: true,
+    };
+    match runtime {
+        "filch" => {
+            let rt = Filch::new(key);
+            (0..times).for_each(|_| drop((w.filch)(&rt, &params)));
+        }
+        "tokio" => {
+            let rt = Tokio::new(key);
+            (0..times).for_each(|_| drop((w.tokio)(&rt, &params)));
+        }
+        "smol" => {
+            let f = w.smol.ok_or("this workload has no smol side")?;
+            let rt = Smol::new(key);
+            (0..times).for_each(|_| drop(f(&rt, &params)));
+        }
+        other => return Err(format!("unknown runtime {other:?}")),
+    }
+    Ok(())
+}
+
 /// Whether `wrk` (the HTTP load generator, from Debian's packages) can be run.
 pub(crate) fn have_wrk() -> bool {
     std::process::Command::new("wrk")
