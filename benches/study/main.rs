@@ -246,6 +246,8 @@ fn main() {
         .filter(|w| {
             options.only.is_empty() || options.only.iter().any(|o| w.name.contains(o.as_str()))
         })
+        // Opt-in: `c100k` runs only when `--only` names it.
+        .filter(|w| w.name != "c100k" || options.only.iter().any(|o| o == "c100k"))
         .filter(|w| {
             let runnable = !w.name.starts_with("http_") || workloads::have_wrk();
             if !runnable {

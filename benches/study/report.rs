@@ -95,7 +95,8 @@ fn show(value: Option<f64>, unit: Unit) -> String {
         (Some(v), Unit::Seconds) if v < 1e-3 => format!("{:.1} µs", v * 1e6),
         (Some(v), Unit::Seconds) => format!("{:.2} ms", v * 1e3),
         (Some(v), Unit::PerRequest) => format!("{v:.2}"),
-        (Some(v), Unit::BytesPerTask) => format!("{v:.0} B"),
+        (Some(v), Unit::BytesPerTask | Unit::BytesPerConnection) => format!("{v:.0} B"),
+        (Some(v), Unit::Count) => format!("{v:.0}"),
     }
 }
 

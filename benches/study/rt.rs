@@ -24,6 +24,22 @@ pub(crate) struct EchoRun {
     pub(crate) round_trips: Vec<Duration>,
 }
 
+/// What [`Rt::many_connections`] measured.
+pub(crate) struct ManyConnections {
+    /// Opening all the connections (each connect answered by the server's accept).
+    pub(crate) connect: Duration,
+    /// One message down each connection, then every echo read.
+    pub(crate) sweep: Duration,
+    /// Heap bytes in use (glibc `mallinfo2`) with every connection open and idle, minus before
+    /// the first connect: both ends, user space only (the kernel's socket buffers are not
+    /// counted). NaN without glibc.
+    pub(crate) heap: f64,
+}
+
+/// The listeners of the many-connections run: one per loopback address 127.0.0.1 to .4, so that
+/// the clients' ephemeral ports (about 28,000 on Linux) are spent per destination.
+pub(crate) const MANY_LISTENERS: usize = 4;
+
 pub(crate) trait Rt: Clone + Send + Sync + 'static {
     const NAME: &'static str;
     type Join<T: Send + 'static>: Future<Output = T> + Send + 'static;
@@ -67,6 +83,9 @@ pub(crate) trait Rt: Clone + Send + Sync + 'static {
     /// Serves HTTP/1.1 hello-world (with `server`) on loopback while `load` runs (on this thread)
     /// against its address, then stops the server.
     fn with_http_server<T>(&self, server: HttpServer, load: impl FnOnce(SocketAddr) -> T) -> T;
+    /// The many-connections run (`c100k`): `n` loopback connections opened one after another,
+    /// held idle, then one 64-byte message down each and every echo back.
+    fn many_connections(&self, n: usize) -> ManyConnections;
     /// Spawns `n` tasks that are not `Send` (each holds an `Rc`) with this runtime's local
     /// spawn, each yielding once, and joins them, all on the calling thread: filch's
     /// `spawn_local` inside `block_on`, tokio's `LocalSet::run_until`, smol's `LocalExecutor`
@@ -296,6 +315,88 @@ macro_rules! echo_run {
     }};
 }
 
+/// Runs [`Rt::many_connections`] on runtime `$rt` with listener and stream types given.
+macro_rules! many_run {
+    ($rt:expr, $n:expr, $Listener:ty, $Stream:ty) => {{
+        let rt = $rt.clone();
+        let n: usize = $n;
+        $rt.block_on(async move {
+            let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut addrs = Vec::new();
+            let mut servers = Vec::new();
+            for i in 0..MANY_LISTENERS {
+                let listener = <$Listener>::bind(format!("127.0.0.{}:0", i + 1))
+                    .await
+                    .unwrap();
+                addrs.push(listener.local_addr().unwrap());
+                let (accept_rt, accepted) = (rt.clone(), accepted.clone());
+                // Each listener takes its share of the connections.
+                let share = n / MANY_LISTENERS + usize::from(i < n % MANY_LISTENERS);
+                servers.push(rt.spawn(async move {
+                    let mut conns = Vec::with_capacity(share);
+                    for _ in 0..share {
+                        let (stream, _) = listener.accept().await.unwrap();
+                        accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        // A small buffer: it lives in the task for the connection's life.
+                        conns.push(accept_rt.spawn(async move {
+                            let mut stream = stream;
+                            let mut buf = [0u8; 64];
+                            loop {
+                                match stream.read(&mut buf).await {
+                                    Ok(0) | Err(_) => break,
+                                    Ok(k) => {
+                                        if stream.write_all(&buf[..k]).await.is_err() {
+                                            break;
+                                        }
+                                    }
+                                }
+                            }
+                        }));
+                    }
+                    for conn in conns {
+                        conn.await;
+                    }
+                }));
+            }
+            let mut clients: Vec<$Stream> = Vec::with_capacity(n);
+            let before = crate::workloads::heap_in_use();
+            let start = Instant::now();
+            for i in 0..n {
+                clients.push(<$Stream>::connect(addrs[i % MANY_LISTENERS]).await.unwrap());
+            }
+            while accepted.load(std::sync::atomic::Ordering::Relaxed) < n {
+                <Self as Rt>::sleep(Duration::from_millis(1)).await;
+            }
+            let connect = start.elapsed();
+            // Every server task has had its first poll (it waits in `read`).
+            <Self as Rt>::sleep(Duration::from_millis(20)).await;
+            let heap = match (before, crate::workloads::heap_in_use()) {
+                (Some(b), Some(a)) => (a - b) / n as f64,
+                _ => f64::NAN,
+            };
+            let start = Instant::now();
+            let msg = [7u8; 64];
+            for c in clients.iter_mut() {
+                c.write_all(&msg).await.unwrap();
+            }
+            let mut buf = [0u8; 64];
+            for c in clients.iter_mut() {
+                c.read_exact(&mut buf).await.unwrap();
+            }
+            let sweep = start.elapsed();
+            drop(clients);
+            for server in servers {
+                server.await;
+            }
+            ManyConnections {
+                connect,
+                sweep,
+                heap,
+            }
+        })
+    }};
+}
+
 /// The `echo` and `with_http_server` methods of one runtime, from its listener and stream types,
 /// how its users hand a stream to hyper (`$hyper_io`), and the traits that give the streams
 /// `read`/`write_all`/`read_exact` (if they are not inherent).
@@ -312,6 +413,10 @@ macro_rules! socket_methods {
                 Ok(stream)
             }
             echo_run!(self, connections, round_trips, size, bind(), connect)
+        }
+        fn many_connections(&self, n: usize) -> ManyConnections {
+            $(#[allow(unused_imports)] use $io;)*
+            many_run!(self, n, $Listener, $Stream)
         }
         fn with_http_server<T>(&self, server: HttpServer, load: impl FnOnce(SocketAddr) -> T) -> T {
             $(#[allow(unused_imports)] use $io;)*

@@ -54,6 +54,10 @@ pub(crate) enum Unit {
     /// Heap bytes per task: shown in the tables, left out of the geometric means and the
     /// charts, as counts are.
     BytesPerTask,
+    /// Heap bytes per connection (both ends), likewise.
+    BytesPerConnection,
+    /// A plain count (how many connections a run made), likewise.
+    Count,
 }
 
 impl Unit {
@@ -63,6 +67,8 @@ impl Unit {
             Unit::Micros => "µs",
             Unit::PerRequest => "per request",
             Unit::BytesPerTask => "bytes per task",
+            Unit::BytesPerConnection => "bytes per connection",
+            Unit::Count => "count",
         }
     }
 
@@ -200,6 +206,22 @@ pub(crate) fn all() -> Vec<Workload> {
              hyper's read buffer before every read (a `futures-io` read takes an initialised \
              slice) and does not report vectored writes. Needs filch's `hyper` feature \
              (`cargo bench --bench study --features hyper`); skipped without wrk"
+        ),
+        workload!(
+            c100k,
+            &[
+                ("connections", Unit::Count),
+                ("connect", Unit::Micros),
+                ("sweep", Unit::Seconds),
+                ("heap", Unit::BytesPerConnection),
+            ],
+            "opt-in (`--only c100k`): up to 100,000 loopback TCP connections, as many as the \
+             open-file limit allows (the run raises its soft limit to the hard one; each \
+             connection takes two descriptors), spread over listeners on 127.0.0.1 to .4 so \
+             that ephemeral ports last; opened one after another and held idle (a 64-byte \
+             echo task per server end), then one 64-byte message down each and every echo \
+             read. Measures: the connections made, µs per connect, the sweep's time, and heap \
+             bytes per connection (both ends, glibc `mallinfo2`, user space only)"
         ),
         workload!(
             tcp_echo,
@@ -552,7 +574,7 @@ fn select_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
 }
 
 /// glibc's heap bytes in use, over every arena (`mallinfo2`); `None` elsewhere.
-fn heap_in_use() -> Option<f64> {
+pub(crate) fn heap_in_use() -> Option<f64> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: `mallinfo2` has no preconditions; it reads the allocator's statistics under
@@ -634,6 +656,48 @@ fn idle_task_memory<R: Rt>(_: &R, p: &Params) -> Vec<f64> {
 
 fn runtime_build_drop<R: Rt>(_: &R, p: &Params) -> Vec<f64> {
     timed(|| drop(R::new(p.key)))
+}
+
+/// How many connections `c100k` makes: up to 100,000, as the open-file limit allows once the
+/// soft limit is raised to the hard one (each connection is two descriptors here; 256 are kept
+/// for the runtimes and the rest of the study).
+fn many_connections_count() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` and `setrlimit` read and write the one struct passed to them.
+    let soft = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1_000;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit.rlim_cur = limit.rlim_max;
+            }
+        }
+        limit.rlim_cur
+    };
+    let usable = usize::try_from(soft)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(256)
+        / 2;
+    usable.min(100_000)
+}
+
+fn c100k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    let n = many_connections_count();
+    let run = rt.many_connections(n);
+    vec![
+        n as f64,
+        run.connect.as_secs_f64() * 1e6 / n as f64,
+        run.sweep.as_secs_f64(),
+        run.heap,
+    ]
 }
 
 fn spawn_local_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
