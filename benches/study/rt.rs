@@ -36,6 +36,19 @@ pub(crate) struct ManyConnections {
     pub(crate) heap: f64,
 }
 
+/// glibc's heap bytes in use, over every arena (`mallinfo2`); `None` elsewhere.
+pub(crate) fn heap_in_use() -> Option<f64> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: `mallinfo2` has no preconditions; it reads the allocator's statistics under
+        // its arena locks and returns them by value.
+        let info = unsafe { libc::mallinfo2() };
+        Some((info.uordblks + info.hblkhd) as f64)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    None
+}
+
 /// The listeners of the many-connections run: one per loopback address 127.0.0.1 to .4, so that
 /// the clients' ephemeral ports (about 28,000 on Linux) are spent per destination.
 pub(crate) const MANY_LISTENERS: usize = 4;
@@ -359,7 +372,7 @@ macro_rules! many_run {
                 }));
             }
             let mut clients: Vec<$Stream> = Vec::with_capacity(n);
-            let before = crate::workloads::heap_in_use();
+            let before = heap_in_use();
             let start = Instant::now();
             for i in 0..n {
                 clients.push(<$Stream>::connect(addrs[i % MANY_LISTENERS]).await.unwrap());
@@ -370,7 +383,7 @@ macro_rules! many_run {
             let connect = start.elapsed();
             // Every server task has had its first poll (it waits in `read`).
             <Self as Rt>::sleep(Duration::from_millis(20)).await;
-            let heap = match (before, crate::workloads::heap_in_use()) {
+            let heap = match (before, heap_in_use()) {
                 (Some(b), Some(a)) => (a - b) / n as f64,
                 _ => f64::NAN,
             };

@@ -2,7 +2,7 @@
 //! runtimes. A workload returns one or more measurements, each a cost (lower is better): seconds
 //! for a fixed amount of work, or a latency in microseconds.
 
-use crate::rt::{Filch, HttpServer, Rt, Smol, Tokio};
+use crate::rt::{heap_in_use, Filch, HttpServer, Rt, Smol, Tokio};
 use crate::work::{durations, yield_once};
 use hdrhistogram::Histogram;
 use std::future::Future;
@@ -571,19 +571,6 @@ fn select_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
         let sum = rt.block_on(rt.spawn(R::select_loop(NUM_SPAWN, yield_once)));
         assert_eq!(sum, NUM_SPAWN * (NUM_SPAWN - 1) / 2);
     })
-}
-
-/// glibc's heap bytes in use, over every arena (`mallinfo2`); `None` elsewhere.
-pub(crate) fn heap_in_use() -> Option<f64> {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: `mallinfo2` has no preconditions; it reads the allocator's statistics under
-        // its arena locks and returns them by value.
-        let info = unsafe { libc::mallinfo2() };
-        Some((info.uordblks + info.hblkhd) as f64)
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    None
 }
 
 /// Polls `a` and `b` until either is ready.
