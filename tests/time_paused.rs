@@ -12,19 +12,9 @@ use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
+/// Multi-thread runtimes here have 4 workers.
 fn paused(flavor: &str) -> filch::Runtime {
-    let mut builder = match flavor {
-        "current_thread" => filch::Builder::new_current_thread(),
-        _ => {
-            let mut b = filch::Builder::new();
-            b.worker_threads(4);
-            b
-        }
-    };
-    builder
-        .start_paused(true)
-        .build()
-        .expect("cannot build the runtime")
+    common::paused_runtime(flavor, 4)
 }
 
 const FLAVORS: [&str; 2] = ["current_thread", "multi_thread"];

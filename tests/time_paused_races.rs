@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{busy_for, within};
+use common::{busy_for, paused_runtime as paused, within};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -28,24 +28,10 @@ fn scale() -> usize {
         .unwrap_or(1)
 }
 
-fn paused(flavor: &str, workers: usize) -> filch::Runtime {
-    let mut builder = match flavor {
-        "current_thread" => filch::Builder::new_current_thread(),
-        _ => {
-            let mut b = filch::Builder::new();
-            b.worker_threads(workers);
-            b
-        }
-    };
-    builder
-        .start_paused(true)
-        .build()
-        .expect("cannot build the runtime")
-}
-
 /// Many timers an hour away, all in one slot of a high level of the wheel: the auto-advance's
 /// first jump lands on that slot's boundary, where they only move down a level (a long cascade,
-/// nothing fires), and it then jumps again without checking that the runtime is still idle.
+/// nothing fires), and it jumps again (it once did so without checking that the runtime was
+/// still idle, and work that began meanwhile saw the clock move: `Shared::wait_for_clock_jump`).
 /// Meanwhile a plain thread (outside the runtime) keeps starting `spawn_blocking` jobs, one at
 /// a time, each of which reads the paused clock twice: a job in flight holds the clock back
 /// (`time::pause` docs), so both readings must be equal.

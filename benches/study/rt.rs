@@ -121,6 +121,24 @@ fn raise(signal: libc::c_int) {
     assert_eq!(rc, 0, "raise({signal}) failed");
 }
 
+/// `Rt::signal_round_trips` for a runtime whose signal module (`$module`, with tokio's API:
+/// `signal(SignalKind::$kind())`, `recv().await`) listens for `$signal`, in a spawned task.
+macro_rules! signal_round_trips {
+    ($module:path, $kind:ident, $signal:ident) => {
+        fn signal_round_trips(&self, rounds: usize) {
+            use $module::{signal, SignalKind};
+            let task = self.0.spawn(async move {
+                let mut signals = signal(SignalKind::$kind()).expect(stringify!($signal));
+                for _ in 0..rounds {
+                    raise(libc::$signal);
+                    signals.recv().await.expect(stringify!($signal));
+                }
+            });
+            self.0.block_on(task).unwrap();
+        }
+    };
+}
+
 /// What a local task does: count itself in `count` (an `Rc`, so the task is not `Send`) around
 /// one yield.
 async fn local_task<Y: Future<Output = ()>>(
@@ -580,17 +598,7 @@ impl Rt for Filch {
             count.get()
         })
     }
-    fn signal_round_trips(&self, rounds: usize) {
-        use filch::signal::unix::{signal, SignalKind};
-        let task = self.0.spawn(async move {
-            let mut signals = signal(SignalKind::user_defined1()).expect("SIGUSR1 listener");
-            for _ in 0..rounds {
-                raise(libc::SIGUSR1);
-                signals.recv().await.expect("SIGUSR1");
-            }
-        });
-        self.0.block_on(task).unwrap();
-    }
+    signal_round_trips!(filch::signal::unix, user_defined1, SIGUSR1);
     // filch's streams implement hyper's `Read`/`Write` themselves (the `hyper` feature).
     socket_methods!(
         filch::net::TcpListener,
@@ -710,17 +718,7 @@ impl Rt for Tokio {
             count.get()
         }))
     }
-    fn signal_round_trips(&self, rounds: usize) {
-        use tokio::signal::unix::{signal, SignalKind};
-        let task = self.0.spawn(async move {
-            let mut signals = signal(SignalKind::user_defined2()).expect("SIGUSR2 listener");
-            for _ in 0..rounds {
-                raise(libc::SIGUSR2);
-                signals.recv().await.expect("SIGUSR2");
-            }
-        });
-        self.0.block_on(task).unwrap();
-    }
+    signal_round_trips!(tokio::signal::unix, user_defined2, SIGUSR2);
     socket_methods!(
         tokio::net::TcpListener,
         tokio::net::TcpStream,

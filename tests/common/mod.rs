@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: a hang guard, panic-message extraction, a drop
-//! counter, a bounded spin-wait and a minimal executor for polling outside any runtime.
+//! counter, a bounded spin-wait, a minimal executor for polling outside any runtime, and a
+//! runtime started with a paused clock.
 
 // Each test crate uses only some of these helpers.
 #![allow(dead_code)]
@@ -131,4 +132,21 @@ pub(crate) fn block_on_plain<F: Future>(fut: F) -> F::Output {
         }
         std::thread::park();
     }
+}
+
+/// A runtime of `flavor` ("current_thread", or anything else for a multi-thread one with
+/// `workers` workers) whose clock starts paused.
+pub(crate) fn paused_runtime(flavor: &str, workers: usize) -> filch::Runtime {
+    let mut builder = match flavor {
+        "current_thread" => filch::Builder::new_current_thread(),
+        _ => {
+            let mut b = filch::Builder::new();
+            b.worker_threads(workers);
+            b
+        }
+    };
+    builder
+        .start_paused(true)
+        .build()
+        .expect("cannot build the runtime")
 }
