@@ -25,8 +25,37 @@
 //! (`Shared::hand_off_driver`). The loom model
 //! `scheduler::loom_tests::a_driver_released_by_a_busy_worker_is_handed_to_a_parked_one` checks
 //! this together with the parking protocol.
+//!
+//! # The deputy: no hand-off while the holder's tasks are short
+//!
+//! Handing the driver over each time its holder leaves it with events costs a thread wake-up
+//! (a futex wake, a context switch, a second `epoll_wait`) per driver turn: on a busy server that
+//! is most of the difference in context switches against tokio, which never hands its driver
+//! over and lets one long poll stall every timer. filch keeps both: one parked worker at a time
+//! may sleep as the **deputy** ([`DriverSlot::try_become_deputy`]), on its parker with a short
+//! timeout ([`DEPUTY_CHECK_MIN`] doubling to [`DEPUTY_CHECK_MAX`]) instead of leaving a request.
+//! While a deputy sleeps:
+//!
+//! - a holder leaving the driver to run what it woke does not hand it over: it returns to the
+//!   driver when its tasks are done, as tokio's does, and only bumps [`DriverSlot::note_leave`];
+//! - a worker going to sleep while the driver is taken leaves no request (the deputy watches);
+//! - the unwatched hook (a timer registered while nobody blocks in the driver) wakes nobody.
+//!
+//! Each time its timeout ends the deputy looks: if the driver is free (its holder has been away
+//! for a whole timeout: a long poll, or just a busy batch) it takes it and blocks in it. So the
+//! driver is never unwatched for longer than about `DEPUTY_CHECK_MAX`, and a long poll delays
+//! timers and sockets by at most that much. After [`DEPUTY_QUIET_ROUNDS`] timeouts in which
+//! no holder left the driver (the runtime is idle), the deputy retires and sleeps as any other
+//! worker, with a request: an idle runtime makes no periodic wake-ups.
+//!
+//! Resigning keeps the promise: a deputy woken for work clears the flag and then, if the driver is
+//! free with work to watch, or another worker sleeps on its parker (one that may have skipped
+//! its request), wakes a parked worker (`Shared::deputy_resigned`). A sleeper reads the deputy
+//! flag after registering as parked (both SeqCst), so either the resigning deputy counts it, or
+//! it sees no deputy and leaves its request. A retiring deputy goes through `take_or_request`
+//! itself.
 
-use crate::loom::sync::atomic::{fence, AtomicBool, Ordering};
+use crate::loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};
 use std::sync::TryLockError;
 
@@ -36,14 +65,66 @@ pub(crate) struct DriverSlot<D> {
     /// Someone found the driver taken while they wanted it watched (a worker going to sleep, a
     /// worker handing it off, a timer registered while no thread blocked in it).
     wanted: AtomicBool,
+    /// The deputy's index + 1, or 0: a parked worker watching the driver on a timer (see "The
+    /// deputy" above).
+    deputy: AtomicUsize,
+    /// Times a holder left the driver with events and handed nothing over because a deputy
+    /// slept; the deputy reads it to tell a busy runtime from an idle one.
+    leaves: AtomicUsize,
 }
+
+/// The deputy's first timeout, after it starts or after it saw a holder leave the driver.
+pub(crate) const DEPUTY_CHECK_MIN: std::time::Duration = std::time::Duration::from_millis(1);
+/// The deputy's longest timeout: how long, at most, the driver stays unwatched behind a long
+/// poll while a deputy sleeps.
+pub(crate) const DEPUTY_CHECK_MAX: std::time::Duration = std::time::Duration::from_millis(4);
+/// Timeouts without a holder leaving the driver after which the deputy retires (about 50 ms).
+pub(crate) const DEPUTY_QUIET_ROUNDS: u32 = 14;
 
 impl<D> DriverSlot<D> {
     pub(crate) fn new(driver: D) -> DriverSlot<D> {
         DriverSlot {
             driver: Mutex::new(driver),
             wanted: AtomicBool::new(false),
+            deputy: AtomicUsize::new(0),
+            leaves: AtomicUsize::new(0),
         }
+    }
+
+    /// Worker `index` becomes the deputy if there is none. The caller is registered as parked.
+    pub(crate) fn try_become_deputy(&self, index: usize) -> bool {
+        // SeqCst: ordered with the sleepers' registrations and their reads of the flag.
+        self.deputy.load(Ordering::Relaxed) == 0
+            && self
+                .deputy
+                .compare_exchange(0, index + 1, Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// Stops being the deputy. A caller woken for work must then call
+    /// `Shared::deputy_resigned`.
+    pub(crate) fn resign_deputy(&self) {
+        self.deputy.store(0, Ordering::SeqCst);
+    }
+
+    /// Whether a deputy sleeps, watching the driver on a timer.
+    pub(crate) fn has_deputy(&self) -> bool {
+        self.deputy.load(Ordering::SeqCst) != 0
+    }
+
+    /// Whether worker `index` is the deputy (a hint, for choosing whom to wake).
+    pub(crate) fn is_deputy(&self, index: usize) -> bool {
+        self.deputy.load(Ordering::Relaxed) == index + 1
+    }
+
+    /// A holder left the driver with events and, a deputy sleeping, handed nothing over.
+    pub(crate) fn note_leave(&self) {
+        self.leaves.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// See [`DriverSlot::note_leave`].
+    pub(crate) fn leaves(&self) -> usize {
+        self.leaves.load(Ordering::Relaxed)
     }
 
     /// Takes the driver if no one holds it; never waits.

@@ -67,13 +67,14 @@ impl Idle {
     /// Called after making work available: the index of a parked worker to unpark, if one should
     /// be woken. That worker is already counted as unparked and searching.
     ///
-    /// Among the parked workers it picks, if it can, one for which `prefer` is true (the
-    /// scheduler prefers workers sleeping on their parker to the one blocked in the I/O driver,
-    /// which I/O will wake soon anyway and which would only have to block in the driver again).
-    /// Worker `except` is never chosen.
+    /// Among the parked workers it picks the one `rank` puts highest, the most recently parked
+    /// among equals (the scheduler ranks a worker sleeping on its parker above the deputy, which
+    /// watches the driver, and both above the one blocked in the driver, which I/O will wake soon
+    /// anyway and which would only have to block in the driver again). Worker `except` is never
+    /// chosen.
     pub(crate) fn worker_to_notify(
         &self,
-        prefer: impl Fn(usize) -> bool,
+        rank: impl Fn(usize) -> u8,
         except: Option<usize>,
     ) -> Option<usize> {
         if !self.should_notify() {
@@ -84,12 +85,17 @@ impl Idle {
         if !self.should_notify() {
             return None;
         }
-        let allowed = |i: usize| Some(i) != except;
-        let pos = sleepers
-            .iter()
-            .rposition(|&i| allowed(i) && prefer(i))
-            .or_else(|| sleepers.iter().rposition(|&i| allowed(i)))?;
-        let index = sleepers.remove(pos);
+        let mut best: Option<(usize, u8)> = None;
+        for (pos, &i) in sleepers.iter().enumerate().rev() {
+            if Some(i) == except {
+                continue;
+            }
+            let r = rank(i);
+            if best.map_or(true, |(_, b)| r > b) {
+                best = Some((pos, r));
+            }
+        }
+        let index = sleepers.remove(best?.0);
         // SeqCst: part of the protocol's total order (see the module doc).
         self.state.fetch_add(UNPARK_ONE | 1, Ordering::SeqCst);
         Some(index)

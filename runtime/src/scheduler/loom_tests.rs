@@ -28,7 +28,7 @@ struct Model {
 
 impl Model {
     fn notify_parked(&self) {
-        if let Some(index) = self.idle.worker_to_notify(|_| false, None) {
+        if let Some(index) = self.idle.worker_to_notify(|_| 0, None) {
             self.unparkers[index].unpark();
         }
     }

@@ -274,8 +274,18 @@ impl Shared {
 
     /// As [`notify_parked`](Self::notify_parked), never choosing worker `except`.
     fn notify_parked_except(&self, except: Option<usize>) {
-        let on_parker = |index: usize| self.remotes[index].park.is_on_parker();
-        if let Some(index) = self.idle.worker_to_notify(on_parker, except) {
+        // A worker asleep on its parker first, then the deputy (waking it for work may cost a
+        // second wake-up to find a new one), then the one blocked in the driver.
+        let rank = |index: usize| {
+            if !self.remotes[index].park.is_on_parker() {
+                0
+            } else if self.driver.is_deputy(index) {
+                1
+            } else {
+                2
+            }
+        };
+        if let Some(index) = self.idle.worker_to_notify(rank, except) {
             self.unpark_worker(index);
         }
     }
@@ -313,6 +323,22 @@ impl Shared {
         if let Some(index) = self.idle.any_worker_to_notify() {
             self.unpark_worker(index);
         }
+    }
+
+    /// A deputy woken for work has resigned (`handoff.rs`, "The deputy"): a holder that left
+    /// the driver without handing it over, or a sleeper that left no request, counted on it.
+    /// If anyone is parked, make sure the driver is watched as if they had asked: if it is free,
+    /// wake a parked worker into it; if it is held, leave a request for its holder.
+    fn deputy_resigned(&self) {
+        if self.idle.any_parked() {
+            self.hand_off_driver(true);
+        }
+    }
+
+    /// Whether a worker going to sleep may become the deputy: never with a paused clock (whose
+    /// idle check watches who sleeps where) or with a single worker.
+    fn deputy_allowed(&self) -> bool {
+        self.remotes.len() > 1 && !self.driver_handle.is_clock_paused()
     }
 
     /// See [`Handle::clock_may_advance`].

@@ -89,6 +89,41 @@ impl ParkSignal {
         }
     }
 
+    /// Worker side: sleeps on `parker` until unparked or until `timeout` has passed. True if
+    /// unparked (the notification is consumed); false on a timeout, with the worker published as
+    /// awake again, so that it may go on to `park_in_driver` or park once more.
+    pub(crate) fn park_on_parker_timeout(
+        &self,
+        parker: &Parker,
+        timeout: std::time::Duration,
+    ) -> bool {
+        if self
+            .state
+            .compare_exchange(EMPTY, PARKED_PARKER, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            self.state.store(EMPTY, Ordering::SeqCst);
+            return true;
+        }
+        parker.park_timeout(timeout);
+        // Notified (whether the park ended for it or timed out first), or still published as
+        // parked: take that back. A notifier that swaps in NOTIFIED after this finds EMPTY and
+        // leaves NOTIFIED behind, so the next park returns at once: no notification is lost. (A
+        // parker token left by a notifier that raced the timeout only makes a later park wake
+        // once spuriously, which the loop in `park_on_parker` absorbs.)
+        match self
+            .state
+            .compare_exchange(PARKED_PARKER, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => false,
+            Err(_) => {
+                // NOTIFIED: consume it.
+                self.state.store(EMPTY, Ordering::SeqCst);
+                true
+            }
+        }
+    }
+
     /// Worker side: runs `turn` (a blocking driver turn) unless already notified. Returns what the
     /// turn returned, or `None` if it did not run.
     pub(crate) fn park_in_driver<R>(&self, turn: impl FnOnce() -> R) -> Option<R> {
@@ -150,6 +185,11 @@ mod model {
                 token = self.inner.cond.wait(token).unwrap();
             }
             *token = false;
+        }
+        /// A timeout is modelled as ending at once: consumes the token if there is one, and
+        /// otherwise returns as a timed-out park would.
+        pub(crate) fn park_timeout(&self, _timeout: std::time::Duration) {
+            *lock(&self.inner.token) = false;
         }
     }
 

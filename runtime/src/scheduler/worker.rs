@@ -1,7 +1,7 @@
 //! A worker thread: its core, its find-work loop, and local scheduling.
 
 use super::current_thread::Lender;
-use super::handoff::DriverSlot;
+use super::handoff::{DriverSlot, DEPUTY_CHECK_MAX, DEPUTY_CHECK_MIN, DEPUTY_QUIET_ROUNDS};
 use super::idle::Idle;
 use super::park::{ParkSignal, Parker};
 use super::queue::{Injector, Local};
@@ -13,6 +13,7 @@ use crate::blocking::BlockingPool;
 use crate::context;
 use crate::coop;
 use crate::loom::sync::atomic::AtomicBool;
+use crate::loom::sync::MutexGuard;
 use crate::task::OwnedTasks;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -55,6 +56,14 @@ pub(super) struct Worker {
 thread_local! {
     /// The worker running on this thread, if any. Set for the whole life of a worker thread.
     static WORKER: Cell<*const Worker> = const { Cell::new(ptr::null()) };
+}
+
+/// Where [`Worker::sleep`] left a worker.
+enum Slept<'a> {
+    /// It holds the driver and blocks in it.
+    InDriver(MutexGuard<'a, filch_reactor::Driver>),
+    /// It slept on its parker (as the deputy, or not) and was woken.
+    OnParker { was_deputy: bool },
 }
 
 enum Found {
@@ -133,6 +142,10 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
             return;
         }
         if let Some(shared) = shared.upgrade() {
+            if shared.driver.has_deputy() {
+                // It looks at the driver within `DEPUTY_CHECK_MAX`.
+                return;
+            }
             shared.hand_off_driver(false);
         }
     });
@@ -497,11 +510,8 @@ impl Worker {
             return false;
         }
         let park = &shared.remotes[self.index].park;
-        // Block in the driver if it is free. If it is taken, sleep on the parker, having asked
-        // its holder to hand it to a parked worker when it lets go: a busy worker's
-        // non-blocking turn must not leave the driver unwatched (`handoff.rs`).
-        let (hand_off, searching) = match shared.driver.take_or_request() {
-            Some(mut driver) => {
+        let (hand_off, searching) = match self.sleep(park) {
+            Slept::InDriver(mut driver) => {
                 let mut woken = self.woken.borrow_mut();
                 let turned = park.park_in_driver(|| {
                     if shared.driver_handle.is_clock_paused() {
@@ -520,17 +530,26 @@ impl Worker {
                 shared.driver_handle.wake_turn(&mut woken);
                 // Leaving the driver to run tasks: someone else should watch it now, if it has
                 // anything to watch. (A request made while this worker blocked there came from a
-                // worker that parked meanwhile; it is answered the same way.)
-                (turned.is_some() || requested, searching)
+                // worker that parked meanwhile; it is answered the same way.) Unless a deputy
+                // sleeps: then this worker comes back to the driver once its tasks are done,
+                // and the deputy covers a long poll (`handoff.rs`, "The deputy").
+                let hand_off = if requested {
+                    true
+                } else if turned.is_some() && shared.driver.has_deputy() {
+                    shared.driver.note_leave();
+                    false
+                } else {
+                    turned.is_some()
+                };
+                (hand_off, searching)
             }
-            None => {
-                // With the clock paused, the worker blocked in the driver decides whether the
-                // runtime is idle; this worker going to sleep may be what makes it so.
-                shared.clock_may_advance();
-                park.park_on_parker(&self.parker);
+            Slept::OnParker { was_deputy } => {
                 let searching = shared.idle.transition_worker_from_parked(self.index);
                 // Counted as unparked by now (by its notifier, or just above).
                 shared.wait_for_clock_jump();
+                if was_deputy {
+                    shared.deputy_resigned();
+                }
                 (false, searching)
             }
         };
@@ -543,6 +562,62 @@ impl Worker {
             shared.hand_off_driver(false);
         }
         true
+    }
+
+    /// Puts this worker (registered as parked) to sleep: in the driver if it is free, as the
+    /// deputy if the driver is taken and there is none, or else on its parker, having asked the
+    /// driver's holder to hand it over when it lets go (unless a deputy watches it): a busy
+    /// worker's non-blocking turn must not leave the driver unwatched (`handoff.rs`).
+    fn sleep<'a>(&'a self, park: &ParkSignal) -> Slept<'a> {
+        let shared = self.shared();
+        if let Some(driver) = shared.driver.try_take() {
+            return Slept::InDriver(driver);
+        }
+        if shared.deputy_allowed() && shared.driver.try_become_deputy(self.index) {
+            let mut timeout = DEPUTY_CHECK_MIN;
+            let mut quiet = 0;
+            let mut leaves = shared.driver.leaves();
+            loop {
+                if park.park_on_parker_timeout(&self.parker, timeout) {
+                    shared.driver.resign_deputy();
+                    return Slept::OnParker { was_deputy: true };
+                }
+                if let Some(driver) = shared.driver.try_take() {
+                    // Its holder has been away for a whole timeout: take over.
+                    shared.driver.resign_deputy();
+                    return Slept::InDriver(driver);
+                }
+                let now = shared.driver.leaves();
+                if now != leaves {
+                    leaves = now;
+                    quiet = 0;
+                    timeout = DEPUTY_CHECK_MIN;
+                } else {
+                    quiet += 1;
+                    timeout = (timeout * 2).min(DEPUTY_CHECK_MAX);
+                }
+                if quiet >= DEPUTY_QUIET_ROUNDS || !shared.deputy_allowed() {
+                    // Idle: retire, and sleep as any other worker.
+                    shared.driver.resign_deputy();
+                    break;
+                }
+            }
+        }
+        // Read after this worker registered as parked: a deputy that resigns after this read
+        // sees this worker parked (`Shared::deputy_resigned`).
+        let driver = if shared.driver.has_deputy() {
+            shared.driver.try_take()
+        } else {
+            shared.driver.take_or_request()
+        };
+        if let Some(driver) = driver {
+            return Slept::InDriver(driver);
+        }
+        // With the clock paused, the worker blocked in the driver decides whether the runtime
+        // is idle; this worker going to sleep may be what makes it so.
+        shared.clock_may_advance();
+        park.park_on_parker(&self.parker);
+        Slept::OnParker { was_deputy: false }
     }
 
     /// A maintenance turn: fire due timers and dispatch ready I/O without blocking, unless
