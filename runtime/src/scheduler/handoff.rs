@@ -44,9 +44,12 @@
 //! Each time its timeout ends the deputy looks: if the driver is free (its holder has been away
 //! for a whole timeout: a long poll, or just a busy batch) it takes it and blocks in it. So the
 //! driver is never unwatched for longer than about `DEPUTY_CHECK_MAX`, and a long poll delays
-//! timers and sockets by at most that much. After [`DEPUTY_QUIET_ROUNDS`] timeouts in which
-//! no holder left the driver (the runtime is idle), the deputy retires and sleeps as any other
-//! worker, with a request: an idle runtime makes no periodic wake-ups.
+//! timers and sockets by at most that much. The deputy wakes up to 250 times a second, which
+//! pays only while the holder leaves the driver more often than that: after
+//! [`DEPUTY_QUIET_ROUNDS`] timeouts in a row with fewer than [`DEPUTY_BUSY_LEAVES`] leaves each
+//! (an idle runtime, or a light one: a heartbeat timer), the deputy retires and sleeps as any
+//! other worker, with a request. An idle runtime makes no periodic wake-ups, and a light one
+//! pays a hand-off per leave as before, plus at most three deputy wake-ups after each.
 //!
 //! Resigning keeps the promise: a deputy woken for work clears the flag and then, if the driver is
 //! free with work to watch, or another worker sleeps on its parker (one that may have skipped
@@ -73,13 +76,18 @@ pub(crate) struct DriverSlot<D> {
     leaves: AtomicUsize,
 }
 
-/// The deputy's first timeout, after it starts or after it saw a holder leave the driver.
+/// The deputy's first timeout; each next one is twice as long, up to [`DEPUTY_CHECK_MAX`].
 pub(crate) const DEPUTY_CHECK_MIN: std::time::Duration = std::time::Duration::from_millis(1);
 /// The deputy's longest timeout: how long, at most, the driver stays unwatched behind a long
 /// poll while a deputy sleeps.
 pub(crate) const DEPUTY_CHECK_MAX: std::time::Duration = std::time::Duration::from_millis(4);
-/// Timeouts without a holder leaving the driver after which the deputy retires (about 50 ms).
-pub(crate) const DEPUTY_QUIET_ROUNDS: u32 = 14;
+/// Leaves with events ([`DriverSlot::note_leave`]) during one of its timeouts for which the
+/// deputy counts the driver as busy: fewer, and its own wake-ups cost more than the hand-offs
+/// it saves.
+pub(crate) const DEPUTY_BUSY_LEAVES: usize = 2;
+/// Timeouts in a row without a busy driver after which the deputy retires (7 ms from its
+/// start, at most 12 ms later).
+pub(crate) const DEPUTY_QUIET_ROUNDS: u32 = 3;
 
 impl<D> DriverSlot<D> {
     pub(crate) fn new(driver: D) -> DriverSlot<D> {

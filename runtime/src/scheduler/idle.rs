@@ -40,9 +40,16 @@ const SEARCH_MASK: usize = UNPARK_ONE - 1;
 
 pub(crate) struct Idle {
     state: AtomicUsize,
-    /// Indices of parked workers, most recently parked last.
-    sleepers: Mutex<Vec<usize>>,
+    sleepers: Mutex<Sleepers>,
     num_workers: usize,
+}
+
+struct Sleepers {
+    /// Indices of parked workers, most recently parked last.
+    parked: Vec<usize>,
+    /// Workers taken off `parked` by [`Idle::any_worker_to_notify`] (woken to take the driver
+    /// over, not for a task): counted as unparked but not searching.
+    handed: Vec<usize>,
 }
 
 fn num_searching(state: usize) -> usize {
@@ -59,7 +66,10 @@ impl Idle {
         assert!(num_workers < SEARCH_MASK, "too many workers");
         Idle {
             state: AtomicUsize::new(num_workers * UNPARK_ONE),
-            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+            sleepers: Mutex::new(Sleepers {
+                parked: Vec::with_capacity(num_workers),
+                handed: Vec::with_capacity(num_workers),
+            }),
             num_workers,
         }
     }
@@ -86,7 +96,7 @@ impl Idle {
             return None;
         }
         let mut best: Option<(usize, u8)> = None;
-        for (pos, &i) in sleepers.iter().enumerate().rev() {
+        for (pos, &i) in sleepers.parked.iter().enumerate().rev() {
             if Some(i) == except {
                 continue;
             }
@@ -95,18 +105,24 @@ impl Idle {
                 best = Some((pos, r));
             }
         }
-        let index = sleepers.remove(best?.0);
+        let index = sleepers.parked.remove(best?.0);
         // SeqCst: part of the protocol's total order (see the module doc).
         self.state.fetch_add(UNPARK_ONE | 1, Ordering::SeqCst);
         Some(index)
     }
 
     /// Like [`Idle::worker_to_notify`], but wakes a parked worker even while others search: used
-    /// to hand the driver over, which a searcher would not take.
+    /// to hand the driver over, which a searcher would not take. The worker is counted as
+    /// unparked but **not** as searching: it was not woken for a task, and counting it as a
+    /// searcher would stop a push meanwhile from waking anyone; if it then ran that task
+    /// instead of taking the driver (it looks for tasks first), every other worker would sleep
+    /// with the driver unwatched (found by the loom model
+    /// `a_deputy_woken_for_work_leaves_the_driver_watched`).
     pub(crate) fn any_worker_to_notify(&self) -> Option<usize> {
         let mut sleepers = lock(&self.sleepers);
-        let index = sleepers.pop()?;
-        self.state.fetch_add(UNPARK_ONE | 1, Ordering::SeqCst);
+        let index = sleepers.parked.pop()?;
+        sleepers.handed.push(index);
+        self.state.fetch_add(UNPARK_ONE, Ordering::SeqCst);
         Some(index)
     }
 
@@ -159,22 +175,26 @@ impl Idle {
         let dec = UNPARK_ONE + usize::from(is_searching);
         // SeqCst: pairs with the fence in `should_notify` (see the module doc).
         let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
-        sleepers.push(index);
+        sleepers.parked.push(index);
         is_searching && num_searching(prev) == 1
     }
 
-    /// Called by worker `index` after its park returned. If a notifier took it off the list, it is
-    /// already counted as unparked and searching: returns true. Otherwise (a spurious wake-up, or
-    /// shutdown) it takes itself off the list and counts itself as unparked, not searching.
+    /// Called by worker `index` after its park returned. True if a notifier woke it for work
+    /// ([`Idle::worker_to_notify`]): it is already counted as unparked and searching. Otherwise
+    /// (woken to take the driver over, a spurious wake-up, or shutdown) it ends up counted as
+    /// unparked and not searching.
     pub(crate) fn transition_worker_from_parked(&self, index: usize) -> bool {
         let mut sleepers = lock(&self.sleepers);
-        match sleepers.iter().position(|&i| i == index) {
-            Some(pos) => {
-                sleepers.remove(pos);
-                self.state.fetch_add(UNPARK_ONE, Ordering::SeqCst);
-                false
-            }
-            None => true,
+        if let Some(pos) = sleepers.parked.iter().position(|&i| i == index) {
+            sleepers.parked.remove(pos);
+            self.state.fetch_add(UNPARK_ONE, Ordering::SeqCst);
+            return false;
         }
+        if let Some(pos) = sleepers.handed.iter().position(|&i| i == index) {
+            // Counted as unparked by `any_worker_to_notify`.
+            sleepers.handed.swap_remove(pos);
+            return false;
+        }
+        true
     }
 }

@@ -1,7 +1,9 @@
 //! A worker thread: its core, its find-work loop, and local scheduling.
 
 use super::current_thread::Lender;
-use super::handoff::{DriverSlot, DEPUTY_CHECK_MAX, DEPUTY_CHECK_MIN, DEPUTY_QUIET_ROUNDS};
+use super::handoff::{
+    DriverSlot, DEPUTY_BUSY_LEAVES, DEPUTY_CHECK_MAX, DEPUTY_CHECK_MIN, DEPUTY_QUIET_ROUNDS,
+};
 use super::idle::Idle;
 use super::park::{ParkSignal, Parker};
 use super::queue::{Injector, Local};
@@ -60,8 +62,11 @@ thread_local! {
 
 /// Where [`Worker::sleep`] left a worker.
 enum Slept<'a> {
-    /// It holds the driver and blocks in it.
-    InDriver(MutexGuard<'a, filch_reactor::Driver>),
+    /// It holds the driver and blocks in it (having taken it over as the deputy, or not).
+    InDriver {
+        driver: MutexGuard<'a, filch_reactor::Driver>,
+        was_deputy: bool,
+    },
     /// It slept on its parker (as the deputy, or not) and was woken.
     OnParker { was_deputy: bool },
 }
@@ -511,7 +516,10 @@ impl Worker {
         }
         let park = &shared.remotes[self.index].park;
         let (hand_off, searching) = match self.sleep(park) {
-            Slept::InDriver(mut driver) => {
+            Slept::InDriver {
+                mut driver,
+                was_deputy,
+            } => {
                 let mut woken = self.woken.borrow_mut();
                 let turned = park.park_in_driver(|| {
                     if shared.driver_handle.is_clock_paused() {
@@ -533,13 +541,21 @@ impl Worker {
                 // worker that parked meanwhile; it is answered the same way.) Unless a deputy
                 // sleeps: then this worker comes back to the driver once its tasks are done,
                 // and the deputy covers a long poll (`handoff.rs`, "The deputy").
+                if was_deputy && turned.is_none() {
+                    // It took the driver over from its deputy's watch but was notified before
+                    // blocking in it: it leaves at once, to run tasks, and whoever counted on
+                    // the deputy must be covered as if it had been woken on its parker.
+                    shared.deputy_resigned();
+                }
                 let hand_off = if requested {
-                    true
+                    Some(true)
                 } else if turned.is_some() && shared.driver.has_deputy() {
-                    shared.driver.note_leave();
-                    false
+                    if turned.is_some_and(|woken| woken > 0) {
+                        shared.driver.note_leave();
+                    }
+                    None
                 } else {
-                    turned.is_some()
+                    turned.map(|_| false)
                 };
                 (hand_off, searching)
             }
@@ -550,16 +566,19 @@ impl Worker {
                 if was_deputy {
                     shared.deputy_resigned();
                 }
-                (false, searching)
+                (None, searching)
             }
         };
         self.core.borrow_mut().searching = searching;
         if self.handle.is_shutdown() {
             return false;
         }
-        // After leaving the sleepers' list, so that the hand-off does not pick this worker.
-        if hand_off {
-            shared.hand_off_driver(false);
+        // After leaving the sleepers' list, so that the hand-off does not pick this worker. A
+        // claimed request is answered whatever the work hints say (`hand_off_driver`): they may
+        // not show yet the timer whose registration made the request (regression, found by the
+        // loom model `a_deputy_woken_for_work_leaves_the_driver_watched`).
+        if let Some(answering) = hand_off {
+            shared.hand_off_driver(answering);
         }
         true
     }
@@ -571,7 +590,10 @@ impl Worker {
     fn sleep<'a>(&'a self, park: &ParkSignal) -> Slept<'a> {
         let shared = self.shared();
         if let Some(driver) = shared.driver.try_take() {
-            return Slept::InDriver(driver);
+            return Slept::InDriver {
+                driver,
+                was_deputy: false,
+            };
         }
         if shared.deputy_allowed() && shared.driver.try_become_deputy(self.index) {
             let mut timeout = DEPUTY_CHECK_MIN;
@@ -585,19 +607,23 @@ impl Worker {
                 if let Some(driver) = shared.driver.try_take() {
                     // Its holder has been away for a whole timeout: take over.
                     shared.driver.resign_deputy();
-                    return Slept::InDriver(driver);
+                    return Slept::InDriver {
+                        driver,
+                        was_deputy: true,
+                    };
                 }
+                // Worth its wake-ups only while the holder leaves the driver more often than
+                // the deputy wakes: each leave it covers would have cost a hand-off.
                 let now = shared.driver.leaves();
-                if now != leaves {
-                    leaves = now;
+                if now.wrapping_sub(leaves) >= DEPUTY_BUSY_LEAVES {
                     quiet = 0;
-                    timeout = DEPUTY_CHECK_MIN;
                 } else {
                     quiet += 1;
-                    timeout = (timeout * 2).min(DEPUTY_CHECK_MAX);
                 }
+                leaves = now;
+                timeout = (timeout * 2).min(DEPUTY_CHECK_MAX);
                 if quiet >= DEPUTY_QUIET_ROUNDS || !shared.deputy_allowed() {
-                    // Idle: retire, and sleep as any other worker.
+                    // Quiet: retire, and sleep as any other worker.
                     shared.driver.resign_deputy();
                     break;
                 }
@@ -611,7 +637,10 @@ impl Worker {
             shared.driver.take_or_request()
         };
         if let Some(driver) = driver {
-            return Slept::InDriver(driver);
+            return Slept::InDriver {
+                driver,
+                was_deputy: false,
+            };
         }
         // With the clock paused, the worker blocked in the driver decides whether the runtime
         // is idle; this worker going to sleep may be what makes it so.
