@@ -61,7 +61,11 @@
 //! it watched (a worker going to sleep, a hand-off) leaves a request that the holder answers when
 //! it lets go, so a busy worker's non-blocking turn never leaves it unwatched; and a timer or
 //! socket registered while no thread blocks in the driver calls the reactor's "unwatched" hook,
-//! which hands it off the same way (one atomic load when no worker is parked).
+//! which hands it off the same way (one atomic load when no worker is parked). While the driver
+//! is busy, one parked worker sleeps as the **deputy** instead, on a 1–4 ms timeout: the holder
+//! then hands nothing over (it comes back once its tasks are done, as tokio's does) and the deputy
+//! takes the driver if it finds it free, so a long poll delays timers by at most one timeout and
+//! a busy server pays no thread wake-up per driver turn (`handoff.rs`, "The deputy").
 //!
 //! # Shutdown
 //!
