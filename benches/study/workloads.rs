@@ -865,19 +865,27 @@ pub(crate) fn repeat(
         key,
         quick: true,
     };
+    // `STUDY_REPEAT_PRINT=1`: each run's first figure on stdout, one per line (to see how the
+    // runs of one process spread: the slow phases of issue 12).
+    let print = std::env::var_os("STUDY_REPEAT_PRINT").is_some();
+    let report = |values: Vec<f64>| {
+        if print {
+            println!("{}", values.first().copied().unwrap_or(f64::NAN));
+        }
+    };
     match runtime {
         "filch" => {
             let rt = Filch::new(key);
-            (0..times).for_each(|_| drop((w.filch)(&rt, &params)));
+            (0..times).for_each(|_| report((w.filch)(&rt, &params)));
         }
         "tokio" => {
             let rt = Tokio::new(key);
-            (0..times).for_each(|_| drop((w.tokio)(&rt, &params)));
+            (0..times).for_each(|_| report((w.tokio)(&rt, &params)));
         }
         "smol" => {
             let f = w.smol.ok_or("this workload has no smol side")?;
             let rt = Smol::new(key);
-            (0..times).for_each(|_| drop(f(&rt, &params)));
+            (0..times).for_each(|_| report(f(&rt, &params)));
         }
         other => return Err(format!("unknown runtime {other:?}")),
     }
