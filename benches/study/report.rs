@@ -1,5 +1,5 @@
 //! The study's output: `results.csv` (every sample), `REPORT.md` (medians, ratios, spreads,
-//! geometric means, and the machine) and SVG charts.
+//! geometric means, each runtime's run-to-run spread, and the machine) and SVG charts.
 
 use crate::floor::{floor_of, Primitive, NEEDS};
 use crate::workloads::{Unit, Workload};
@@ -46,6 +46,15 @@ impl Cell<'_> {
         let min = paired.iter().copied().fold(f64::INFINITY, f64::min);
         let max = paired.iter().copied().fold(0.0, f64::max);
         Some((ratio, min, max))
+    }
+
+    /// `runtime`'s run-to-run spread: (max − min) / median of its own samples, as a fraction.
+    fn spread(&self, runtime: &str) -> Option<f64> {
+        let v = self.values(runtime);
+        let median = median(v.clone()).filter(|&m| m > 0.0)?;
+        let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Some((max - min) / median)
     }
 }
 
@@ -98,6 +107,10 @@ fn show(value: Option<f64>, unit: Unit) -> String {
         (Some(v), Unit::BytesPerTask | Unit::BytesPerConnection) => format!("{v:.0} B"),
         (Some(v), Unit::Count) => format!("{v:.0}"),
     }
+}
+
+fn show_spread(spread: Option<f64>) -> String {
+    spread.map_or_else(|| "–".to_owned(), |s| format!("{:.1} %", s * 100.0))
 }
 
 fn show_ratio(r: Option<(f64, f64, f64)>) -> String {
@@ -206,7 +219,10 @@ pub(crate) fn write(
         "- Method: per worker count, one runtime of each kind; per workload one warm-up run each, \
          then {} rounds in which the runtimes take turns (filch, tokio, smol). Medians of the \
          rounds; the ratio is filch's median over the other's (below 1: filch costs less), with \
-         the min–max of the ratios of same-round samples. Mode: {}. Took {:.0?}.",
+         the min–max of the ratios of same-round samples. Each runtime's run-to-run spread, \
+         (max − min) / median of its own {} samples, is in a second table per worker count. \
+         Mode: {}. Took {:.0?}.",
+        options.samples,
         options.samples,
         if options.quick { "quick (smaller timer, latency and echo workloads)" } else { "full" },
         elapsed
@@ -215,8 +231,8 @@ pub(crate) fn write(
         md,
         "\nEvery number is a cost: lower is better. Rows in counts (the HTTP workloads' \
          syscalls and context switches per request, heap bytes per idle task) are shown with \
-         their ratios but left out of the geometric means and the charts, which are about \
-         time.\n"
+         their ratios but left out of the geometric means, the charts and the run-to-run spreads, \
+         which are about time.\n"
     );
     for &workers in &options.workers {
         let cells = cells(workers, samples);
@@ -260,6 +276,7 @@ pub(crate) fn write(
             geomean(&vs_tokio).unwrap_or(f64::NAN),
             geomean(&vs_smol).unwrap_or(f64::NAN),
         );
+        write_spreads(&mut md, &cells);
         let _ = writeln!(
             md,
             "![ratios, {}](ratios-{}.svg)\n",
@@ -297,6 +314,47 @@ pub(crate) fn write(
     let path = options.out.join("REPORT.md");
     std::fs::write(&path, md)?;
     Ok(path)
+}
+
+/// The run-to-run spread of each runtime's own samples, time rows only (counts are left out, as
+/// in the geometric means), and on how many rows filch's is no wider than tokio's.
+fn write_spreads(md: &mut String, cells: &[(String, Cell<'_>)]) {
+    let timed: Vec<_> = cells.iter().filter(|(_, c)| c.unit.is_time()).collect();
+    if timed.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "Run-to-run spread of each runtime's samples: (max − min) / median, time rows only.\n\n\
+         | workload | filch | tokio | smol | filch ≤ tokio? |\n|---|---:|---:|---:|:---:|"
+    );
+    let (mut no_wider, mut rows) = (0, 0);
+    for (metric, cell) in timed {
+        let (filch, tokio) = (cell.spread("filch"), cell.spread("tokio"));
+        let verdict = match filch.zip(tokio) {
+            None => "–",
+            Some((f, t)) => {
+                rows += 1;
+                if f <= t {
+                    no_wider += 1;
+                    "yes"
+                } else {
+                    "no"
+                }
+            }
+        };
+        let _ = writeln!(
+            md,
+            "| {metric} | {} | {} | {} | {verdict} |",
+            show_spread(filch),
+            show_spread(tokio),
+            show_spread(cell.spread("smol")),
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nfilch's spread is no wider than tokio's on {no_wider} of {rows} rows.\n"
+    );
 }
 
 /// The floor section (see `floor.rs`): the primitives, then each modelled workload's cost per
