@@ -51,12 +51,18 @@
 //! other worker, with a request. An idle runtime makes no periodic wake-ups, and a light one
 //! pays a hand-off per leave as before, plus at most three deputy wake-ups after each.
 //!
-//! Resigning keeps the promise: a deputy woken for work clears the flag and then, if the driver is
-//! free with work to watch, or another worker sleeps on its parker (one that may have skipped
-//! its request), wakes a parked worker (`Shared::deputy_resigned`). A sleeper reads the deputy
-//! flag after registering as parked (both SeqCst), so either the resigning deputy counts it, or
-//! it sees no deputy and leaves its request. A retiring deputy goes through `take_or_request`
-//! itself.
+//! Any worker that goes to sleep while the driver is taken becomes the deputy if there is none;
+//! the busy rule above only decides how long it stays.
+//!
+//! Resigning keeps the promise. A deputy woken for work (or one that took the driver, on a
+//! timeout or just after retiring, and was notified before it blocked in it) clears the flag
+//! and then, if any worker is parked (one may have skipped its request), answers as if a request
+//! had been left (`Shared::deputy_resigned`, `hand_off_driver(true)`): a free driver goes to a
+//! parked worker, whatever the work hints say; a held one gets a request for its holder. A
+//! sleeper reads the deputy flag after registering as parked (both SeqCst), so either the
+//! resigning deputy counts it, or it sees no deputy and leaves its request. A retiring deputy
+//! goes through `take_or_request` itself (or, if a new deputy has appeared meanwhile, only
+//! `try_take`: that one watches).
 
 use crate::loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};

@@ -3,14 +3,17 @@
 //!
 //! One atomic word counts the *unparked* workers (awake, whether busy or searching) and, of those,
 //! the *searching* ones (awake, with no task, looking through the other queues). A list of parked
-//! worker indices, under a mutex, says whom to wake.
+//! worker indices, under a mutex, says whom to wake; a second list holds the workers woken to take
+//! the I/O driver over ([`Idle::any_worker_to_notify`]), counted as awake but not searching until
+//! they are up.
 //!
 //! # The rules
 //!
 //! - Whoever makes work available (a push to the injector, a task left in a local queue) calls
 //!   [`Idle::worker_to_notify`] afterwards. It wakes a worker only if **no one is searching**: a
 //!   searcher will find the work anyway, and waking a second thread for one task wastes tens of
-//!   microseconds of syscalls on both sides. The woken worker is counted as searching before it runs.
+//!   microseconds of syscalls on both sides. The woken worker is counted as searching before it runs
+//!   (not so one woken to take the driver over: it was not woken for a task).
 //! - At most **half** of the workers search at once ([`Idle::try_transition_to_searching`]), so a
 //!   burst of idle workers does not hammer the same queues.
 //! - A searcher that finds work stops searching; if it was the **last searcher**

@@ -488,6 +488,7 @@ fn sleep<'a>(model: &'a HandoffModel, index: usize, parker: &Parker) -> Slept<'a
             was_deputy: false,
         };
     }
+    let mut retired = false;
     if model.deputies && model.slot.try_become_deputy(index) {
         let mut quiet = 0;
         let mut leaves = model.slot.leaves();
@@ -513,6 +514,7 @@ fn sleep<'a>(model: &'a HandoffModel, index: usize, parker: &Parker) -> Slept<'a
             leaves = now;
             if quiet >= MODEL_QUIET_ROUNDS {
                 model.slot.resign_deputy();
+                retired = true;
                 break;
             }
         }
@@ -525,7 +527,7 @@ fn sleep<'a>(model: &'a HandoffModel, index: usize, parker: &Parker) -> Slept<'a
     if let Some(guard) = driver {
         return Slept::InDriver {
             guard,
-            was_deputy: false,
+            was_deputy: retired,
         };
     }
     signal.park_on_parker(parker);

@@ -10,8 +10,8 @@
 //! - **The injector**: one crossbeam `Injector` for tasks scheduled from any other thread.
 //! - **`Idle`**: counts searching and awake workers and lists the parked ones; it decides whom to
 //!   wake (see `idle.rs` for the protocol and why no wake-up is lost). Among parked workers, one
-//!   sleeping on its parker is woken in preference to the one blocked in the driver (which I/O
-//!   wakes soon anyway), and a worker never notifies itself.
+//!   sleeping on its parker is woken first, then the driver's deputy (see "The driver"), then
+//!   the one blocked in the driver (which I/O wakes soon anyway); a worker never notifies itself.
 //! - **The owned-task list**: every live task, so shutdown can cancel the ones that no queue holds.
 //!
 //! # Where a task goes when it becomes runnable
@@ -304,8 +304,9 @@ impl Shared {
     /// Makes sure someone watches the driver: if it has sources or timers, a worker is parked and
     /// nobody holds the driver, wake a parked worker so that it blocks in it; if someone holds
     /// it, leave them a request to do so when they let go (`handoff.rs`). Called by a worker that
-    /// leaves the driver to run tasks, by anyone who let it go with a request pending, and when a
-    /// timer or source is registered while nobody blocks in it. This is what keeps one long poll
+    /// leaves the driver to run tasks, by anyone who let it go with a request pending, by a
+    /// resigning deputy (`deputy_resigned`), and when a timer or source is registered while
+    /// nobody blocks in it. This is what keeps one long poll
     /// from stalling every timer and socket of the runtime.
     ///
     /// `answering`: the caller claimed a request (a worker went to sleep on its parker because

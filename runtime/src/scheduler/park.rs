@@ -17,6 +17,11 @@
 //! `NOTIFIED` before it sleeps does not sleep. Both wake-up mechanisms keep a token (the parker's
 //! flag, the driver's eventfd), so a wake that lands between publishing and blocking is not lost.
 //! Both may also wake spuriously, which the scheduler tolerates (`Idle::transition_worker_from_parked`).
+//!
+//! The driver's deputy (`handoff.rs`) sleeps with a timeout ([`ParkSignal::park_on_parker_timeout`]):
+//! on a timeout it takes its `PARKED_PARKER` back to `EMPTY`, so a notification that races the
+//! timeout is left as `NOTIFIED` for its next park (never lost); the parker token that notifier
+//! left ends a later timed park at once, which costs only an early look at the driver.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 

@@ -62,7 +62,8 @@ thread_local! {
 
 /// Where [`Worker::sleep`] left a worker.
 enum Slept<'a> {
-    /// It holds the driver and blocks in it (having taken it over as the deputy, or not).
+    /// It holds the driver and blocks in it (`was_deputy`: it took the driver over as the
+    /// deputy, or just after retiring as one).
     InDriver {
         driver: MutexGuard<'a, filch_reactor::Driver>,
         was_deputy: bool,
@@ -595,6 +596,9 @@ impl Worker {
                 was_deputy: false,
             };
         }
+        // Whether this worker was the deputy and retired: whoever counted on it until then must
+        // still be covered if it leaves the driver at once (see `Worker::park`).
+        let mut retired = false;
         if shared.deputy_allowed() && shared.driver.try_become_deputy(self.index) {
             let mut timeout = DEPUTY_CHECK_MIN;
             let mut quiet = 0;
@@ -625,6 +629,7 @@ impl Worker {
                 if quiet >= DEPUTY_QUIET_ROUNDS || !shared.deputy_allowed() {
                     // Quiet: retire, and sleep as any other worker.
                     shared.driver.resign_deputy();
+                    retired = true;
                     break;
                 }
             }
@@ -637,9 +642,13 @@ impl Worker {
             shared.driver.take_or_request()
         };
         if let Some(driver) = driver {
+            // A retired deputy that takes the driver here is in the take-over's place: if it is
+            // notified before it blocks, a sleeper that left no request while it watched, and a
+            // holder that handed nothing over, must still be covered (found by review: it
+            // then ran a task with the driver free and that sleeper asleep).
             return Slept::InDriver {
                 driver,
-                was_deputy: false,
+                was_deputy: retired,
             };
         }
         // With the clock paused, the worker blocked in the driver decides whether the runtime

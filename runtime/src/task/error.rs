@@ -272,6 +272,7 @@ mod tests {
     /// Every task cell's output slot holds a `Result<T, JoinError>`: the error's size is paid by
     /// every task whose future is smaller (see `JoinError::detail`).
     #[test]
+    #[cfg(target_pointer_width = "64")]
     fn a_join_error_is_two_words_and_a_result_of_unit_is_no_larger() {
         assert_eq!(size_of::<JoinError>(), 16);
         assert_eq!(size_of::<Result<(), JoinError>>(), 16);
