@@ -715,25 +715,7 @@ fn a_driver_left_to_the_deputy_is_watched_behind_a_long_poll() {
 /// both undone.
 #[test]
 fn a_deputy_woken_for_work_leaves_the_driver_watched() {
-    let seen = std::sync::Arc::new(Seen::default());
-    let s = seen.clone();
-    check(move || {
-        let (model, parkers) = HandoffModel::new(3, true, s.clone());
-        let workers = start_idle_workers(&model, parkers);
-        // One thread for the three events keeps the model within loom's thread limit and its
-        // run short; the workers still see them at any point of their own steps.
-        model.make_ready();
-        model.register_timer();
-        model.push_task();
-        model.wait_fired_then_shut_down();
-        for worker in workers {
-            worker.join().unwrap();
-        }
-    });
-    assert!(
-        Seen::get(&seen.deputies_woken_after_a_skip) > 0,
-        "no deputy was woken for work after a holder counted on it"
-    );
+    deputy_woken_for_work(false);
 }
 
 /// The same, with notifications waking the deputy before the worker asleep on its parker: the
@@ -743,10 +725,16 @@ fn a_deputy_woken_for_work_leaves_the_driver_watched() {
 /// rests on the argument in `handoff.rs`.)
 #[test]
 fn a_deputy_woken_first_for_work_leaves_the_driver_watched() {
+    deputy_woken_for_work(true);
+}
+
+/// The two models above: three idle workers; the socket becomes ready, a timer is registered,
+/// then a task is pushed; the timer must fire. `deputy_first`: see `HandoffModel::with_ranking`.
+fn deputy_woken_for_work(deputy_first: bool) {
     let seen = std::sync::Arc::new(Seen::default());
     let s = seen.clone();
     check(move || {
-        let (model, parkers) = HandoffModel::with_ranking(3, true, true, s.clone());
+        let (model, parkers) = HandoffModel::with_ranking(3, true, deputy_first, s.clone());
         let workers = start_idle_workers(&model, parkers);
         // One thread for the three events keeps the model within loom's thread limit and its
         // run short; the workers still see them at any point of their own steps.
