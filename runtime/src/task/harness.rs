@@ -1,7 +1,7 @@
 //! The typed side of a task: polling, completing, cancelling and joining, written once for every
 //! concrete future and scheduler type behind the vtable.
 
-use super::raw::{Cell, Core, Header, Stage, Trailer};
+use super::raw::{Cell, Core, Header, Trailer};
 use super::state::{State, TransitionToIdle, TransitionToRunning, TransitionToShutdown};
 use super::{waker, Id, JoinError, Notified, Schedule, Task};
 use crate::coop;
@@ -105,9 +105,19 @@ impl<T: Future, S: Schedule> Harness<T, S> {
 
     pub(super) fn dealloc(self) {
         super::name::remove(self.id());
+        // The last reference was dropped with AcqRel, so this load sees the final word.
+        let complete = self.state().load().is_complete();
         // SAFETY: no references remain, so this thread has the only access; the cell came from
-        // `Box::leak` in `allocate`.
-        drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+        // `Box::leak` in `allocate`. Boxed first, so that the memory is freed even if the future's
+        // destructor below panics.
+        let cell = unsafe { Box::from_raw(self.cell.as_ptr()) };
+        if !complete {
+            // Freed before it completed (never run, or its last reference dropped unrun): the
+            // stage still holds the future. A complete task's stage is empty by now (see `Stage`).
+            // SAFETY: we own the whole cell, and the stage holds the future.
+            unsafe { cell.core.drop_future() };
+        }
+        drop(cell);
     }
 
     fn drop_reference(self) {
@@ -125,8 +135,8 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         let _ = catch_unwind(AssertUnwindSafe(|| {
             if !snapshot.is_join_interested() {
                 // SAFETY: COMPLETE without JOIN_INTEREST: no handle will read the stage, and the
-                // completer owns it.
-                unsafe { self.core().drop_stage() };
+                // completer owns it; it holds the output just stored.
+                unsafe { self.core().drop_output() };
             } else if snapshot.is_join_waker_set() {
                 // SAFETY: JOIN_WAKER is set, so the slot is read-only and ours to read.
                 unsafe { self.trailer().wake_join() };
@@ -161,16 +171,26 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         waker: &Waker,
     ) {
         if can_read_output(self.state(), self.trailer(), waker) {
-            // SAFETY: COMPLETE with JOIN_INTEREST: the stage belongs to the join handle.
-            *dst = Poll::Ready(unsafe { self.core().take_output() });
+            // SAFETY: COMPLETE with JOIN_INTEREST: the stage belongs to the join handle and holds
+            // the output.
+            let output = unsafe { self.core().take_output() };
+            // The stage is empty now: give up the interest at once, so that the stage's contents
+            // stay known from the state word alone and the handle's drop has nothing left to clean.
+            let dropped = self.state().transition_to_join_handle_dropped();
+            if dropped.drop_waker {
+                // SAFETY: JOIN_WAKER is clear, so the slot belongs to the handle.
+                unsafe { self.trailer().set_waker(None) };
+            }
+            *dst = Poll::Ready(output);
         }
     }
 
     pub(super) fn drop_join_handle_slow(self) {
         let dropped = self.state().transition_to_join_handle_dropped();
         if dropped.drop_output {
-            // SAFETY: the task completed with JOIN_INTEREST, so the stage is the handle's.
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { self.core().drop_stage() }));
+            // SAFETY: the task completed with JOIN_INTEREST, so the stage is the handle's and holds
+            // the output.
+            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { self.core().drop_output() }));
         }
         if dropped.drop_waker {
             // SAFETY: JOIN_WAKER is clear, so the slot belongs to the handle.
@@ -180,56 +200,52 @@ impl<T: Future, S: Schedule> Harness<T, S> {
     }
 }
 
-/// Polls the future inside the cooperative budget, catching a panic. On `Ready` the stage holds
-/// the output.
+/// Polls the future inside the cooperative budget, catching a panic. On `Ready` the future has been
+/// dropped and the stage holds the output. The caller owns the stage, which holds the future.
 fn poll_future<T: Future, S>(core: &Core<T, S>, id: Id, cx: &mut Context<'_>) -> Poll<()> {
     let polled = catch_unwind(AssertUnwindSafe(|| {
         coop::budget(|| {
-            core.stage.with_mut(|stage| {
-                // SAFETY: the runner owns the stage (RUNNING), so this is the only reference.
-                let future = match unsafe { &mut *stage } {
-                    // SAFETY: a Running future stays at this address until the stage is replaced,
-                    // which drops it in place: it is never moved, so pinning it is sound.
-                    Stage::Running(future) => unsafe { std::pin::Pin::new_unchecked(future) },
-                    _ => unreachable!("a task was polled after it completed"),
-                };
-                future.poll(cx)
-            })
+            // SAFETY: the runner owns the stage (RUNNING), which holds the future until it
+            // completes.
+            unsafe { core.poll_future(cx) }
         })
     }));
     let output = match polled {
         Ok(Poll::Pending) => return Poll::Pending,
         Ok(Poll::Ready(output)) => Ok(output),
-        Err(payload) => {
-            // SAFETY: still the runner; the future panicked and must be dropped.
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { core.drop_stage() }));
-            Err(JoinError::panic(id, payload))
-        }
+        Err(payload) => Err(JoinError::panic(id, payload)),
     };
-    // SAFETY: the runner owns the stage. The output is stored before the finished future is dropped,
-    // so a panicking destructor (caught here) cannot lose it.
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-        core.set_stage(Stage::Finished(output))
-    }));
+    // SAFETY: still the runner. The finished (or panicked) future is dropped in place, before the
+    // output takes its bytes; a panic from its destructor is caught, and the output kept.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { core.drop_future() }));
+    // SAFETY: the runner owns the stage, which is empty now.
+    unsafe { core.store_output(output) };
     Poll::Ready(())
 }
 
-/// Drops the future and stores the cancellation error. The caller owns the stage.
+/// Drops the future and stores the cancellation error. The caller owns the stage, which holds the
+/// future.
 fn cancel_task<T: Future, S>(core: &Core<T, S>, id: Id) {
-    // SAFETY: the caller holds RUNNING. A panic in the future's destructor is reported as the
-    // task's panic, like one during a poll.
-    let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { core.drop_stage() }));
+    // SAFETY: the caller holds RUNNING and the future. A panic in the future's destructor is
+    // reported as the task's panic, like one during a poll.
+    let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { core.drop_future() }));
     let result = match dropped {
         Ok(()) => Err(JoinError::cancelled(id)),
         Err(payload) => Err(JoinError::panic(id, payload)),
     };
-    // SAFETY: as above; the stage is `Consumed`, so nothing is dropped.
-    unsafe { core.set_stage(Stage::Finished(result)) };
+    // SAFETY: as above; the stage is empty now (a destructor that panicked still dropped the rest
+    // of the future).
+    unsafe { core.store_output(result) };
 }
 
 fn can_read_output(state: &State, trailer: &Trailer, waker: &Waker) -> bool {
     let snapshot = state.load();
     if snapshot.is_complete() {
+        // Only the handle clears JOIN_INTEREST, and it does so once it has taken the output.
+        assert!(
+            snapshot.is_join_interested(),
+            "JoinHandle polled after it returned the task's output"
+        );
         return true;
     }
     if snapshot.is_join_waker_set() {
@@ -262,33 +278,52 @@ fn set_join_waker(state: &State, trailer: &Trailer, waker: Waker) -> bool {
 
 impl<T: Future, S> Core<T, S> {
     /// # Safety
-    /// The caller owns the stage.
-    unsafe fn set_stage(&self, stage: Stage<T>) {
-        // SAFETY: forwarded to the caller; the old stage is dropped after the write is done.
-        let old = self
-            .stage
-            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, stage) });
-        drop(old);
+    /// The caller owns the stage, which holds the future.
+    unsafe fn poll_future(&self, cx: &mut Context<'_>) -> Poll<T::Output> {
+        self.stage.with_mut(|stage| {
+            // SAFETY: forwarded to the caller. The future is never moved out of the stage, only
+            // dropped in place (`drop_future`), so pinning it here is sound.
+            let future = unsafe { std::pin::Pin::new_unchecked(&mut *(*stage).future) };
+            future.poll(cx)
+        })
     }
 
+    /// Drops the future where it lies; the stage is empty afterwards, even if the destructor panics
+    /// (the rest of the future is dropped while that panic unwinds).
+    ///
     /// # Safety
-    /// The caller owns the stage.
-    unsafe fn drop_stage(&self) {
+    /// The caller owns the stage, which holds the future.
+    unsafe fn drop_future(&self) {
         // SAFETY: forwarded to the caller.
-        unsafe { self.set_stage(Stage::Consumed) }
+        self.stage
+            .with_mut(|stage| unsafe { ManuallyDrop::drop(&mut (*stage).future) });
     }
 
     /// # Safety
-    /// The caller owns the stage, and the task is complete.
+    /// The caller owns the stage, which is empty.
+    unsafe fn store_output(&self, output: Result<T::Output, JoinError>) {
+        // SAFETY: forwarded to the caller; nothing is overwritten that needs dropping.
+        self.stage.with_mut(|stage| unsafe {
+            std::ptr::addr_of_mut!((*stage).output).write(ManuallyDrop::new(output))
+        });
+    }
+
+    /// Moves the output out; the stage is empty afterwards.
+    ///
+    /// # Safety
+    /// The caller owns the stage, which holds the output.
     unsafe fn take_output(&self) -> Result<T::Output, JoinError> {
         // SAFETY: forwarded to the caller.
-        let stage = self
-            .stage
-            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, Stage::Consumed) });
-        match stage {
-            Stage::Finished(output) => output,
-            _ => panic!("JoinHandle polled after it returned the task's output"),
-        }
+        self.stage
+            .with_mut(|stage| unsafe { ManuallyDrop::take(&mut (*stage).output) })
+    }
+
+    /// # Safety
+    /// The caller owns the stage, which holds the output.
+    unsafe fn drop_output(&self) {
+        // SAFETY: forwarded to the caller.
+        self.stage
+            .with_mut(|stage| unsafe { ManuallyDrop::drop(&mut (*stage).output) });
     }
 }
 

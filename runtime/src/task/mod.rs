@@ -42,7 +42,7 @@
 //! | `COMPLETE` | the runner, once the output is stored (or the future dropped on cancel) | never | the future is gone; only the join handle may touch the stage |
 //! | `NOTIFIED` | a waker or `abort`, if not already set and not complete | the thread taking `RUNNING` | a `Notified` exists for the task, or (while `RUNNING`) the runner must reschedule it |
 //! | `CANCELLED` | `abort`, runtime shutdown | never | drop the future instead of polling it |
-//! | `JOIN_INTEREST` | spawn | the join handle, when dropped | someone wants the output; without it the completer drops the output |
+//! | `JOIN_INTEREST` | spawn | the join handle, when it takes the output or is dropped | someone wants the output; without it the completer drops the output |
 //! | `JOIN_WAKER` | the join handle, after writing the slot | the join handle (to replace the waker), the completer (after waking it) | the completer may read the join waker slot |
 //!
 //! Rules that make the protocol sound:
@@ -57,6 +57,10 @@
 //! - **Stage ownership**: while `RUNNING`, the runner alone; after `COMPLETE`, the join handle alone
 //!   (or the completer, if `JOIN_INTEREST` was already gone). Release/Acquire on the state word passes
 //!   the stage from one owner to the next.
+//! - **Stage contents** are known without a tag (`raw::Stage` is a union): the future until
+//!   `COMPLETE`, then the output while `JOIN_INTEREST` lasts, then nothing. So the handle clears
+//!   `JOIN_INTEREST` as soon as it takes the output, and a cell freed before completing drops its
+//!   future then. Every drop happens in place, so a pinned future is dropped where it was pinned.
 //! - **Join waker slot**: while `JOIN_WAKER` is clear, the handle alone may write it; while set, it
 //!   is read-only and only the completer reads it. If the handle is dropped before completion it
 //!   clears both `JOIN_INTEREST` and `JOIN_WAKER` in one step and drops the waker itself; if after,

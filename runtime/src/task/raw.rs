@@ -5,6 +5,7 @@ use super::state::State;
 use super::{Id, JoinError, Schedule};
 use crate::loom::cell::UnsafeCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::task::Waker;
 
@@ -53,10 +54,21 @@ pub(crate) struct Core<T: Future, S> {
     pub(crate) stage: UnsafeCell<Stage<T>>,
 }
 
-pub(crate) enum Stage<T: Future> {
-    Running(T),
-    Finished(Result<T::Output, JoinError>),
-    Consumed,
+/// The future, then its output, in the same bytes. Which of the two the stage holds, if either,
+/// is never stored here: the state word and the owner's place in the protocol say it.
+///
+/// - Not `COMPLETE`: the future, except inside its owner's completion (the future dropped, the
+///   output not yet stored).
+/// - `COMPLETE` with `JOIN_INTEREST`: the output, for the join handle.
+/// - `COMPLETE` without `JOIN_INTEREST`: nothing (the handle took or dropped the output, or the
+///   completer dropped an output nobody wanted).
+///
+/// An enum would repeat that knowledge in a tag, which costs 8 bytes per task (alignment), enough to
+/// move a small task into the allocator's next size class. Both fields are only ever dropped in
+/// place, so a pinned future is dropped where it was pinned, as `Pin` promises.
+pub(crate) union Stage<T: Future> {
+    pub(crate) future: ManuallyDrop<T>,
+    pub(crate) output: ManuallyDrop<Result<T::Output, JoinError>>,
 }
 
 pub(crate) struct Trailer {
@@ -103,7 +115,9 @@ where
         },
         core: Core {
             scheduler,
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }),
         },
         trailer: Trailer {
             waker: UnsafeCell::new(None),

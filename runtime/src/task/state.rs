@@ -17,7 +17,8 @@ const COMPLETE: usize = 0b00_0010;
 const NOTIFIED: usize = 0b00_0100;
 /// The task must be cancelled at the next opportunity. Never cleared once set.
 const CANCELLED: usize = 0b00_1000;
-/// A `JoinHandle` exists. Only the handle clears it, when it is dropped.
+/// A `JoinHandle` exists and has not taken the output. Only the handle clears it: when it takes the
+/// output or, if it has not, when it is dropped.
 const JOIN_INTEREST: usize = 0b01_0000;
 /// The join waker slot holds a waker that the runtime side may read. While it is clear the
 /// `JoinHandle` owns the slot; while it is set the slot may only be read, by the completing thread.
@@ -320,7 +321,8 @@ impl State {
     /// step. Fails, changing nothing, when the slow path is needed.
     pub(crate) fn drop_join_handle_fast(&self) -> Result<(), ()> {
         self.fetch_update(|curr| {
-            debug_assert!(curr.is_join_interested());
+            // Without JOIN_INTEREST, the handle took the output, so the task is complete.
+            debug_assert!(curr.is_join_interested() || curr.is_complete());
             if curr.is_complete() || curr.is_join_waker_set() || curr.ref_count() < 2 {
                 return (Err(()), None);
             }
@@ -330,9 +332,19 @@ impl State {
 
     /// Slow path of dropping a `JoinHandle`: clears `JOIN_INTEREST` and, if the task is not complete,
     /// `JOIN_WAKER` too. Does not drop the handle's reference.
+    ///
+    /// The handle also calls it as soon as it takes the output: from then on it holds only its
+    /// reference, and the call made when it is dropped finds nothing to do.
     pub(crate) fn transition_to_join_handle_dropped(&self) -> JoinHandleDropped {
         self.fetch_update(|curr| {
-            debug_assert!(curr.is_join_interested());
+            if !curr.is_join_interested() {
+                debug_assert!(curr.is_complete(), "{curr:?}");
+                let nothing = JoinHandleDropped {
+                    drop_output: false,
+                    drop_waker: false,
+                };
+                return (nothing, None);
+            }
             let mut next = curr.0 & !JOIN_INTEREST;
             if !curr.is_complete() {
                 next &= !JOIN_WAKER;
