@@ -46,6 +46,7 @@ mod loom;
 mod park_thread;
 mod runtime;
 mod scheduler;
+pub mod sync;
 pub mod task;
 mod test_thread;
 mod yield_now;

@@ -1,0 +1,52 @@
+//! Queues, locks and signals between tasks: what asyncio users reach for (`Queue`, `Lock`,
+//! `Event`, `Semaphore`, `Condition`, `Barrier`) and what tokio users reach for (`mpsc`,
+//! `oneshot`, `watch`, `broadcast`, `Notify`, `OnceCell`, a cancellation token).
+//!
+//! | asyncio | filch |
+//! |---|---|
+//! | `asyncio.Queue` (`put`/`get`, `task_done`/`join`) | [`Queue`] (`send`/`recv`, `task_done`/`join`) |
+//! | `asyncio.Lock` | [`Mutex`] (holds a value; `lock().await` gives a guard) |
+//! | `asyncio.Event` | [`Event`] |
+//! | `asyncio.Semaphore` / `BoundedSemaphore` | [`Semaphore`] |
+//! | `asyncio.Condition` | [`Condition`] with a [`Mutex`] guard |
+//! | `asyncio.Barrier` | [`Barrier`] |
+//!
+//! # Design
+//!
+//! Where a well-kept crate of the smol family already does the job without a runtime of its own,
+//! filch wraps it rather than rewriting it: [async-channel](https://docs.rs/async-channel) under
+//! [`mpmc`] and [`Queue`], [async-lock](https://docs.rs/async-lock) under [`Mutex`], [`RwLock`],
+//! [`Semaphore`], [`Barrier`] and [`OnceCell`], and
+//! [event-listener](https://docs.rs/event-listener) (their wait lists) under [`Event`], [`Notify`]
+//! and [`Condition`], which are written here. The wrappers add two things:
+//!
+//! - **The cooperative budget.** Every wait is a leaf of the budget, like filch's sockets and
+//!   timers: it spends a unit per poll and keeps it when it completes. A task that loops over a
+//!   queue that always has an item (or a lock that is always free) is made to yield once its
+//!   budget is spent, instead of keeping its worker forever.
+//! - **filch's own types**: the errors, guards and futures are filch's, so that the crates
+//!   underneath can change without breaking users.
+//!
+//! # Cancel safety
+//!
+//! Each type's documentation says what a wait dropped before it completed (it lost a `select!`, a
+//! `timeout` fired) leaves behind. In short: `recv` takes nothing, `send` sends nothing, `lock`,
+//! `read`, `write` and `acquire` hold nothing, `Notify::notified` takes no permit, and
+//! `Barrier::wait` is the exception (it counts as arrived), as in tokio.
+
+mod leaf;
+pub mod mpmc;
+mod mutex;
+mod notify;
+mod once_cell;
+mod queue;
+mod semaphore;
+
+pub use mutex::{
+    Mutex, MutexGuard, OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockReadGuard, RwLockWriteGuard,
+};
+pub use notify::{Condition, Event, Notify};
+pub use once_cell::OnceCell;
+pub use queue::Queue;
+pub use semaphore::{Barrier, BarrierWaitResult, OwnedSemaphorePermit, Semaphore, SemaphorePermit};

@@ -1,0 +1,243 @@
+//! `Queue`: asyncio's `Queue`, as one cloneable handle.
+
+use super::leaf::Leaf;
+use super::mpmc::{RecvError, SendError, TryRecvError, TrySendError};
+use event_listener::Event;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A first-in, first-out queue shared by any number of producers and consumers: asyncio's
+/// `Queue`, with its `task_done`/`join` bookkeeping. Clones are handles to the same queue.
+///
+/// | asyncio | filch |
+/// |---|---|
+/// | `Queue(maxsize=n)` / `Queue()` | [`Queue::bounded(n)`](Queue::bounded) / [`Queue::unbounded()`](Queue::unbounded) |
+/// | `await q.put(x)` / `q.put_nowait(x)` | [`q.send(x).await`](Queue::send) / [`q.try_send(x)`](Queue::try_send) |
+/// | `await q.get()` / `q.get_nowait()` | [`q.recv().await`](Queue::recv) / [`q.try_recv()`](Queue::try_recv) |
+/// | `q.task_done()` / `await q.join()` | [`q.task_done()`](Queue::task_done) / [`q.join().await`](Queue::join) |
+/// | `q.qsize()`, `q.empty()`, `q.full()`, `q.maxsize` | [`len`](Queue::len), [`is_empty`](Queue::is_empty), [`is_full`](Queue::is_full), [`capacity`](Queue::capacity) |
+/// | `q.shutdown()` (3.13) | [`q.close()`](Queue::close) |
+///
+/// Unlike a [channel](super::mpmc), a queue does not close when some handle is dropped: like
+/// asyncio's, it lives while any handle does, and closes only on [`close`](Queue::close).
+///
+/// ```
+/// use filch::sync::Queue;
+///
+/// filch::run(async {
+///     let queue = Queue::bounded(8);
+///     let workers: Vec<_> = (0..3)
+///         .map(|_| {
+///             let queue = queue.clone();
+///             filch::spawn(async move {
+///                 let mut done = 0;
+///                 while let Ok(job) = queue.recv().await {
+///                     let _: u32 = job;
+///                     done += 1;
+///                     queue.task_done();
+///                 }
+///                 done
+///             })
+///         })
+///         .collect();
+///     for job in 0..100 {
+///         queue.send(job).await.unwrap();
+///     }
+///     queue.join().await; // every job received and marked done
+///     queue.close(); // the workers' `recv` fails now: they return
+///     let total: u32 = filch::join_all(workers).await.into_iter().map(Result::unwrap).sum();
+///     assert_eq!(total, 100);
+/// });
+/// ```
+///
+/// # Cancel safety
+///
+/// [`recv`](Queue::recv) and [`send`](Queue::send) are cancel safe: dropped before completing,
+/// a `recv` has taken nothing and a `send` has put nothing in (its item is dropped with it).
+/// [`join`](Queue::join) can be dropped at any time.
+pub struct Queue<T> {
+    inner: Arc<Inner<T>>,
+}
+
+struct Inner<T> {
+    tx: async_channel::Sender<T>,
+    rx: async_channel::Receiver<T>,
+    /// Items put in and not yet marked done (asyncio's `_unfinished_tasks`).
+    unfinished: AtomicUsize,
+    /// Notified when `unfinished` drops to zero.
+    all_done: Event,
+}
+
+impl<T> Queue<T> {
+    /// A queue that holds at most `cap` items; [`send`](Queue::send) waits while it is full.
+    ///
+    /// # Panics
+    /// If `cap` is zero (asyncio's `maxsize=0` means unbounded: use [`Queue::unbounded`]).
+    pub fn bounded(cap: usize) -> Queue<T> {
+        assert!(
+            cap > 0,
+            "filch::sync::Queue::bounded: the capacity must be at least 1 (asyncio's maxsize=0 is \
+             Queue::unbounded())"
+        );
+        Queue::from_channel(async_channel::bounded(cap))
+    }
+
+    /// A queue with no limit.
+    pub fn unbounded() -> Queue<T> {
+        Queue::from_channel(async_channel::unbounded())
+    }
+
+    fn from_channel((tx, rx): (async_channel::Sender<T>, async_channel::Receiver<T>)) -> Queue<T> {
+        Queue {
+            inner: Arc::new(Inner {
+                tx,
+                rx,
+                unfinished: AtomicUsize::new(0),
+                all_done: Event::new(),
+            }),
+        }
+    }
+
+    /// Puts `item` at the back, waiting for room if the queue is bounded and full (asyncio's
+    /// `put`). Fails, handing the item back, once the queue is closed.
+    pub async fn send(&self, item: T) -> Result<(), SendError<T>> {
+        // Counted before it becomes visible, so `join` never sees zero while it is on its way.
+        self.inner.unfinished.fetch_add(1, Ordering::Relaxed);
+        let undo = Undo(self);
+        let sent = Leaf::new(self.inner.tx.send(item), |r| r.map_err(|e| SendError(e.0))).await;
+        if sent.is_ok() {
+            std::mem::forget(undo);
+        }
+        sent
+    }
+
+    /// Puts `item` at the back if there is room now (asyncio's `put_nowait`).
+    pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
+        self.inner.unfinished.fetch_add(1, Ordering::Relaxed);
+        let undo = Undo(self);
+        match self.inner.tx.try_send(item) {
+            Ok(()) => {
+                std::mem::forget(undo);
+                Ok(())
+            }
+            Err(async_channel::TrySendError::Full(item)) => Err(TrySendError::Full(item)),
+            Err(async_channel::TrySendError::Closed(item)) => Err(TrySendError::Closed(item)),
+        }
+    }
+
+    /// Takes the item at the front, waiting for one if the queue is empty (asyncio's `get`).
+    /// Fails once the queue is closed and empty.
+    pub fn recv(&self) -> impl Future<Output = Result<T, RecvError>> + '_ {
+        Leaf::new(self.inner.rx.recv(), |r| r.map_err(|_| RecvError))
+    }
+
+    /// Takes the item at the front if there is one (asyncio's `get_nowait`).
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.inner.rx.try_recv().map_err(|e| match e {
+            async_channel::TryRecvError::Empty => TryRecvError::Empty,
+            async_channel::TryRecvError::Closed => TryRecvError::Closed,
+        })
+    }
+
+    /// Marks one received item as processed (asyncio's `task_done`): once every item put in has
+    /// been marked, [`join`](Queue::join) returns.
+    ///
+    /// # Panics
+    /// If called more times than items were put in, as asyncio raises `ValueError`.
+    pub fn task_done(&self) {
+        let prev = self
+            .inner
+            .unfinished
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .unwrap_or_else(|_| {
+                panic!("Queue::task_done called more times than there were items put in")
+            });
+        if prev == 1 {
+            self.inner.all_done.notify(usize::MAX);
+        }
+    }
+
+    /// Waits until every item put in has been marked done with [`task_done`](Queue::task_done)
+    /// (asyncio's `join`). Returns at once if there is none.
+    pub async fn join(&self) {
+        loop {
+            if self.inner.unfinished.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            let listener = self.inner.all_done.listen();
+            if self.inner.unfinished.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            Leaf::plain(listener).await;
+        }
+    }
+
+    /// Closes the queue: [`recv`](Queue::recv) hands out what is left, then fails;
+    /// [`send`](Queue::send) fails at once. Returns false if it was already closed.
+    pub fn close(&self) -> bool {
+        self.inner.tx.close()
+    }
+
+    /// Whether the queue is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.tx.is_closed()
+    }
+
+    /// The number of items in the queue (asyncio's `qsize`).
+    pub fn len(&self) -> usize {
+        self.inner.rx.len()
+    }
+
+    /// Whether the queue holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.inner.rx.is_empty()
+    }
+
+    /// Whether a bounded queue is at its capacity.
+    pub fn is_full(&self) -> bool {
+        self.inner.tx.is_full()
+    }
+
+    /// The capacity, or `None` for an unbounded queue.
+    pub fn capacity(&self) -> Option<usize> {
+        self.inner.tx.capacity()
+    }
+
+    /// Items put in and not yet marked done.
+    pub fn unfinished(&self) -> usize {
+        self.inner.unfinished.load(Ordering::Acquire)
+    }
+}
+
+/// Takes back the count of an item that did not go in (the queue was closed or full, or the
+/// `send` was dropped before it completed).
+struct Undo<'a, T>(&'a Queue<T>);
+
+impl<T> Drop for Undo<'_, T> {
+    fn drop(&mut self) {
+        if self.0.inner.unfinished.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.inner.all_done.notify(usize::MAX);
+        }
+    }
+}
+
+impl<T> Clone for Queue<T> {
+    fn clone(&self) -> Queue<T> {
+        Queue {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("unfinished", &self.unfinished())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
