@@ -157,9 +157,11 @@ fn a_cancelled_notified_passes_its_wake_on() {
         });
         filch::sleep(Duration::from_millis(2)).await;
         for _ in 0..50 {
-            assert!(filch::timeout(Duration::from_micros(100), notify.notified())
-                .await
-                .is_err());
+            assert!(
+                filch::timeout(Duration::from_micros(100), notify.notified())
+                    .await
+                    .is_err()
+            );
         }
         notify.notify_one();
         filch::timeout(Duration::from_secs(5), other)

@@ -110,6 +110,31 @@ pub(crate) trait Rt: Clone + Send + Sync + 'static {
     /// its own (filch SIGUSR1, tokio SIGUSR2, smol SIGWINCH through `async-signal`), so that no
     /// runtime's handler or wake-up pipe sees another's signals.
     fn signal_round_trips(&self, rounds: usize);
+
+    /// The sending end of this runtime's bounded channel (filch `sync::mpmc`, tokio `sync::mpsc`,
+    /// smol `channel`, which is async-channel).
+    type Tx<T: Send + 'static>: Clone + Send + Sync + 'static;
+    /// The receiving end.
+    type Rx<T: Send + 'static>: Send + 'static;
+    fn channel<T: Send + 'static>(cap: usize) -> (Self::Tx<T>, Self::Rx<T>);
+    fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) -> impl Future<Output = ()> + Send + '_;
+    /// `None` once the channel is closed and empty.
+    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>)
+        -> impl Future<Output = Option<T>> + Send + '_;
+    /// This runtime's asynchronous mutex (filch `sync::Mutex`, tokio `sync::Mutex`, smol `lock`'s,
+    /// which is async-lock's).
+    type Mutex: Send + Sync + 'static;
+    fn mutex() -> Self::Mutex;
+    /// Locks, adds one to the `u64` inside, unlocks.
+    fn increment(mutex: &Self::Mutex) -> impl Future<Output = ()> + Send + '_;
+    /// This runtime's semaphore (filch `sync::Semaphore`, tokio's, smol `lock`'s).
+    type Semaphore: Send + Sync + 'static;
+    fn semaphore(permits: usize) -> Self::Semaphore;
+    /// Runs `future` while holding one permit.
+    fn with_permit<'a, F: Future + Send + 'a>(
+        semaphore: &'a Self::Semaphore,
+        future: F,
+    ) -> impl Future<Output = F::Output> + Send + 'a;
 }
 
 /// Raises `signal` at the calling thread: its handler has run when this returns.
@@ -605,6 +630,36 @@ impl Rt for Filch {
         filch::net::TcpStream,
         hyper: |stream: filch::net::TcpStream| stream
     );
+
+    type Tx<T: Send + 'static> = filch::sync::mpmc::Sender<T>;
+    type Rx<T: Send + 'static> = filch::sync::mpmc::Receiver<T>;
+    fn channel<T: Send + 'static>(cap: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        filch::sync::mpmc::bounded(cap)
+    }
+    async fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) {
+        tx.send(value).await.ok().expect("receiver alive");
+    }
+    async fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.recv().await.ok()
+    }
+    type Mutex = filch::sync::Mutex<u64>;
+    fn mutex() -> Self::Mutex {
+        filch::sync::Mutex::new(0)
+    }
+    async fn increment(mutex: &Self::Mutex) {
+        *mutex.lock().await += 1;
+    }
+    type Semaphore = filch::sync::Semaphore;
+    fn semaphore(permits: usize) -> Self::Semaphore {
+        filch::sync::Semaphore::new(permits)
+    }
+    async fn with_permit<'a, F: Future + Send + 'a>(
+        semaphore: &'a Self::Semaphore,
+        future: F,
+    ) -> F::Output {
+        let _permit = semaphore.acquire().await;
+        future.await
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -726,6 +781,36 @@ impl Rt for Tokio {
         tokio::io::AsyncReadExt,
         tokio::io::AsyncWriteExt
     );
+
+    type Tx<T: Send + 'static> = tokio::sync::mpsc::Sender<T>;
+    type Rx<T: Send + 'static> = tokio::sync::mpsc::Receiver<T>;
+    fn channel<T: Send + 'static>(cap: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        tokio::sync::mpsc::channel(cap)
+    }
+    async fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) {
+        tx.send(value).await.ok().expect("receiver alive");
+    }
+    async fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.recv().await
+    }
+    type Mutex = tokio::sync::Mutex<u64>;
+    fn mutex() -> Self::Mutex {
+        tokio::sync::Mutex::new(0)
+    }
+    async fn increment(mutex: &Self::Mutex) {
+        *mutex.lock().await += 1;
+    }
+    type Semaphore = tokio::sync::Semaphore;
+    fn semaphore(permits: usize) -> Self::Semaphore {
+        tokio::sync::Semaphore::new(permits)
+    }
+    async fn with_permit<'a, F: Future + Send + 'a>(
+        semaphore: &'a Self::Semaphore,
+        future: F,
+    ) -> F::Output {
+        let _permit = semaphore.acquire().await.expect("semaphore open");
+        future.await
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -864,4 +949,34 @@ impl Rt for Smol {
         smol::io::AsyncReadExt,
         smol::io::AsyncWriteExt
     );
+
+    type Tx<T: Send + 'static> = smol::channel::Sender<T>;
+    type Rx<T: Send + 'static> = smol::channel::Receiver<T>;
+    fn channel<T: Send + 'static>(cap: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        smol::channel::bounded(cap)
+    }
+    async fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) {
+        tx.send(value).await.ok().expect("receiver alive");
+    }
+    async fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.recv().await.ok()
+    }
+    type Mutex = smol::lock::Mutex<u64>;
+    fn mutex() -> Self::Mutex {
+        smol::lock::Mutex::new(0)
+    }
+    async fn increment(mutex: &Self::Mutex) {
+        *mutex.lock().await += 1;
+    }
+    type Semaphore = smol::lock::Semaphore;
+    fn semaphore(permits: usize) -> Self::Semaphore {
+        smol::lock::Semaphore::new(permits)
+    }
+    async fn with_permit<'a, F: Future + Send + 'a>(
+        semaphore: &'a Self::Semaphore,
+        future: F,
+    ) -> F::Output {
+        let _permit = semaphore.acquire().await;
+        future.await
+    }
 }

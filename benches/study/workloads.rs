@@ -172,6 +172,26 @@ pub(crate) fn all() -> Vec<Workload> {
              LocalExecutor)"
         ),
         workload!(
+            sync_channel_ping_pong,
+            "10,000 round trips between two tasks over two bounded(1) channels (filch \
+             `sync::mpmc`, tokio `sync::mpsc`, smol `channel`)"
+        ),
+        workload!(
+            sync_channel_4_to_1,
+            "4 producer tasks send 25,000 numbers each into one bounded(128) channel; one \
+             consumer task receives all 100,000"
+        ),
+        workload!(
+            sync_mutex_contended,
+            "16 tasks lock one asynchronous mutex 1,000 times each to add one (filch \
+             `sync::Mutex`, tokio `sync::Mutex`, smol `lock::Mutex`)"
+        ),
+        workload!(
+            sync_semaphore_fan_out,
+            "10,000 tasks each take one of 64 semaphore permits, yield once holding it, and give \
+             it back; joined (filch `sync::Semaphore`, tokio's, smol `lock::Semaphore`)"
+        ),
+        workload!(
             signal_round_trip,
             "1,000 round trips (quick: 200) of a Unix signal a task raises at itself and awaits \
              on its runtime's listener (filch SIGUSR1, tokio SIGUSR2, smol SIGWINCH through \
@@ -639,6 +659,98 @@ fn idle_task_memory<R: Rt>(_: &R, p: &Params) -> Vec<f64> {
         idle_bytes::<R, _>(p.key, wait),
         idle_bytes::<R, _>(p.key, sleep_or_wait::<R>),
     ]
+}
+
+fn sync_channel_ping_pong<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    const ROUNDS: usize = 10_000;
+    let inner = rt.clone();
+    timed(|| {
+        let inner = inner.clone();
+        rt.block_on(rt.spawn(async move {
+            let (ping_tx, mut ping_rx) = R::channel::<usize>(1);
+            let (pong_tx, mut pong_rx) = R::channel::<usize>(1);
+            let echo = inner.spawn(async move {
+                while let Some(n) = R::recv(&mut ping_rx).await {
+                    R::send(&pong_tx, n + 1).await;
+                }
+            });
+            for i in 0..ROUNDS {
+                R::send(&ping_tx, i).await;
+                assert_eq!(R::recv(&mut pong_rx).await, Some(i + 1));
+            }
+            drop(ping_tx);
+            echo.await;
+        }))
+    })
+}
+
+fn sync_channel_4_to_1<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    const PER_PRODUCER: u64 = 25_000;
+    let inner = rt.clone();
+    timed(|| {
+        let inner = inner.clone();
+        let sum = rt.block_on(rt.spawn(async move {
+            let (tx, mut rx) = R::channel::<u64>(128);
+            let producers: Vec<_> = (0..4)
+                .map(|_| {
+                    let tx = tx.clone();
+                    inner.spawn(async move {
+                        for i in 0..PER_PRODUCER {
+                            R::send(&tx, i).await;
+                        }
+                    })
+                })
+                .collect();
+            drop(tx);
+            let mut sum = 0;
+            while let Some(n) = R::recv(&mut rx).await {
+                sum += n;
+            }
+            R::join_all(producers).await;
+            sum
+        }));
+        assert_eq!(sum, 4 * (0..PER_PRODUCER).sum::<u64>());
+    })
+}
+
+fn sync_mutex_contended<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    let inner = rt.clone();
+    timed(|| {
+        let inner = inner.clone();
+        rt.block_on(rt.spawn(async move {
+            let mutex = Arc::new(R::mutex());
+            let tasks = (0..16)
+                .map(|_| {
+                    let mutex = mutex.clone();
+                    inner.spawn(async move {
+                        for _ in 0..1_000 {
+                            R::increment(&mutex).await;
+                        }
+                    })
+                })
+                .collect();
+            R::join_all(tasks).await;
+        }))
+    })
+}
+
+fn sync_semaphore_fan_out<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    let inner = rt.clone();
+    timed(|| {
+        let inner = inner.clone();
+        rt.block_on(rt.spawn(async move {
+            let semaphore = Arc::new(R::semaphore(64));
+            let tasks = (0..NUM_SPAWN)
+                .map(|_| {
+                    let semaphore = semaphore.clone();
+                    inner.spawn(async move {
+                        R::with_permit(&semaphore, R::yield_now()).await;
+                    })
+                })
+                .collect();
+            R::join_all(tasks).await;
+        }))
+    })
 }
 
 fn runtime_build_drop<R: Rt>(_: &R, p: &Params) -> Vec<f64> {
