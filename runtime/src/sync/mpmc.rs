@@ -1,10 +1,9 @@
 //! A multi-producer, multi-consumer channel: `Sender`s and `Receiver`s are cloned freely, and each
 //! message goes to exactly one receiver.
 //!
-//! Built on [async-channel](https://docs.rs/async-channel) (smol's channel: a lock-free
-//! `concurrent-queue` and `event-listener` wake-ups, with no runtime of its own), wrapped so that
-//! every wait takes part in filch's cooperative budget and the errors are filch's types. It serves
-//! as tokio's `mpsc` too: a channel with one receiver.
+//! filch's own channel (see `chan.rs` for the design and why async-channel was replaced): a queue
+//! and two lists of waiting tasks behind one short lock. Every wait takes part in the cooperative
+//! budget. It serves as tokio's `mpsc` too: a channel with one receiver.
 //!
 //! ```
 //! filch::run(async {
@@ -35,9 +34,11 @@
 //! or a `timeout` fired) has taken no message. [`Sender::send`] is cancel safe in the same sense:
 //! dropped before it completed, it has sent nothing (the message is dropped with the future).
 
+use super::chan::{self, Chan, TryError};
 use super::leaf::Leaf;
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
 /// Creates a channel that holds at most `cap` messages; [`Sender::send`] waits while it is full.
 ///
@@ -48,74 +49,77 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
         cap > 0,
         "filch::sync::mpmc::bounded: the capacity must be at least 1"
     );
-    let (tx, rx) = async_channel::bounded(cap);
-    (Sender { inner: tx }, Receiver { inner: rx })
+    with_capacity(cap)
 }
 
 /// Creates a channel with no limit: [`Sender::send`] never waits.
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    let (tx, rx) = async_channel::unbounded();
-    (Sender { inner: tx }, Receiver { inner: rx })
+    with_capacity(usize::MAX)
+}
+
+fn with_capacity<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan::new(cap, 1, 1));
+    (Sender { chan: chan.clone() }, Receiver { chan })
 }
 
 /// The sending side of a channel. Cloning it adds a sender; the channel closes when the last
 /// sender or the last receiver is dropped, or on [`close`](Sender::close).
 pub struct Sender<T> {
-    inner: async_channel::Sender<T>,
+    chan: Arc<Chan<T>>,
 }
 
 /// The receiving side of a channel. Cloning it adds a receiver that competes for the same
 /// messages.
 pub struct Receiver<T> {
-    inner: async_channel::Receiver<T>,
+    chan: Arc<Chan<T>>,
 }
 
 impl<T> Sender<T> {
     /// Sends `msg`, waiting for room if the channel is bounded and full. Fails, handing `msg`
     /// back, if the channel is closed.
     pub fn send(&self, msg: T) -> impl Future<Output = Result<(), SendError<T>>> + '_ {
-        Leaf::new(self.inner.send(msg), |r| r.map_err(|e| SendError(e.0)))
+        Leaf::new(chan::Send::new(&self.chan, msg), |r| r.map_err(SendError))
     }
 
     /// Sends `msg` if there is room now.
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        self.inner.try_send(msg).map_err(TrySendError::from_channel)
+        self.chan.try_send(msg).map_err(TrySendError::from_chan)
     }
 
     /// Closes the channel: receivers get the messages already in it, then [`RecvError`]; senders
     /// fail from now on. Returns false if it was already closed.
     pub fn close(&self) -> bool {
-        self.inner.close()
+        self.chan.close()
     }
 
     /// Whether the channel is closed.
     pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
+        self.chan.is_closed()
     }
 
     /// The number of messages in the channel.
     pub fn len(&self) -> usize {
-        self.inner.len()
+        self.chan.len()
     }
 
     /// Whether the channel holds no message.
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.chan.len() == 0
     }
 
     /// Whether a bounded channel is at its capacity (never true for an unbounded one).
     pub fn is_full(&self) -> bool {
-        self.inner.is_full()
+        self.chan.is_full()
     }
 
     /// The capacity, or `None` for an unbounded channel.
     pub fn capacity(&self) -> Option<usize> {
-        self.inner.capacity()
+        self.chan.capacity()
     }
 
     /// Whether `self` and `other` send into the same channel.
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        self.inner.same_channel(&other.inner)
+        Arc::ptr_eq(&self.chan, &other.chan)
     }
 }
 
@@ -123,56 +127,71 @@ impl<T> Receiver<T> {
     /// Receives the next message, waiting for one if the channel is empty. Fails once the channel
     /// is closed and empty. Cancel safe.
     pub fn recv(&self) -> impl Future<Output = Result<T, RecvError>> + '_ {
-        Leaf::new(self.inner.recv(), |r| r.map_err(|_| RecvError))
+        Leaf::new(chan::Recv::new(&self.chan), |r| r.map_err(|()| RecvError))
     }
 
     /// Receives a message if one is there now.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.inner.try_recv().map_err(|e| match e {
-            async_channel::TryRecvError::Empty => TryRecvError::Empty,
-            async_channel::TryRecvError::Closed => TryRecvError::Closed,
-        })
+        match self.chan.try_recv() {
+            Ok(Some(msg)) => Ok(msg),
+            Ok(None) => Err(TryRecvError::Empty),
+            Err(()) => Err(TryRecvError::Closed),
+        }
     }
 
     /// Closes the channel (see [`Sender::close`]).
     pub fn close(&self) -> bool {
-        self.inner.close()
+        self.chan.close()
     }
 
     /// Whether the channel is closed.
     pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
+        self.chan.is_closed()
     }
 
     /// The number of messages in the channel.
     pub fn len(&self) -> usize {
-        self.inner.len()
+        self.chan.len()
     }
 
     /// Whether the channel holds no message.
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.chan.len() == 0
     }
 
     /// The capacity, or `None` for an unbounded channel.
     pub fn capacity(&self) -> Option<usize> {
-        self.inner.capacity()
+        self.chan.capacity()
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Sender<T> {
+        self.chan.add_sender();
         Sender {
-            inner: self.inner.clone(),
+            chan: self.chan.clone(),
         }
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Receiver<T> {
+        self.chan.add_receiver();
         Receiver {
-            inner: self.inner.clone(),
+            chan: self.chan.clone(),
         }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.chan.drop_sender();
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.chan.drop_receiver();
     }
 }
 
@@ -210,10 +229,10 @@ pub enum TrySendError<T> {
 }
 
 impl<T> TrySendError<T> {
-    fn from_channel(e: async_channel::TrySendError<T>) -> TrySendError<T> {
+    pub(super) fn from_chan(e: TryError<T>) -> TrySendError<T> {
         match e {
-            async_channel::TrySendError::Full(m) => TrySendError::Full(m),
-            async_channel::TrySendError::Closed(m) => TrySendError::Closed(m),
+            TryError::Full(m) => TrySendError::Full(m),
+            TryError::Closed(m) => TrySendError::Closed(m),
         }
     }
 

@@ -1,5 +1,6 @@
 //! `Queue`: asyncio's `Queue`, as one cloneable handle.
 
+use super::chan::{self, Chan};
 use super::leaf::Leaf;
 use super::mpmc::{RecvError, SendError, TryRecvError, TrySendError};
 use event_listener::Event;
@@ -62,8 +63,8 @@ pub struct Queue<T> {
 }
 
 struct Inner<T> {
-    tx: async_channel::Sender<T>,
-    rx: async_channel::Receiver<T>,
+    /// Counted as one sender and one receiver for good: a queue closes only on `close`.
+    chan: Chan<T>,
     /// Items put in and not yet marked done (asyncio's `_unfinished_tasks`).
     unfinished: AtomicUsize,
     /// Notified when `unfinished` drops to zero.
@@ -81,19 +82,18 @@ impl<T> Queue<T> {
             "filch::sync::Queue::bounded: the capacity must be at least 1 (asyncio's maxsize=0 is \
              Queue::unbounded())"
         );
-        Queue::from_channel(async_channel::bounded(cap))
+        Queue::with_capacity(cap)
     }
 
     /// A queue with no limit.
     pub fn unbounded() -> Queue<T> {
-        Queue::from_channel(async_channel::unbounded())
+        Queue::with_capacity(usize::MAX)
     }
 
-    fn from_channel((tx, rx): (async_channel::Sender<T>, async_channel::Receiver<T>)) -> Queue<T> {
+    fn with_capacity(cap: usize) -> Queue<T> {
         Queue {
             inner: Arc::new(Inner {
-                tx,
-                rx,
+                chan: Chan::new(cap, 1, 1),
                 unfinished: AtomicUsize::new(0),
                 all_done: Event::new(),
             }),
@@ -106,7 +106,10 @@ impl<T> Queue<T> {
         // Counted before it becomes visible, so `join` never sees zero while it is on its way.
         self.inner.unfinished.fetch_add(1, Ordering::Relaxed);
         let undo = Undo(self);
-        let sent = Leaf::new(self.inner.tx.send(item), |r| r.map_err(|e| SendError(e.0))).await;
+        let sent = Leaf::new(chan::Send::new(&self.inner.chan, item), |r| {
+            r.map_err(SendError)
+        })
+        .await;
         if sent.is_ok() {
             std::mem::forget(undo);
         }
@@ -117,28 +120,30 @@ impl<T> Queue<T> {
     pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
         self.inner.unfinished.fetch_add(1, Ordering::Relaxed);
         let undo = Undo(self);
-        match self.inner.tx.try_send(item) {
+        match self.inner.chan.try_send(item) {
             Ok(()) => {
                 std::mem::forget(undo);
                 Ok(())
             }
-            Err(async_channel::TrySendError::Full(item)) => Err(TrySendError::Full(item)),
-            Err(async_channel::TrySendError::Closed(item)) => Err(TrySendError::Closed(item)),
+            Err(e) => Err(TrySendError::from_chan(e)),
         }
     }
 
     /// Takes the item at the front, waiting for one if the queue is empty (asyncio's `get`).
     /// Fails once the queue is closed and empty.
     pub fn recv(&self) -> impl Future<Output = Result<T, RecvError>> + '_ {
-        Leaf::new(self.inner.rx.recv(), |r| r.map_err(|_| RecvError))
+        Leaf::new(chan::Recv::new(&self.inner.chan), |r| {
+            r.map_err(|()| RecvError)
+        })
     }
 
     /// Takes the item at the front if there is one (asyncio's `get_nowait`).
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.inner.rx.try_recv().map_err(|e| match e {
-            async_channel::TryRecvError::Empty => TryRecvError::Empty,
-            async_channel::TryRecvError::Closed => TryRecvError::Closed,
-        })
+        match self.inner.chan.try_recv() {
+            Ok(Some(item)) => Ok(item),
+            Ok(None) => Err(TryRecvError::Empty),
+            Err(()) => Err(TryRecvError::Closed),
+        }
     }
 
     /// Marks one received item as processed (asyncio's `task_done`): once every item put in has
@@ -177,32 +182,32 @@ impl<T> Queue<T> {
     /// Closes the queue: [`recv`](Queue::recv) hands out what is left, then fails;
     /// [`send`](Queue::send) fails at once. Returns false if it was already closed.
     pub fn close(&self) -> bool {
-        self.inner.tx.close()
+        self.inner.chan.close()
     }
 
     /// Whether the queue is closed.
     pub fn is_closed(&self) -> bool {
-        self.inner.tx.is_closed()
+        self.inner.chan.is_closed()
     }
 
     /// The number of items in the queue (asyncio's `qsize`).
     pub fn len(&self) -> usize {
-        self.inner.rx.len()
+        self.inner.chan.len()
     }
 
     /// Whether the queue holds no item.
     pub fn is_empty(&self) -> bool {
-        self.inner.rx.is_empty()
+        self.inner.chan.len() == 0
     }
 
     /// Whether a bounded queue is at its capacity.
     pub fn is_full(&self) -> bool {
-        self.inner.tx.is_full()
+        self.inner.chan.is_full()
     }
 
     /// The capacity, or `None` for an unbounded queue.
     pub fn capacity(&self) -> Option<usize> {
-        self.inner.tx.capacity()
+        self.inner.chan.capacity()
     }
 
     /// Items put in and not yet marked done.
