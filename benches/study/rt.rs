@@ -637,7 +637,7 @@ impl Rt for Filch {
         filch::sync::mpmc::bounded(cap)
     }
     async fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) {
-        tx.send(value).await.ok().expect("receiver alive");
+        assert!(tx.send(value).await.is_ok(), "receiver alive");
     }
     async fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
         rx.recv().await.ok()
@@ -788,7 +788,7 @@ impl Rt for Tokio {
         tokio::sync::mpsc::channel(cap)
     }
     async fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) {
-        tx.send(value).await.ok().expect("receiver alive");
+        assert!(tx.send(value).await.is_ok(), "receiver alive");
     }
     async fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
         rx.recv().await
@@ -956,7 +956,7 @@ impl Rt for Smol {
         smol::channel::bounded(cap)
     }
     async fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) {
-        tx.send(value).await.ok().expect("receiver alive");
+        assert!(tx.send(value).await.is_ok(), "receiver alive");
     }
     async fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
         rx.recv().await.ok()

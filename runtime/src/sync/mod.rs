@@ -38,6 +38,8 @@
 
 mod chan;
 mod leaf;
+#[cfg(all(test, filch_loom))]
+mod loom_tests;
 pub mod mpmc;
 mod mutex;
 mod notify;
