@@ -6,6 +6,7 @@ use super::*;
 use crate::loom::lock;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
@@ -607,4 +608,97 @@ fn polling_a_join_handle_after_its_output_panics() {
     let waker = Waker::from(Arc::new(CountWaker::default()));
     assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Ok(1))));
     let _ = poll_join(&mut join, &waker);
+}
+
+/// A waker whose destructor panics once `armed` is set: dropping its last clone is user code that
+/// may unwind, as any destructor may.
+struct PanicOnDropWaker {
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl Wake for PanicOnDropWaker {
+    fn wake(self: Arc<Self>) {}
+    fn wake_by_ref(self: &Arc<Self>) {}
+}
+
+impl Drop for PanicOnDropWaker {
+    fn drop(&mut self) {
+        if self.armed.load(SeqCst) {
+            panic!("waker drop boom");
+        }
+    }
+}
+
+/// A waker for `PanicOnDropWaker`, armed: its last clone will panic when dropped.
+fn panicking_drop_waker() -> Waker {
+    let inner = Arc::new(PanicOnDropWaker {
+        armed: std::sync::atomic::AtomicBool::new(true),
+    });
+    Waker::from(inner)
+}
+
+/// Handing the output out must not depend on the join waker's destructor: the handle drops its
+/// waker as it takes the output, and a panic there lost the output (dropped while unwinding) and
+/// failed the poll. Regression for the change that made the handle give up `JOIN_INTEREST` (and
+/// its waker) at once.
+#[test]
+fn a_panicking_join_waker_destructor_does_not_lose_the_output() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let out = DropCount(drops.clone());
+    let mut join = sched.spawn({
+        let gate = gate.clone();
+        async move {
+            gate.wait().await;
+            out
+        }
+    });
+    sched.tick();
+    {
+        // The slot now holds the only other clone, so it is the last one.
+        let waker = panicking_drop_waker();
+        assert!(poll_join(&mut join, &waker).is_pending());
+    }
+    gate.release();
+    assert_eq!(sched.tick(), 1);
+    let plain = Waker::from(Arc::new(CountWaker::default()));
+    let polled = std::panic::catch_unwind(AssertUnwindSafe(|| poll_join(&mut join, &plain)));
+    let Ok(Poll::Ready(Ok(output))) = polled else {
+        panic!("the output was lost to the waker's panic");
+    };
+    assert_eq!(drops.load(SeqCst), 0, "the output is the caller's");
+    drop(output);
+    drop(join);
+    assert_eq!(drops.load(SeqCst), 1);
+    assert_eq!(Arc::strong_count(&sched), 1, "the cell was freed");
+}
+
+/// Dropping a handle whose waker's destructor panics must still drop the handle's reference: the
+/// cell (and the scheduler it holds) leaked before.
+#[test]
+fn a_panicking_join_waker_destructor_does_not_leak_the_cell() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(drops.clone());
+    let mut join = sched.spawn({
+        let gate = gate.clone();
+        async move {
+            let _guard = guard;
+            gate.wait().await;
+        }
+    });
+    sched.tick();
+    {
+        let waker = panicking_drop_waker();
+        assert!(poll_join(&mut join, &waker).is_pending());
+    }
+    // JOIN_WAKER is set: the slow path takes the slot back and drops the waker itself.
+    let dropped = std::panic::catch_unwind(AssertUnwindSafe(move || drop(join)));
+    assert!(dropped.is_ok(), "the waker's panic is discarded");
+    gate.release();
+    assert_eq!(sched.tick(), 1);
+    assert_eq!(drops.load(SeqCst), 1, "the future was dropped once");
+    assert_eq!(Arc::strong_count(&sched), 1, "the cell was freed");
 }
