@@ -178,8 +178,12 @@ impl<T: Future, S: Schedule> Harness<T, S> {
             // stay known from the state word alone and the handle's drop has nothing left to clean.
             let dropped = self.state().transition_to_join_handle_dropped();
             if dropped.drop_waker {
+                // A waker's destructor is user code: its panic is discarded, as the completer
+                // discards one, rather than losing the output while it unwinds.
                 // SAFETY: JOIN_WAKER is clear, so the slot belongs to the handle.
-                unsafe { self.trailer().set_waker(None) };
+                let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+                    self.trailer().set_waker(None)
+                }));
             }
             *dst = Poll::Ready(output);
         }
@@ -193,8 +197,12 @@ impl<T: Future, S: Schedule> Harness<T, S> {
             let _ = catch_unwind(AssertUnwindSafe(|| unsafe { self.core().drop_output() }));
         }
         if dropped.drop_waker {
+            // Caught, so that a panicking waker destructor cannot skip `drop_reference` below
+            // (the cell would leak).
             // SAFETY: JOIN_WAKER is clear, so the slot belongs to the handle.
-            unsafe { self.trailer().set_waker(None) };
+            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+                self.trailer().set_waker(None)
+            }));
         }
         self.drop_reference();
     }

@@ -240,3 +240,110 @@ fn join_waker_replaced_while_completing() {
         assert_eq!(drops.load(SeqCst), 2);
     });
 }
+
+/// Polls `join` with one waker until it is ready, as an executor would on each wake-up.
+fn poll_until_ready<T>(join: &mut JoinHandle<T>) -> Result<T, JoinError> {
+    let waker = tracked_waker();
+    loop {
+        if let Poll::Ready(out) = Pin::new(&mut *join).poll(&mut Context::from_waker(&waker)) {
+            return out;
+        }
+        thread::yield_now();
+    }
+}
+
+/// The handle takes the output (and gives up `JOIN_INTEREST` and its waker) while the completer
+/// may still be waking that waker and handing the slot back: the waker is dropped exactly once,
+/// by whichever side holds the slot last, and the output once, by the joiner.
+#[test]
+fn output_taken_while_the_completer_wakes() {
+    model(|| {
+        let sched = Sched::new();
+        let (mut join, slot, drops) = spawn_pending_once(&sched);
+        sched.run_all();
+        let waker = lock(&slot).take().expect("first poll stored a waker");
+        let joiner = thread::spawn(move || {
+            let out = poll_until_ready(&mut join);
+            assert!(out.is_ok());
+            drop(out);
+            drop(join);
+        });
+        waker.wake();
+        sched.run_all();
+        joiner.join().unwrap();
+        assert_eq!(drops.load(SeqCst), 2);
+    });
+}
+
+/// A scheduler with an owned-task list, so that shutdown can race the task.
+struct OwningSched {
+    queue: Mutex<VecDeque<Notified<Arc<OwningSched>>>>,
+    owned: OwnedTasks<Arc<OwningSched>>,
+}
+
+impl Schedule for Arc<OwningSched> {
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.owned.remove(task)
+    }
+    fn schedule(&self, task: Notified<Self>) {
+        lock(&self.queue).push_back(task);
+    }
+}
+
+impl OwningSched {
+    fn run_all(&self) {
+        loop {
+            let task = lock(&self.queue).pop_front();
+            match task {
+                Some(task) => task.run(),
+                None => return,
+            }
+        }
+    }
+}
+
+/// Runtime shutdown races the task's completion (woken on another thread) and the handle taking
+/// the output: the task ends exactly one way, its future and output are each dropped once, and
+/// every reference (the list's included) is released.
+#[test]
+fn shutdown_races_completion_and_the_output_being_taken() {
+    model(|| {
+        let sched = Arc::new(OwningSched {
+            queue: Mutex::new(VecDeque::new()),
+            owned: OwnedTasks::new(1),
+        });
+        let slot = Arc::new(Mutex::new(None));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let future = PendingOnce {
+            slot: slot.clone(),
+            polled: false,
+            _guard: DropCount(drops.clone()),
+        };
+        let (mut join, notified) = sched.owned.bind(future, sched.clone(), Id::next());
+        sched.schedule(notified.expect("the list is open"));
+        sched.run_all();
+        let waker = lock(&slot).take().expect("first poll stored a waker");
+        let s = sched.clone();
+        let shutdown = thread::spawn(move || s.owned.close_and_shutdown());
+        let joiner = thread::spawn(move || {
+            let out = poll_until_ready(&mut join);
+            drop(join);
+            match out {
+                Ok(output) => {
+                    drop(output);
+                    2
+                }
+                Err(err) => {
+                    assert!(err.is_cancelled(), "{err}");
+                    1
+                }
+            }
+        });
+        waker.wake();
+        sched.run_all();
+        shutdown.join().unwrap();
+        let expected = joiner.join().unwrap();
+        sched.run_all();
+        assert_eq!(drops.load(SeqCst), expected);
+    });
+}

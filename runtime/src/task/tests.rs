@@ -6,6 +6,7 @@ use super::*;
 use crate::loom::lock;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
@@ -607,4 +608,308 @@ fn polling_a_join_handle_after_its_output_panics() {
     let waker = Waker::from(Arc::new(CountWaker::default()));
     assert!(matches!(poll_join(&mut join, &waker), Poll::Ready(Ok(1))));
     let _ = poll_join(&mut join, &waker);
+}
+
+/// A waker whose destructor panics once `armed` is set: dropping its last clone is user code that
+/// may unwind, as any destructor may.
+struct PanicOnDropWaker {
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl Wake for PanicOnDropWaker {
+    fn wake(self: Arc<Self>) {}
+    fn wake_by_ref(self: &Arc<Self>) {}
+}
+
+impl Drop for PanicOnDropWaker {
+    fn drop(&mut self) {
+        if self.armed.load(SeqCst) {
+            panic!("waker drop boom");
+        }
+    }
+}
+
+/// A waker for `PanicOnDropWaker`, armed: its last clone will panic when dropped.
+fn panicking_drop_waker() -> Waker {
+    let inner = Arc::new(PanicOnDropWaker {
+        armed: std::sync::atomic::AtomicBool::new(true),
+    });
+    Waker::from(inner)
+}
+
+/// Handing the output out must not depend on the join waker's destructor: the handle drops its
+/// waker as it takes the output, and a panic there lost the output (dropped while unwinding) and
+/// failed the poll. Regression for the change that made the handle give up `JOIN_INTEREST` (and
+/// its waker) at once.
+#[test]
+fn a_panicking_join_waker_destructor_does_not_lose_the_output() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let out = DropCount(drops.clone());
+    let mut join = sched.spawn({
+        let gate = gate.clone();
+        async move {
+            gate.wait().await;
+            out
+        }
+    });
+    sched.tick();
+    {
+        // The slot now holds the only other clone, so it is the last one.
+        let waker = panicking_drop_waker();
+        assert!(poll_join(&mut join, &waker).is_pending());
+    }
+    gate.release();
+    assert_eq!(sched.tick(), 1);
+    let plain = Waker::from(Arc::new(CountWaker::default()));
+    let polled = std::panic::catch_unwind(AssertUnwindSafe(|| poll_join(&mut join, &plain)));
+    let Ok(Poll::Ready(Ok(output))) = polled else {
+        panic!("the output was lost to the waker's panic");
+    };
+    assert_eq!(drops.load(SeqCst), 0, "the output is the caller's");
+    drop(output);
+    drop(join);
+    assert_eq!(drops.load(SeqCst), 1);
+    assert_eq!(Arc::strong_count(&sched), 1, "the cell was freed");
+}
+
+/// Dropping a handle whose waker's destructor panics must still drop the handle's reference: the
+/// cell (and the scheduler it holds) leaked before.
+#[test]
+fn a_panicking_join_waker_destructor_does_not_leak_the_cell() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(drops.clone());
+    let mut join = sched.spawn({
+        let gate = gate.clone();
+        async move {
+            let _guard = guard;
+            gate.wait().await;
+        }
+    });
+    sched.tick();
+    {
+        let waker = panicking_drop_waker();
+        assert!(poll_join(&mut join, &waker).is_pending());
+    }
+    // JOIN_WAKER is set: the slow path takes the slot back and drops the waker itself.
+    let dropped = std::panic::catch_unwind(AssertUnwindSafe(move || drop(join)));
+    assert!(dropped.is_ok(), "the waker's panic is discarded");
+    gate.release();
+    assert_eq!(sched.tick(), 1);
+    assert_eq!(drops.load(SeqCst), 1, "the future was dropped once");
+    assert_eq!(Arc::strong_count(&sched), 1, "the cell was freed");
+}
+
+/// Polling a handle again after it returned the output panics; the handle, dropped while that
+/// panic unwinds, finds nothing left to clean: the output was dropped once (by its new owner), the
+/// join waker once (when the output was taken) and the cell freed.
+#[test]
+fn a_handle_polled_after_its_output_panics_and_unwinds_cleanly() {
+    let sched = Arc::new(Sched::default());
+    let gate = Gate::default();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let out = DropCount(drops.clone());
+    let mut join = sched.spawn({
+        let gate = gate.clone();
+        async move {
+            gate.wait().await;
+            out
+        }
+    });
+    sched.tick();
+    let count = Arc::new(CountWaker::default());
+    let waker = Waker::from(count.clone());
+    assert!(poll_join(&mut join, &waker).is_pending());
+    assert_eq!(Arc::strong_count(&count), 3, "the slot holds a clone");
+    gate.release();
+    sched.tick();
+    assert_eq!(count.0.load(SeqCst), 1);
+    let Poll::Ready(Ok(output)) = poll_join(&mut join, &waker) else {
+        panic!("the task completed");
+    };
+    assert_eq!(
+        Arc::strong_count(&count),
+        2,
+        "the handle dropped its waker as it took the output"
+    );
+    drop(output);
+    assert_eq!(drops.load(SeqCst), 1);
+    let again = std::panic::catch_unwind(AssertUnwindSafe(move || {
+        // `join` is dropped while this panic unwinds.
+        let mut join = join;
+        let _ = poll_join(&mut join, &waker);
+    }));
+    let payload = again.expect_err("a second poll panics");
+    assert_eq!(
+        payload.downcast_ref::<&str>().copied(),
+        Some("JoinHandle polled after it returned the task's output")
+    );
+    assert_eq!(drops.load(SeqCst), 1, "the output is not dropped again");
+    assert_eq!(Arc::strong_count(&count), 1);
+    assert_eq!(Arc::strong_count(&sched), 1, "the cell was freed");
+}
+
+/// An output whose destructor panics: dropped by the runner (nobody joined) or by the handle (it
+/// was dropped after completion); the panic is discarded either way, the cell freed, and a
+/// handle that takes the output hands it over whole.
+#[test]
+fn an_output_whose_destructor_panics() {
+    struct Loud(Arc<AtomicUsize>);
+    impl Drop for Loud {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+            panic!("output drop boom");
+        }
+    }
+    let sched = Arc::new(Sched::default());
+    let drops = Arc::new(AtomicUsize::new(0));
+
+    let (d1, d2, d3) = (drops.clone(), drops.clone(), drops.clone());
+    drop(sched.spawn(async move { Loud(d1) }));
+    let by_handle = sched.spawn(async move { Loud(d2) });
+    let mut taken = sched.spawn(async move { Loud(d3) });
+    assert_eq!(sched.tick(), 3);
+    assert_eq!(drops.load(SeqCst), 1, "the runner dropped the unwanted one");
+    drop(by_handle);
+    assert_eq!(drops.load(SeqCst), 2, "the handle dropped its output");
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    let Poll::Ready(Ok(output)) = poll_join(&mut taken, &waker) else {
+        panic!("the task completed");
+    };
+    drop(taken);
+    assert_eq!(drops.load(SeqCst), 2, "the taken output is the caller's");
+    let dropped = std::panic::catch_unwind(AssertUnwindSafe(move || drop(output)));
+    assert!(dropped.is_err());
+    assert_eq!(drops.load(SeqCst), 3);
+    assert_eq!(Arc::strong_count(&sched), 1, "every cell was freed");
+}
+
+/// A zero-sized future with a zero-sized output: the stage is a zero-sized union, and each of the
+/// three ends (completed and joined, cancelled, freed unrun) drops the future exactly once.
+#[test]
+fn a_zero_sized_future_and_output() {
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Zst;
+    impl Future for Zst {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Ready(())
+        }
+    }
+    impl Drop for Zst {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, SeqCst);
+        }
+    }
+    assert_eq!(std::mem::size_of::<Zst>(), 0);
+    let sched = Arc::new(Sched::default());
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+
+    let mut done = sched.spawn(Zst);
+    let mut aborted = sched.spawn(Zst);
+    aborted.abort();
+    sched.tick();
+    assert_eq!(DROPS.load(SeqCst), 2);
+    assert!(matches!(poll_join(&mut done, &waker), Poll::Ready(Ok(()))));
+    assert!(matches!(poll_join(&mut aborted, &waker), Poll::Ready(Err(e)) if e.is_cancelled()));
+
+    drop(sched.spawn(Zst));
+    lock(&sched.queue).clear();
+    assert_eq!(DROPS.load(SeqCst), 3);
+    drop((done, aborted));
+    assert_eq!(DROPS.load(SeqCst), 3);
+    assert_eq!(Arc::strong_count(&sched), 1);
+}
+
+/// A task freed before it ran, whose future's destructor panics: the panic reaches whoever
+/// dropped the last reference, but the rest of the future and the cell are freed all the same.
+#[test]
+fn a_task_freed_unrun_whose_future_panics_in_drop_is_still_freed() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("future drop boom");
+        }
+    }
+    let sched = Arc::new(Sched::default());
+    let drops = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(drops.clone());
+    let loud = PanicOnDrop;
+    drop(sched.spawn(async move {
+        let _guard = guard;
+        let _loud = loud;
+    }));
+    let queued: Vec<_> = lock(&sched.queue).drain(..).collect();
+    let dropped = std::panic::catch_unwind(AssertUnwindSafe(move || drop(queued)));
+    assert!(dropped.is_err(), "the destructor's panic propagates");
+    assert_eq!(drops.load(SeqCst), 1, "the rest of the future was dropped");
+    assert_eq!(Arc::strong_count(&sched), 1, "the cell was freed");
+}
+
+/// A future that owns its own join handle drops it when the future is dropped (on completion,
+/// before the output is stored): the handle gives up its interest then, so the runner drops the
+/// output, and everything is freed.
+#[test]
+fn a_future_owning_its_own_handle() {
+    let sched = Arc::new(Sched::default());
+    let drops = Arc::new(AtomicUsize::new(0));
+    let slot: Arc<Mutex<Option<JoinHandle<DropCount>>>> = Arc::default();
+    let gate = Gate::default();
+    let out = DropCount(drops.clone());
+    let join = sched.spawn({
+        let slot = slot.clone();
+        let gate = gate.clone();
+        async move {
+            gate.wait().await;
+            // Take our own handle, poll it once (registering our own waker as the join waker)
+            // and keep it until we are dropped.
+            let mut me = lock(&slot).take().unwrap();
+            let polled =
+                std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut me).poll(cx).is_pending()))
+                    .await;
+            assert!(polled);
+            let _me = me;
+            out
+        }
+    });
+    *lock(&slot) = Some(join);
+    sched.tick();
+    gate.release();
+    assert_eq!(sched.tick(), 1);
+    assert_eq!(
+        drops.load(SeqCst),
+        1,
+        "the runner dropped the unwanted output"
+    );
+    assert_eq!(sched.queued(), 0);
+    assert_eq!(Arc::strong_count(&sched), 1, "the cell was freed");
+}
+
+/// `cancel_now` drops an idle task's future on the calling thread at once; on a task whose
+/// output was already taken it does nothing.
+#[test]
+fn cancel_now_before_and_after_the_output_was_taken() {
+    let sched = Arc::new(Sched::default());
+    let waker = Waker::from(Arc::new(CountWaker::default()));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(drops.clone());
+    let mut idle = sched.spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    let mut done = sched.spawn(async { 9 });
+    sched.tick();
+    idle.cancel_now();
+    assert_eq!(drops.load(SeqCst), 1, "dropped before cancel_now returned");
+    assert_eq!(sched.queued(), 0);
+    assert!(matches!(poll_join(&mut idle, &waker), Poll::Ready(Err(e)) if e.is_cancelled()));
+    assert!(matches!(poll_join(&mut done, &waker), Poll::Ready(Ok(9))));
+    done.cancel_now();
+    idle.cancel_now();
+    drop((idle, done));
+    assert_eq!(drops.load(SeqCst), 1);
+    assert_eq!(Arc::strong_count(&sched), 1);
 }
