@@ -347,6 +347,16 @@ fn dropping_the_runtime_inside_one_of_its_tasks_does_not_deadlock() {
     done_rx
         .recv_timeout(LIMIT)
         .expect("dropping the runtime from its own task deadlocked");
+    // The pending task may still have been inside the poll that sent `started` when the runtime
+    // was shut down: its runner then drops the future as that poll returns, a moment later.
+    within(LIMIT, "the pending task's future being dropped", {
+        let dropped = dropped.clone();
+        move || {
+            while dropped.load(Ordering::SeqCst) == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    });
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
     let err = within(LIMIT, "awaiting the cancelled task", move || {
         runtime(1, "shut-inside-other").block_on(pending)
