@@ -27,6 +27,14 @@ impl<F: Future, O> Leaf<F, O> {
     }
 }
 
+impl<F: Future, O> Leaf<F, O> {
+    /// The wrapped future, for the methods that reach past the wait (a `try_recv`, a `close`).
+    /// Only an unpinned (or `Unpin`) leaf gives it out, so no pinned future is moved.
+    pub(crate) fn get_mut(&mut self) -> &mut F {
+        &mut self.inner
+    }
+}
+
 impl<F: Future> Leaf<F, F::Output> {
     pub(crate) fn plain(inner: F) -> Leaf<F, F::Output> {
         Leaf::new(inner, |out| out)

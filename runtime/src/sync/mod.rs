@@ -39,6 +39,7 @@ pub mod mpmc;
 mod mutex;
 mod notify;
 mod once_cell;
+pub mod oneshot;
 mod queue;
 mod semaphore;
 
