@@ -42,6 +42,7 @@ mod once_cell;
 pub mod oneshot;
 mod queue;
 mod semaphore;
+pub mod watch;
 
 pub use mutex::{
     Mutex, MutexGuard, OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
