@@ -34,6 +34,7 @@
 //! `read`, `write` and `acquire` hold nothing, `Notify::notified` takes no permit, and
 //! `Barrier::wait` is the exception (it counts as arrived), as in tokio.
 
+pub mod broadcast;
 mod leaf;
 pub mod mpmc;
 mod mutex;
