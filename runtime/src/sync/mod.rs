@@ -35,6 +35,7 @@
 //! `Barrier::wait` is the exception (it counts as arrived), as in tokio.
 
 pub mod broadcast;
+mod cancel;
 mod leaf;
 pub mod mpmc;
 mod mutex;
@@ -44,6 +45,8 @@ pub mod oneshot;
 mod queue;
 mod semaphore;
 pub mod watch;
+
+pub use cancel::{CancellationToken, Cancelled, DropGuard};
 
 pub use mutex::{
     Mutex, MutexGuard, OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
