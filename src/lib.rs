@@ -174,10 +174,12 @@ pub mod hyper {
     pub use filch_runtime::hyper::FilchExecutor;
 }
 
-/// Queues, locks and signals between tasks: [`sync::Queue`] (asyncio's), [`sync::mpmc`] channels,
-/// [`sync::Mutex`], [`sync::RwLock`], [`sync::Semaphore`], [`sync::Event`], [`sync::Notify`],
-/// [`sync::Condition`], [`sync::Barrier`], [`sync::OnceCell`]. See the module's page for the
-/// asyncio names and what each wait leaves behind when it is cancelled.
+/// Queues, locks and signals between tasks: [`sync::Queue`] (asyncio's), [`sync::mpmc`],
+/// [`sync::oneshot`], [`sync::watch`] and [`sync::broadcast`] channels, [`sync::Mutex`],
+/// [`sync::RwLock`], [`sync::Semaphore`], [`sync::Event`], [`sync::Notify`],
+/// [`sync::Condition`], [`sync::Barrier`], [`sync::OnceCell`], [`sync::CancellationToken`]. See
+/// the module's page for the asyncio and tokio names and what each wait leaves behind when it is
+/// cancelled.
 pub mod sync {
     pub use filch_runtime::sync::*;
 }

@@ -1,6 +1,8 @@
 //! `filch::sync::{Event, Notify, Condition}`: no lost wake-up under concurrency, `notify_one`
 //! releases exactly one waiter, cancel safety.
 
+mod common;
+
 use filch::sync::{Condition, Event, Mutex, Notify};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -213,4 +215,49 @@ fn a_condition_hands_items_to_waiting_consumers() {
         total
     });
     assert_eq!(total, (0..1_000u64).sum());
+}
+
+/// The budget: waits that are already satisfied (a set event, a notify with its permit back each
+/// time, an asyncio-queue `join` with nothing unfinished) still spend it, so a loop over them
+/// lets a queued task run on a single worker.
+#[test]
+fn satisfied_waits_in_a_loop_still_yield_the_worker() {
+    assert!(
+        common::queued_task_runs_during(|other_ran| async move {
+            let event = Event::new();
+            event.set();
+            let mut midway = false;
+            for i in 0..5_000 {
+                event.wait().await;
+                midway |= i < 4_000 && other_ran.load(SeqCst);
+            }
+            midway
+        }),
+        "Event::wait did not spend the budget"
+    );
+    assert!(
+        common::queued_task_runs_during(|other_ran| async move {
+            let notify = Notify::new();
+            let mut midway = false;
+            for i in 0..5_000 {
+                notify.notify_one();
+                notify.notified().await;
+                midway |= i < 4_000 && other_ran.load(SeqCst);
+            }
+            midway
+        }),
+        "Notify::notified did not spend the budget"
+    );
+    assert!(
+        common::queued_task_runs_during(|other_ran| async move {
+            let queue = filch::sync::Queue::<u8>::unbounded();
+            let mut midway = false;
+            for i in 0..5_000 {
+                queue.join().await;
+                midway |= i < 4_000 && other_ran.load(SeqCst);
+            }
+            midway
+        }),
+        "Queue::join did not spend the budget"
+    );
 }

@@ -150,3 +150,30 @@ pub(crate) fn paused_runtime(flavor: &str, workers: usize) -> filch::Runtime {
         .build()
         .expect("cannot build the runtime")
 }
+
+/// The budget rule for a sync primitive: on a 1-worker runtime, task A spawns task B (queued
+/// behind A on the only worker) and then runs `body`, which awaits an always-ready wait in a
+/// bounded loop and reads the flag that B sets. `body` returns whether it saw the flag set before
+/// its last iteration: true means the budget made A yield to B midway.
+pub(crate) fn queued_task_runs_during<F, Fut>(body: F) -> bool
+where
+    F: FnOnce(Arc<std::sync::atomic::AtomicBool>) -> Fut + Send + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let rt = runtime(1, "budget");
+    rt.block_on(async move {
+        filch::spawn(async move {
+            let b_ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let b = filch::spawn({
+                let b_ran = b_ran.clone();
+                async move { b_ran.store(true, Ordering::SeqCst) }
+            });
+            let midway = body(b_ran.clone()).await;
+            b.await.unwrap();
+            assert!(b_ran.load(Ordering::SeqCst));
+            midway
+        })
+        .await
+        .unwrap()
+    })
+}

@@ -11,16 +11,34 @@
 //! | `asyncio.Condition` | [`Condition`] with a [`Mutex`] guard |
 //! | `asyncio.Barrier` | [`Barrier`] |
 //!
+//! | tokio | filch |
+//! |---|---|
+//! | `mpsc` | [`mpmc`] (a channel with one receiver) |
+//! | `oneshot` | [`oneshot`] |
+//! | `watch` | [`watch`] |
+//! | `broadcast` | [`broadcast`] |
+//! | `Notify`, `OnceCell`, `Mutex`, `RwLock`, `Semaphore`, `Barrier` | [`Notify`], [`OnceCell`], [`Mutex`], [`RwLock`], [`Semaphore`], [`Barrier`] |
+//! | tokio-util's `CancellationToken` | [`CancellationToken`] |
+//!
 //! # Design
 //!
-//! Where a well-kept crate of the smol family already does the job without a runtime of its own,
-//! filch wraps it rather than rewriting it: [async-lock](https://docs.rs/async-lock) under
-//! [`Mutex`], [`RwLock`],
-//! [`Semaphore`], [`Barrier`] and [`OnceCell`], and
-//! [event-listener](https://docs.rs/event-listener) (their wait lists) under [`Event`], [`Notify`]
-//! and [`Condition`], which are written here. The channel under [`mpmc`] and [`Queue`] is filch's
-//! own: wrapping async-channel cost 1.45× tokio's `mpsc` in the study's ping-pong, so a measurement
-//! said to write it (`chan.rs` has the design). The wrappers add two things:
+//! Where a well-kept crate (of the smol family, or futures-rs) already does the job without a
+//! runtime of its own, filch wraps it rather than rewriting it:
+//! [async-lock](https://docs.rs/async-lock) under [`Mutex`], [`RwLock`], [`Semaphore`],
+//! [`Barrier`] and [`OnceCell`], futures-rs's [futures-channel](https://docs.rs/futures-channel)
+//! under [`oneshot`], and smol-rs's [async-broadcast](https://docs.rs/async-broadcast) under
+//! [`broadcast`] (set up to behave as tokio's; its page says how, and where it still differs).
+//! Where no such crate has the semantics tokio users expect, the primitive is written here on
+//! [event-listener](https://docs.rs/event-listener) (the wait lists of the crates above): [`Event`],
+//! [`Notify`], [`Condition`], [`watch`] (a `RwLock`ed value and a version word) and
+//! [`CancellationToken`] (a flag and a list of weakly held children). The primitives written
+//! here all follow one rule: register a listener, check the condition again, and only then wait,
+//! so no wake-up is lost (`leaf::until` is that loop).
+//!
+//! The channel under [`mpmc`] and [`Queue`] is filch's own too, for speed: wrapping async-channel
+//! cost 1.45× tokio's `mpsc` in instructions in the study's ping-pong (an allocated listener per
+//! wait, the listener list's lock per send), so a measurement said to write it (`chan.rs` has the
+//! design). The wrappers add two things:
 //!
 //! - **The cooperative budget.** Every wait is a leaf of the budget, like filch's sockets and
 //!   timers: it spends a unit per poll and keeps it when it completes. A task that loops over a
@@ -33,9 +51,13 @@
 //!
 //! Each type's documentation says what a wait dropped before it completed (it lost a `select!`, a
 //! `timeout` fired) leaves behind. In short: `recv` takes nothing, `send` sends nothing, `lock`,
-//! `read`, `write` and `acquire` hold nothing, `Notify::notified` takes no permit, and
+//! `read`, `write` and `acquire` hold nothing, `Notify::notified` takes no permit,
+//! `watch::Receiver::changed` marks nothing seen, `CancellationToken::cancelled` changes nothing,
+//! a `oneshot::Receiver` polled through `&mut` keeps its value for the next poll, and
 //! `Barrier::wait` is the exception (it counts as arrived), as in tokio.
 
+pub mod broadcast;
+mod cancel;
 mod chan;
 mod leaf;
 #[cfg(all(test, filch_loom))]
@@ -44,8 +66,12 @@ pub mod mpmc;
 mod mutex;
 mod notify;
 mod once_cell;
+pub mod oneshot;
 mod queue;
 mod semaphore;
+pub mod watch;
+
+pub use cancel::{CancellationToken, Cancelled, DropGuard};
 
 pub use mutex::{
     Mutex, MutexGuard, OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,

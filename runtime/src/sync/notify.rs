@@ -5,10 +5,11 @@
 //! The rule that makes them lose no wake-up is always the same: register the listener, check the
 //! condition again, and only then wait.
 
-use super::leaf::Leaf;
+use super::leaf::{self, Leaf};
 use super::mutex::{Mutex, MutexGuard};
 use event_listener::{Event as Listeners, IntoNotification};
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A flag that tasks can wait for (asyncio's `Event`): [`set`](Event::set) wakes every waiter,
@@ -65,18 +66,20 @@ impl Event {
         self.set.load(Ordering::Acquire)
     }
 
-    /// Waits until the flag is set; returns at once if it is.
-    pub async fn wait(&self) {
-        loop {
-            if self.is_set() {
-                return;
+    /// Waits until the flag is set; returns at once if it is (after spending a unit of the
+    /// cooperative budget, so a loop over a set event still yields).
+    pub fn wait(&self) -> impl Future<Output = ()> + '_ {
+        struct IsSet<'a>(&'a Event);
+        impl leaf::Condition for IsSet<'_> {
+            type Output = ();
+            fn listeners(&self) -> &Listeners {
+                &self.0.listeners
             }
-            let listener = self.listeners.listen();
-            if self.is_set() {
-                return;
+            fn check(&mut self) -> Option<()> {
+                self.0.is_set().then_some(())
             }
-            Leaf::plain(listener).await;
         }
+        leaf::until(IsSet(self))
     }
 }
 
@@ -155,6 +158,9 @@ impl Notify {
 
     /// Waits for a notification.
     pub async fn notified(&self) {
+        // A unit of the budget even when a permit is there, so a loop that always finds one
+        // still yields.
+        leaf::spend().await;
         loop {
             if self.take_permit() {
                 return;

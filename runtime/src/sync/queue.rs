@@ -1,7 +1,7 @@
 //! `Queue`: asyncio's `Queue`, as one cloneable handle.
 
 use super::chan::{self, Chan};
-use super::leaf::Leaf;
+use super::leaf::{self, Leaf};
 use super::mpmc::{RecvError, SendError, TryRecvError, TrySendError};
 use event_listener::Event;
 use std::fmt;
@@ -165,18 +165,20 @@ impl<T> Queue<T> {
     }
 
     /// Waits until every item put in has been marked done with [`task_done`](Queue::task_done)
-    /// (asyncio's `join`). Returns at once if there is none.
-    pub async fn join(&self) {
-        loop {
-            if self.inner.unfinished.load(Ordering::Acquire) == 0 {
-                return;
+    /// (asyncio's `join`). Returns at once if there is none (after spending a unit of the
+    /// cooperative budget).
+    pub fn join(&self) -> impl Future<Output = ()> + '_ {
+        struct AllDone<'a, T>(&'a Inner<T>);
+        impl<T> leaf::Condition for AllDone<'_, T> {
+            type Output = ();
+            fn listeners(&self) -> &Event {
+                &self.0.all_done
             }
-            let listener = self.inner.all_done.listen();
-            if self.inner.unfinished.load(Ordering::Acquire) == 0 {
-                return;
+            fn check(&mut self) -> Option<()> {
+                (self.0.unfinished.load(Ordering::Acquire) == 0).then_some(())
             }
-            Leaf::plain(listener).await;
         }
+        leaf::until(AllDone(&self.inner))
     }
 
     /// Closes the queue: [`recv`](Queue::recv) hands out what is left, then fails;
