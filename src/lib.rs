@@ -90,9 +90,9 @@ pub use filch_runtime::{join, try_join};
 
 pub use filch_runtime::{
     as_completed, join_all, race, run, select, spawn, spawn_blocking, spawn_local, try_join_all,
-    wait, yield_now, AsCompleted, Builder, Either, Failure, GroupError, Handle, Id, JoinAll,
-    JoinError, JoinHandle, Race, ReturnWhen, Runtime, Scope, Select, TaskGroup, TaskResult,
-    TryCurrentError, TryJoinAll, Wait, Waited, YieldNow,
+    wait, yield_now, AsCompleted, Builder, Either, EnterGuard, Failure, GroupError, Handle, Id,
+    JoinAll, JoinError, JoinHandle, Race, ReturnWhen, Runtime, Scope, Select, TaskGroup,
+    TaskResult, TryCurrentError, TryJoinAll, Wait, Waited, YieldNow,
 };
 
 #[cfg(feature = "macros")]
@@ -184,10 +184,14 @@ pub mod sync {
     pub use filch_runtime::sync::*;
 }
 
-/// Task types: join handles, ids and errors.
+/// Task types: join handles, ids and errors; the cooperative budget ([`task::unconstrained`],
+/// [`task::consume_budget`]).
 pub mod task {
     pub use filch_runtime::task::{Builder, Id, JoinError, JoinHandle};
-    pub use filch_runtime::{spawn, spawn_blocking, spawn_local, yield_now, YieldNow};
+    pub use filch_runtime::{
+        consume_budget, spawn, spawn_blocking, spawn_local, unconstrained, yield_now,
+        Unconstrained, YieldNow,
+    };
 }
 
 /// What `#[filch::test]` expands to; not part of the API.

@@ -6,6 +6,7 @@ use crate::task::{Id, JoinHandle};
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 
 /// A cloneable, `Send + Sync` reference to a [`Runtime`](crate::Runtime), to spawn tasks on it
 /// from any thread, inside or outside the runtime.
@@ -53,6 +54,54 @@ impl Handle {
         .ok_or(TryCurrentError(()))
     }
 
+    /// Makes this runtime the current one on this thread until the guard is dropped, so that
+    /// [`filch::spawn`](crate::spawn), `Handle::current`, timers and sockets work outside a task
+    /// or `block_on` (tokio's `Handle::enter`). Guards must be dropped in the reverse order they
+    /// were made, on the thread that made them.
+    ///
+    /// ```
+    /// let rt = filch::Runtime::new().unwrap();
+    /// let handle = {
+    ///     let _guard = rt.enter();
+    ///     filch::spawn(async { 6 * 7 }) // no block_on needed to spawn
+    /// };
+    /// assert_eq!(rt.block_on(handle).unwrap(), 42);
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _inner: context::enter(self.inner.clone()),
+            _handle: PhantomData,
+        }
+    }
+
+    /// Runs `future` to completion on the current thread with this runtime entered, as
+    /// [`Runtime::block_on`](crate::Runtime::block_on) does, from anywhere a `Handle` reaches
+    /// (tokio's `Handle::block_on`).
+    ///
+    /// On a multi-thread runtime the workers run the tasks meanwhile. On a
+    /// [current-thread](crate::Builder::new_current_thread) runtime, only
+    /// `Runtime::block_on` runs tasks, timers and sockets: the future given here makes progress
+    /// on its own, and what it waits for makes progress only while some thread is inside
+    /// `Runtime::block_on`, as in tokio.
+    ///
+    /// # Panics
+    /// When called from a task or from inside another `block_on`, as `Runtime::block_on`.
+    ///
+    /// ```
+    /// let rt = filch::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// let got = std::thread::spawn(move || handle.block_on(async { filch::spawn(async { 7 }).await }))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(got.unwrap(), 7);
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = context::enter(self.inner.clone());
+        crate::local::run(future, |root| {
+            crate::park_thread::block_on(root, &self.inner)
+        })
+    }
+
     /// Spawns a task on this runtime; see [`filch::spawn`](crate::spawn).
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
@@ -79,6 +128,22 @@ impl fmt::Debug for Handle {
             .field("workers", &self.inner.shared.num_workers())
             .field("shut_down", &self.inner.is_shutdown())
             .finish()
+    }
+}
+
+/// Keeps a runtime current on this thread; from [`Handle::enter`] or
+/// [`Runtime::enter`](crate::Runtime::enter). Dropping it makes the runtime that was current
+/// before current again.
+#[must_use = "the runtime is current only while the guard lives"]
+pub struct EnterGuard<'a> {
+    _inner: context::EnterGuard,
+    /// Borrows the handle, and is neither `Send` nor `Sync`: the guard restores a thread-local.
+    _handle: PhantomData<(&'a Handle, *const ())>,
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnterGuard")
     }
 }
 

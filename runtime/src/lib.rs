@@ -34,6 +34,7 @@
 pub(crate) use filch_reactor::coop;
 
 mod blocking;
+mod budget;
 mod builder;
 mod combinators;
 mod context;
@@ -51,13 +52,14 @@ pub mod task;
 mod test_thread;
 mod yield_now;
 
+pub use budget::{consume_budget, unconstrained, Unconstrained};
 pub use builder::Builder;
 pub use combinators::{
     as_completed, join_all, race, select, try_join_all, wait, AsCompleted, Either, JoinAll, Race,
     ReturnWhen, Select, TaskResult, TryJoinAll, Wait, Waited,
 };
 pub use group::{Failure, GroupError, Scope, TaskGroup};
-pub use handle::{spawn, spawn_blocking, Handle, TryCurrentError};
+pub use handle::{spawn, spawn_blocking, EnterGuard, Handle, TryCurrentError};
 pub use local::spawn_local;
 pub use runtime::Runtime;
 pub use task::{Id, JoinError, JoinHandle};

@@ -1,6 +1,6 @@
 //! `Runtime`: the worker pool, `block_on`, and shutdown.
 
-use crate::handle::Handle;
+use crate::handle::{EnterGuard, Handle};
 use crate::task::JoinHandle;
 use crate::{context, local, park_thread, scheduler};
 use std::fmt;
@@ -83,6 +83,12 @@ impl Runtime {
         R: Send + 'static,
     {
         self.handle.spawn_blocking(f)
+    }
+
+    /// Makes this runtime the current one on this thread until the guard is dropped; see
+    /// [`Handle::enter`].
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
     }
 
     /// A handle to this runtime (a cheap clone), to spawn on it from anywhere.

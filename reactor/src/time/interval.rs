@@ -115,6 +115,34 @@ impl Interval {
         self.sleep
             .reset(deadline_after(self.sleep.clock_now(), self.period));
     }
+
+    /// Restarts the schedule with the next tick due at once; the ticks after it follow one
+    /// period apart.
+    pub fn reset_immediately(&mut self) {
+        self.sleep.reset(self.sleep.clock_now());
+    }
+
+    /// Restarts the schedule with the next tick `after` from now (instead of one period).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// filch::run(async {
+    ///     let mut ticks = filch::interval(Duration::from_secs(3600));
+    ///     ticks.tick().await; // the first tick is immediate
+    ///     ticks.reset_after(Duration::from_millis(5));
+    ///     ticks.tick().await; // 5 ms later, not an hour
+    /// });
+    /// ```
+    pub fn reset_after(&mut self, after: Duration) {
+        self.sleep
+            .reset(deadline_after(self.sleep.clock_now(), after));
+    }
+
+    /// Restarts the schedule with the next tick due at `deadline`.
+    pub fn reset_at(&mut self, deadline: Instant) {
+        self.sleep.reset(deadline);
+    }
 }
 
 impl fmt::Debug for Interval {
