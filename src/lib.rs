@@ -174,6 +174,54 @@ pub mod hyper {
     pub use filch_runtime::hyper::FilchExecutor;
 }
 
+/// Streams: the `futures-io` traits that filch's sockets implement, with the extension methods
+/// and helpers a program needs — `read_to_end`, `write_all`, buffered readers and writers, lines,
+/// `copy`, `split` (a method of `AsyncReadExt`) — so that a line-based server needs no other dependency.
+///
+/// Re-exported from [futures-util](https://docs.rs/futures-util) (futures-rs, the ecosystem's
+/// common toolkit), rather than written again: these work with any `AsyncRead`/`AsyncWrite`,
+/// filch's or not. (futures-lite, smaller, was tried first: its `read_line` overwrites the
+/// string instead of appending to it as `std`'s does, which a doc test here caught.) Each call on a filch socket goes through the socket's own `poll_read`/`poll_write`, which
+/// take part in the cooperative budget.
+///
+/// ```
+/// use filch::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+/// use filch::net::{TcpListener, TcpStream};
+///
+/// filch::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     let server = filch::spawn(async move {
+///         let (stream, _) = listener.accept().await?;
+///         let (read, mut write) = stream.into_split();
+///         let mut read = BufReader::new(read);
+///         let mut line = String::new();
+///         while read.read_line(&mut line).await? > 0 {
+///             write.write_all(line.to_uppercase().as_bytes()).await?;
+///             line.clear();
+///         }
+///         Ok::<_, std::io::Error>(())
+///     });
+///     let mut client = BufReader::new(TcpStream::connect(addr).await?);
+///     client.get_mut().write_all(b"hello\nworld\n").await?;
+///     let mut reply = String::new();
+///     client.read_line(&mut reply).await?;
+///     client.read_line(&mut reply).await?;
+///     assert_eq!(reply, "HELLO\nWORLD\n");
+///     drop(client);
+///     server.await.unwrap()
+/// })
+/// .unwrap();
+/// ```
+pub mod io {
+    pub use futures_util::io::{
+        copy, copy_buf, empty, repeat, sink, AsyncBufRead, AsyncBufReadExt, AsyncRead,
+        AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter,
+        Chain, Cursor, Empty, Error, ErrorKind, IoSlice, IoSliceMut, LineWriter, Lines, ReadHalf,
+        Repeat, Result, ReuniteError, SeekFrom, Sink, Take, WriteHalf,
+    };
+}
+
 /// Queues, locks and signals between tasks: [`sync::Queue`] (asyncio's), [`sync::mpmc`],
 /// [`sync::oneshot`], [`sync::watch`] and [`sync::broadcast`] channels, [`sync::Mutex`],
 /// [`sync::RwLock`], [`sync::Semaphore`], [`sync::Event`], [`sync::Notify`],

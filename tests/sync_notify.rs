@@ -261,3 +261,147 @@ fn satisfied_waits_in_a_loop_still_yield_the_worker() {
         "Queue::join did not spend the budget"
     );
 }
+
+/// Waits (with a deadline) until `n` reaches `want`.
+async fn until_count(n: &AtomicUsize, want: usize, what: &str) {
+    filch::timeout(Duration::from_secs(5), async {
+        while n.load(SeqCst) < want {
+            filch::sleep(Duration::from_micros(200)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: {} of {want}", n.load(SeqCst)));
+}
+
+/// Found by review: with two waiters, two `notify_one` calls in a row (no yield between) must
+/// release both. On a shared wait list the second call saw a waiter already notified and did
+/// nothing, and the one permit went to the first waiter.
+#[test]
+fn two_quick_notify_ones_release_two_waiters() {
+    filch::run(async {
+        for _ in 0..200 {
+            let notify = Arc::new(Notify::new());
+            let released = Arc::new(AtomicUsize::new(0));
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let (notify, released) = (notify.clone(), released.clone());
+                    filch::spawn(async move {
+                        notify.notified().await;
+                        released.fetch_add(1, SeqCst);
+                    })
+                })
+                .collect();
+            filch::sleep(Duration::from_millis(1)).await;
+            notify.notify_one();
+            notify.notify_one();
+            until_count(&released, 2, "waiters released by two notify_one").await;
+            filch::join_all(waiters).await;
+        }
+    });
+}
+
+/// A turn handed to a waiter is the waiter's: a task that calls `notify_one` and then waits
+/// itself does not take it back.
+#[test]
+fn a_newcomer_does_not_take_a_woken_waiters_turn() {
+    filch::run(async {
+        let notify = Arc::new(Notify::new());
+        let released = Arc::new(AtomicUsize::new(0));
+        let waiter = filch::spawn({
+            let (notify, released) = (notify.clone(), released.clone());
+            async move {
+                notify.notified().await;
+                released.fetch_add(1, SeqCst);
+            }
+        });
+        filch::sleep(Duration::from_millis(2)).await;
+        notify.notify_one();
+        assert!(
+            filch::timeout(Duration::from_millis(5), notify.notified())
+                .await
+                .is_err(),
+            "the newcomer took the turn handed to the waiter"
+        );
+        until_count(&released, 1, "the woken waiter").await;
+        waiter.await.unwrap();
+    });
+}
+
+/// A `notify_waiters` wake that its waiter did not use (the waiter was dropped) does not go to a
+/// task that started waiting after the call.
+#[test]
+fn an_unused_notify_waiters_wake_is_not_passed_on() {
+    filch::run(async {
+        let notify = Arc::new(Notify::new());
+        let first = filch::spawn({
+            let notify = notify.clone();
+            async move { notify.notified().await }
+        });
+        filch::sleep(Duration::from_millis(2)).await;
+        notify.notify_waiters();
+        first.abort();
+        let _ = first.await;
+        assert!(
+            filch::timeout(Duration::from_millis(5), notify.notified())
+                .await
+                .is_err(),
+            "a later waiter returned without a notification"
+        );
+    });
+}
+
+/// Found by review: two consumers wait on a condition; the producer pushes and notifies twice
+/// without yielding. Both must wake (a second `notify_one` used to find the first notification
+/// still pending and do nothing).
+#[test]
+fn two_quick_condition_notifies_wake_two_consumers() {
+    filch::run(async {
+        for _ in 0..200 {
+            let state = Arc::new((Mutex::new(Vec::<u32>::new()), Condition::new()));
+            let got = Arc::new(AtomicUsize::new(0));
+            let consumers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (state, got) = (state.clone(), got.clone());
+                    filch::spawn(async move {
+                        let (lock, cond) = &*state;
+                        let mut items = cond.wait_while(lock.lock().await, |v| v.is_empty()).await;
+                        items.pop().unwrap();
+                        got.fetch_add(1, SeqCst);
+                    })
+                })
+                .collect();
+            filch::sleep(Duration::from_millis(1)).await;
+            for i in 0..2 {
+                state.0.lock().await.push(i);
+                state.1.notify_one();
+            }
+            until_count(&got, 2, "consumers woken by two notify_one").await;
+            filch::join_all(consumers).await;
+        }
+    });
+}
+
+/// asyncio's `set(); clear()` pulse: tasks waiting when the event was set return, even though it
+/// was cleared before they ran.
+#[test]
+fn a_set_then_clear_pulse_releases_the_waiters() {
+    filch::run(async {
+        let event = Arc::new(Event::new());
+        let released = Arc::new(AtomicUsize::new(0));
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let (event, released) = (event.clone(), released.clone());
+                filch::spawn(async move {
+                    event.wait().await;
+                    released.fetch_add(1, SeqCst);
+                })
+            })
+            .collect();
+        filch::sleep(Duration::from_millis(2)).await;
+        event.set();
+        event.clear();
+        until_count(&released, 4, "waiters released by a set/clear pulse").await;
+        filch::join_all(waiters).await;
+        assert!(!event.is_set());
+    });
+}

@@ -281,3 +281,33 @@ fn draining_an_always_full_queue_still_yields_the_worker() {
         "the queued task ran only after the drain: Queue::recv did not spend the budget"
     );
 }
+
+/// Found by review: a send still waiting for room is not an item: `task_done` beyond the items
+/// that went in panics even then, and a waiting send that is cancelled leaves the count alone.
+#[test]
+fn a_waiting_send_is_not_counted_as_unfinished() {
+    filch::run(async {
+        let queue = Queue::bounded(1);
+        queue.send(1).await.unwrap();
+        let blocked = filch::spawn({
+            let queue = queue.clone();
+            async move { queue.send(2).await }
+        });
+        filch::sleep(Duration::from_millis(2)).await;
+        assert_eq!(queue.unfinished(), 1, "the waiting send was counted");
+        blocked.abort();
+        assert!(blocked.await.unwrap_err().is_cancelled());
+        assert_eq!(queue.unfinished(), 1);
+        assert_eq!(queue.recv().await, Ok(1));
+        queue.task_done();
+        let extra = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| queue.task_done()));
+        assert!(
+            extra.is_err(),
+            "a second task_done for one item did not panic"
+        );
+        assert_eq!(queue.unfinished(), 0);
+        filch::timeout(Duration::from_secs(5), queue.join())
+            .await
+            .expect("join hung: the count went wrong");
+    });
+}

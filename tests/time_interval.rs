@@ -129,3 +129,39 @@ fn an_interval_of_duration_max_ticks_once_and_then_waits_without_panicking() {
             .is_err());
     });
 }
+
+/// `reset_after`, `reset_at` and `reset_immediately` move the next tick (on the paused clock, so
+/// the instants are exact), and the ticks after it follow one period apart.
+#[test]
+fn resets_move_the_next_tick() {
+    let rt = filch::Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let hour = Duration::from_secs(3600);
+        let mut ticks = filch::interval(hour);
+        let t0 = ticks.tick().await;
+        assert_eq!(filch::time::now(), t0, "the first tick is immediate");
+
+        ticks.reset_after(Duration::from_millis(5));
+        let t1 = ticks.tick().await;
+        assert_eq!(t1 - t0, Duration::from_millis(5));
+        assert_eq!(filch::time::now(), t1);
+
+        let at = filch::time::now() + Duration::from_millis(7);
+        ticks.reset_at(at);
+        assert_eq!(ticks.tick().await, at);
+
+        ticks.reset_immediately();
+        let t3 = ticks.tick().await;
+        assert_eq!(
+            t3, at,
+            "reset_immediately: due at once, at the current time"
+        );
+        assert_eq!(filch::time::now(), at);
+
+        // The schedule continues one period after the reset tick.
+        assert_eq!(ticks.tick().await - t3, hour);
+    });
+}

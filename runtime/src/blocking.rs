@@ -52,6 +52,7 @@ struct Inner {
     keep_alive: Duration,
     thread_name: String,
     stack_size: Option<usize>,
+    hooks: crate::builder::ThreadHooks,
 }
 
 struct State {
@@ -69,6 +70,7 @@ pub(crate) struct BlockingConfig {
     pub(crate) keep_alive: Duration,
     pub(crate) thread_name: String,
     pub(crate) stack_size: Option<usize>,
+    pub(crate) hooks: crate::builder::ThreadHooks,
 }
 
 impl BlockingPool {
@@ -89,6 +91,7 @@ impl BlockingPool {
                 keep_alive: config.keep_alive,
                 thread_name: config.thread_name,
                 stack_size: config.stack_size,
+                hooks: config.hooks,
             }),
         }
     }
@@ -201,7 +204,20 @@ impl Inner {
             .unwrap_or(false)
     }
 
+    /// A pool thread's life: the start hook, the jobs, the stop hook, then counted out (after the
+    /// stop hook, so that a shutdown that waited for the threads finds every hook done).
     fn run(&self, rt: scheduler::Handle) {
+        self.hooks.run(|| self.serve(rt));
+        let mut state = self.lock();
+        state.num_threads -= 1;
+        // Shutdown may be waiting for every thread but the one that called it.
+        if state.num_threads <= 1 {
+            self.all_exited.notify_all();
+        }
+    }
+
+    /// Runs jobs until shutdown or the keep-alive time passes with none.
+    fn serve(&self, rt: scheduler::Handle) {
         let _enter = crate::context::enter(rt.clone());
         POOL_THREAD.with(|p| p.set(self));
         let mut state = self.lock();
@@ -255,12 +271,6 @@ impl Inner {
         drop(state);
         drop(_enter);
         drop(rt);
-        let mut state = self.lock();
-        state.num_threads -= 1;
-        // Shutdown may be waiting for every thread but the one that called it.
-        if state.num_threads <= 1 {
-            self.all_exited.notify_all();
-        }
     }
 }
 

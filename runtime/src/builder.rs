@@ -5,6 +5,7 @@ use crate::runtime::Runtime;
 use crate::scheduler;
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Configures and builds a [`Runtime`].
@@ -26,6 +27,37 @@ pub struct Builder {
     max_blocking_threads: usize,
     keep_alive: Duration,
     stack_size: Option<usize>,
+    hooks: ThreadHooks,
+}
+
+/// A callback run on a runtime thread.
+type Hook = Arc<dyn Fn() + Send + Sync>;
+
+/// `on_thread_start` / `on_thread_stop`, run by every thread the runtime starts.
+#[derive(Clone, Default)]
+pub(crate) struct ThreadHooks {
+    start: Option<Hook>,
+    stop: Option<Hook>,
+}
+
+impl ThreadHooks {
+    /// Runs `body` between the start hook and the stop hook; the stop hook runs even if `body`
+    /// unwinds.
+    pub(crate) fn run<R>(&self, body: impl FnOnce() -> R) -> R {
+        struct Stop<'a>(&'a Option<Hook>);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                if let Some(stop) = self.0 {
+                    stop();
+                }
+            }
+        }
+        if let Some(start) = &self.start {
+            start();
+        }
+        let _stop = Stop(&self.stop);
+        body()
+    }
 }
 
 impl Default for Builder {
@@ -46,6 +78,7 @@ impl Builder {
             max_blocking_threads: 512,
             keep_alive: Duration::from_secs(10),
             stack_size: None,
+            hooks: ThreadHooks::default(),
         }
     }
 
@@ -147,6 +180,51 @@ impl Builder {
         self
     }
 
+    /// Runs `f` on every thread the runtime starts (its workers and its blocking-pool threads),
+    /// first thing on that thread, before it runs any task or job (tokio's `on_thread_start`):
+    /// to set a thread-local, a CPU affinity, a tracing span. `f` must not panic: a worker whose
+    /// hook panics is lost.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let rt = filch::Builder::new()
+    ///     .worker_threads(2)
+    ///     .on_thread_start({
+    ///         let started = started.clone();
+    ///         move || {
+    ///             started.fetch_add(1, SeqCst);
+    ///         }
+    ///     })
+    ///     .on_thread_stop({
+    ///         let stopped = stopped.clone();
+    ///         move || {
+    ///             stopped.fetch_add(1, SeqCst);
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async { filch::spawn_blocking(|| ()).await.unwrap() });
+    /// drop(rt); // joins the workers and the blocking thread
+    /// assert_eq!(started.load(SeqCst), 3);
+    /// assert_eq!(stopped.load(SeqCst), 3);
+    /// ```
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
+        self.hooks.start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on every runtime thread last thing before it exits (tokio's `on_thread_stop`):
+    /// a worker when the runtime shuts down, a blocking-pool thread then or once it has been idle
+    /// for the keep-alive time. It runs even if the thread is unwinding.
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
+        self.hooks.stop = Some(Arc::new(f));
+        self
+    }
+
     /// Creates the I/O driver and starts the worker threads (none for a current-thread runtime). Fails only if the operating system
     /// refuses a poller (epoll/kqueue instance) or a thread.
     pub fn build(&mut self) -> io::Result<Runtime> {
@@ -160,6 +238,7 @@ impl Builder {
             keep_alive: self.keep_alive,
             thread_name: self.thread_name.clone(),
             stack_size: self.stack_size,
+            hooks: self.hooks.clone(),
         });
         let driver = filch_reactor::Driver::new()?;
         if self.start_paused {
@@ -170,6 +249,7 @@ impl Builder {
             driver,
             thread_name: self.thread_name.clone(),
             stack_size: self.stack_size,
+            hooks: self.hooks.clone(),
             blocking,
             lend: self.current_thread,
         })?;
@@ -187,6 +267,8 @@ impl fmt::Debug for Builder {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.keep_alive)
             .field("thread_stack_size", &self.stack_size)
+            .field("on_thread_start", &self.hooks.start.is_some())
+            .field("on_thread_stop", &self.hooks.stop.is_some())
             .finish()
     }
 }

@@ -84,6 +84,7 @@ pub(crate) struct WorkerConfig {
     pub(crate) driver: filch_reactor::Driver,
     pub(crate) thread_name: String,
     pub(crate) stack_size: Option<usize>,
+    pub(crate) hooks: crate::builder::ThreadHooks,
     pub(crate) blocking: BlockingPool,
     /// A current-thread runtime: no thread is started; the one worker is lent to each
     /// `block_on` instead (`current_thread.rs`).
@@ -183,7 +184,8 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
             parker,
             woken: RefCell::new(Vec::new()),
         };
-        match builder.spawn(move || worker.run_thread()) {
+        let hooks = config.hooks.clone();
+        match builder.spawn(move || hooks.run(|| worker.run_thread())) {
             Ok(thread) => threads.push(thread),
             Err(err) => {
                 // Stop the ones already started; the rest were never counted.

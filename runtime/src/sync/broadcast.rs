@@ -24,6 +24,9 @@
 //!   report it); [`Sender::receiver_count`] gives a snapshot.
 //! - A message is dropped as soon as every receiver has read it (tokio's stay in their slot until
 //!   overwritten).
+//! - A panic in `T::clone` (each receiver gets a clone) happens under async-broadcast's lock and
+//!   poisons it: every later use of the channel panics. Use a `T` whose clone cannot panic (an
+//!   `Arc`, a small `Copy` value), as one would for any broadcast.
 //!
 //! ```
 //! use filch::sync::broadcast;

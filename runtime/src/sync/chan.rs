@@ -29,6 +29,7 @@
 //! again, at the back. The lock is `std`'s (a futex); no `unsafe` here.
 
 use crate::loom::lock;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::loom::sync::Mutex;
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -36,6 +37,10 @@ use std::task::{Context, Poll, Waker};
 
 pub(super) struct Chan<T> {
     state: Mutex<State<T>>,
+    /// Items ever put in, minus those marked done: asyncio's `task_done`/`join` count, for
+    /// `Queue`. Incremented under the lock, in the step that puts the item in, so it counts
+    /// exactly the items that went in (a send that waits, fails or is dropped counts nothing).
+    pub(super) unfinished: AtomicUsize,
 }
 
 struct State<T> {
@@ -63,11 +68,24 @@ impl Waiters {
         }
     }
 
+    /// Where entry `id` is, if it is still there. Ids are handed out in increasing order and
+    /// only pushed at the back, so the list stays sorted by id: a binary search, and nothing at
+    /// all for an entry already popped (older than the front), the common case of a woken waiter.
+    fn find(&self, id: u64) -> Option<usize> {
+        match self.list.front() {
+            Some(&(front, _)) if id >= front => {
+                self.list.binary_search_by_key(&id, |&(i, _)| i).ok()
+            }
+            _ => None,
+        }
+    }
+
     /// Registers `waker` under `slot`'s id, or refreshes the waker of the entry that is still
     /// there.
     fn register(&mut self, slot: &mut Option<u64>, waker: &Waker) {
         if let Some(id) = *slot {
-            if let Some((_, w)) = self.list.iter_mut().find(|(i, _)| *i == id) {
+            if let Some(at) = self.find(id) {
+                let w = &mut self.list[at].1;
                 if !w.will_wake(waker) {
                     w.clone_from(waker);
                 }
@@ -82,7 +100,7 @@ impl Waiters {
 
     /// Removes the entry `id`; false if it was not there (it was woken).
     fn remove(&mut self, id: u64) -> bool {
-        match self.list.iter().position(|(i, _)| *i == id) {
+        match self.find(id) {
             Some(at) => {
                 self.list.remove(at);
                 true
@@ -120,7 +138,14 @@ impl<T> Chan<T> {
                 recv_waiters: Waiters::new(),
                 send_waiters: Waiters::new(),
             }),
+            unfinished: AtomicUsize::new(0),
         }
+    }
+
+    /// Puts `item` in, counting it; the caller checked the room and the closed flag.
+    fn push(&self, state: &mut State<T>, item: T) {
+        self.unfinished.fetch_add(1, Ordering::Relaxed);
+        state.items.push_back(item);
     }
 
     /// Sends `item` if there is room; on success wakes one waiting receiver.
@@ -132,7 +157,7 @@ impl<T> Chan<T> {
         if state.items.len() >= state.cap {
             return Err(TryError::Full(item));
         }
-        state.items.push_back(item);
+        self.push(&mut state, item);
         let wake = state.recv_waiters.pop();
         drop(state);
         if let Some(w) = wake {
@@ -174,9 +199,8 @@ impl<T> Chan<T> {
             return Poll::Ready(Err(item.take().expect("send polled after it completed")));
         }
         if state.items.len() < state.cap {
-            state
-                .items
-                .push_back(item.take().expect("send polled after it completed"));
+            let item = item.take().expect("send polled after it completed");
+            self.push(&mut state, item);
             if let Some(id) = waiter.take() {
                 state.send_waiters.remove(id);
             }

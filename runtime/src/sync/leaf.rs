@@ -69,12 +69,6 @@ impl<F: Future, O> fmt::Debug for Leaf<F, O> {
     }
 }
 
-/// Spends one unit of the budget (waiting for the next poll if it is spent): for a wait that
-/// can complete without reaching a leaf.
-pub(crate) fn spend() -> Leaf<std::future::Ready<()>, ()> {
-    Leaf::plain(std::future::ready(()))
-}
-
 /// What a primitive written here waits for: a condition, and the wait list that is notified
 /// whenever the condition may have come to hold.
 pub(crate) trait Condition {

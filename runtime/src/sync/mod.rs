@@ -40,7 +40,8 @@
 //! wait, the listener list's lock per send), so a measurement said to write it (`chan.rs` has the
 //! design). The wrappers add two things:
 //!
-//! - **The cooperative budget.** Every wait is a leaf of the budget, like filch's sockets and
+//! - **The cooperative budget.** Every wait (except `OnceCell`'s, whose reads are loads) is a
+//!   leaf of the budget, like filch's sockets and
 //!   timers: it spends a unit per poll and keeps it when it completes. A task that loops over a
 //!   queue that always has an item (or a lock that is always free) is made to yield once its
 //!   budget is spent, instead of keeping its worker forever.

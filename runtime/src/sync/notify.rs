@@ -1,16 +1,22 @@
 //! `Event`, `Notify` and `Condition`: waiting for a signal from another task.
 //!
-//! All three are written here, on [event-listener](https://docs.rs/event-listener) (the wait
-//! lists of smol and async-lock): each is a flag or a permit next to an `event_listener::Event`.
-//! The rule that makes them lose no wake-up is always the same: register the listener, check the
-//! condition again, and only then wait.
+//! All three are written here. `Event` and `Condition` are a word or nothing next to an
+//! [event-listener](https://docs.rs/event-listener) wait list (the one smol and async-lock use),
+//! with the rule that makes them lose no wake-up: register the listener, check the condition
+//! again, and only then wait. `Notify` keeps its waiters in a list of its own behind a lock,
+//! because whether a `notify_one` wakes a waiter or leaves the permit must be decided in one step
+//! (on a shared wait list, two quick `notify_one`s woke one waiter: found by review).
 
 use super::leaf::{self, Leaf};
-use super::mutex::{Mutex, MutexGuard};
+use super::mutex::{Mutex as AsyncMutex, MutexGuard};
 use event_listener::{Event as Listeners, IntoNotification};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
 
 /// A flag that tasks can wait for (asyncio's `Event`): [`set`](Event::set) wakes every waiter,
 /// and until [`clear`](Event::clear) later `wait`s return at once.
@@ -36,50 +42,72 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// });
 /// ```
 pub struct Event {
-    set: AtomicBool,
+    /// Bit 0: set. Above: how many times it has been set, so that a waiter woken by a `set`
+    /// that a `clear` followed at once still returns, as in asyncio.
+    state: AtomicUsize,
     listeners: Listeners,
 }
+
+const SET: usize = 1;
 
 impl Event {
     /// A new event, not set.
     pub const fn new() -> Event {
         Event {
-            set: AtomicBool::new(false),
+            state: AtomicUsize::new(0),
             listeners: Listeners::new(),
         }
     }
 
     /// Sets the flag and wakes every waiting task.
     pub fn set(&self) {
-        if !self.set.swap(true, Ordering::AcqRel) {
-            self.listeners.notify(usize::MAX);
+        let mut curr = self.state.load(Ordering::Acquire);
+        loop {
+            if curr & SET != 0 {
+                return;
+            }
+            // One more time set (the count moves by 2), and the flag.
+            let next = curr.wrapping_add(2) | SET;
+            match self
+                .state
+                .compare_exchange_weak(curr, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => curr = actual,
+            }
         }
+        self.listeners.notify(usize::MAX);
     }
 
     /// Clears the flag: later [`wait`](Event::wait)s wait for the next [`set`](Event::set).
+    /// Tasks already waiting when the flag was set return even if it is cleared before they run.
     pub fn clear(&self) {
-        self.set.store(false, Ordering::Release);
+        self.state.fetch_and(!SET, Ordering::AcqRel);
     }
 
     /// Whether the flag is set.
     pub fn is_set(&self) -> bool {
-        self.set.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) & SET != 0
     }
 
     /// Waits until the flag is set; returns at once if it is (after spending a unit of the
     /// cooperative budget, so a loop over a set event still yields).
     pub fn wait(&self) -> impl Future<Output = ()> + '_ {
-        struct IsSet<'a>(&'a Event);
+        /// The event, and the count of sets seen at the first check.
+        struct IsSet<'a>(&'a Event, Option<usize>);
         impl leaf::Condition for IsSet<'_> {
             type Output = ();
             fn listeners(&self) -> &Listeners {
                 &self.0.listeners
             }
             fn check(&mut self) -> Option<()> {
-                self.0.is_set().then_some(())
+                let state = self.0.state.load(Ordering::Acquire);
+                let sets = state >> 1;
+                let first = *self.1.get_or_insert(sets);
+                (state & SET != 0 || sets != first).then_some(())
             }
         }
-        leaf::until(IsSet(self))
+        leaf::until(IsSet(self, None))
     }
 }
 
@@ -106,8 +134,12 @@ impl fmt::Debug for Event {
 ///   "Waiting" means a `notified()` polled at least once: unlike tokio's, a `notified()` future
 ///   created but not yet polled does not count.
 ///
-/// Cancel safe: a `notified()` dropped before it completed takes no permit; a notification it had
-/// been sent passes on to another waiter.
+/// Waiters are served in arrival order, and a turn handed to a waiter is its own: a newcomer
+/// cannot take it. Two `notify_one` calls release two waiters (or one waiter and leave the permit).
+///
+/// Cancel safe: a `notified()` dropped before it completed takes no permit; a `notify_one` turn it
+/// had been handed goes to the next waiter (or back as the permit). A `notify_waiters` wake it did
+/// not use is not passed on: it was meant for the tasks waiting at the time.
 ///
 /// ```
 /// use filch::sync::Notify;
@@ -127,57 +159,138 @@ impl fmt::Debug for Event {
 /// });
 /// ```
 pub struct Notify {
-    permit: AtomicBool,
-    /// Each wake is tagged: `true` from `notify_waiters` (go on), `false` from `notify_one`
-    /// (go on only with the permit).
-    listeners: Listeners<bool>,
+    state: Mutex<NotifyState>,
+}
+
+/// Behind `Notify`'s lock: whether a `notify_one` hands a waiter its turn or leaves the permit is
+/// decided in one critical section, so two calls release two waiters, and a newcomer never takes
+/// the turn of a waiter already woken.
+struct NotifyState {
+    permit: bool,
+    /// Waiters not yet notified, in arrival order (ids increase).
+    waiting: VecDeque<(u64, Waker)>,
+    /// Waiters handed a `notify_one` turn they have not taken yet.
+    handed: Vec<u64>,
+    /// Bumped by `notify_waiters`: a waiter registered under an older generation was woken by it.
+    generation: u64,
+    next_id: u64,
 }
 
 impl Notify {
     /// A new `Notify` without a permit.
     pub const fn new() -> Notify {
         Notify {
-            permit: AtomicBool::new(false),
-            listeners: Listeners::with_tag(),
+            state: Mutex::new(NotifyState {
+                permit: false,
+                waiting: VecDeque::new(),
+                handed: Vec::new(),
+                generation: 0,
+                next_id: 0,
+            }),
         }
     }
 
-    /// Wakes one waiting task, or leaves a permit for the next one to wait.
+    fn lock(&self) -> std::sync::MutexGuard<'_, NotifyState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the first task waiting, or leaves a permit (at most one) for the next to wait.
     pub fn notify_one(&self) {
-        // The permit first, then the wake: a waiter that registered before the permit was set is
-        // woken and tries to take it; one that registers after finds it. Only the one that takes
-        // the permit goes on: a woken waiter that finds it gone waits again.
-        self.permit.store(true, Ordering::Release);
-        self.listeners.notify(1.tag(false));
+        let mut state = self.lock();
+        match state.waiting.pop_front() {
+            Some((id, waker)) => {
+                state.handed.push(id);
+                drop(state);
+                waker.wake();
+            }
+            None => state.permit = true,
+        }
     }
 
     /// Wakes every task waiting now; leaves no permit.
     pub fn notify_waiters(&self) {
-        self.listeners.notify(usize::MAX.tag(true));
-    }
-
-    /// Waits for a notification.
-    pub async fn notified(&self) {
-        // A unit of the budget even when a permit is there, so a loop that always finds one
-        // still yields.
-        leaf::spend().await;
-        loop {
-            if self.take_permit() {
-                return;
-            }
-            let listener = self.listeners.listen();
-            if self.take_permit() {
-                // A wake this listener got meanwhile is passed on to another when it is dropped.
-                return;
-            }
-            if Leaf::plain(listener).await {
-                return;
-            }
+        let mut state = self.lock();
+        state.generation += 1;
+        let waiting = std::mem::take(&mut state.waiting);
+        drop(state);
+        for (_, waker) in waiting {
+            waker.wake();
         }
     }
 
-    fn take_permit(&self) -> bool {
-        self.permit.load(Ordering::Relaxed) && self.permit.swap(false, Ordering::AcqRel)
+    /// Waits for a notification.
+    pub fn notified(&self) -> impl Future<Output = ()> + '_ {
+        Leaf::plain(Notified {
+            notify: self,
+            waiter: None,
+        })
+    }
+}
+
+/// The future of [`Notify::notified`], before the budget.
+struct Notified<'a> {
+    notify: &'a Notify,
+    /// Our id and the generation we registered under, once registered.
+    waiter: Option<(u64, u64)>,
+}
+
+impl Future for Notified<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.notify.lock();
+        match self.waiter {
+            None => {
+                if std::mem::take(&mut state.permit) {
+                    return Poll::Ready(());
+                }
+                let id = state.next_id;
+                state.next_id += 1;
+                state.waiting.push_back((id, cx.waker().clone()));
+                let generation = state.generation;
+                drop(state);
+                self.waiter = Some((id, generation));
+                Poll::Pending
+            }
+            Some((id, generation)) => {
+                if let Some(at) = state.handed.iter().position(|&h| h == id) {
+                    state.handed.swap_remove(at);
+                } else if state.generation == generation {
+                    // Still waiting: refresh the waker.
+                    if let Some(entry) = state.waiting.iter_mut().find(|(i, _)| *i == id) {
+                        if !entry.1.will_wake(cx.waker()) {
+                            entry.1.clone_from(cx.waker());
+                        }
+                    }
+                    return Poll::Pending;
+                }
+                // Handed a turn, or woken by `notify_waiters` (which emptied the list).
+                drop(state);
+                self.waiter = None;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl Drop for Notified<'_> {
+    fn drop(&mut self) {
+        let Some((id, _)) = self.waiter else { return };
+        let mut state = self.notify.lock();
+        if let Some(at) = state.waiting.iter().position(|(i, _)| *i == id) {
+            state.waiting.remove(at);
+        } else if let Some(at) = state.handed.iter().position(|&h| h == id) {
+            // Handed a turn it will not take: it goes to the next waiter, or back as the permit.
+            state.handed.swap_remove(at);
+            match state.waiting.pop_front() {
+                Some((next, waker)) => {
+                    state.handed.push(next);
+                    drop(state);
+                    waker.wake();
+                }
+                None => state.permit = true,
+            }
+        }
     }
 }
 
@@ -189,22 +302,24 @@ impl Default for Notify {
 
 impl fmt::Debug for Notify {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
         f.debug_struct("Notify")
-            .field("permit", &self.permit.load(Ordering::Relaxed))
+            .field("permit", &state.permit)
+            .field("waiting", &state.waiting.len())
             .finish()
     }
 }
 
-/// A condition variable for a [`Mutex`] (asyncio's `Condition`): a task holding the lock waits
+/// A condition variable for a [`Mutex`](super::Mutex) (asyncio's `Condition`): a task holding the lock waits
 /// for another to change the guarded state and notify.
 ///
 /// Unlike asyncio's, a `Condition` does not own its lock: [`wait`](Condition::wait) takes the
-/// guard of any filch `Mutex` and gives it back, locked again, once notified. As with every
+/// guard of any filch [`Mutex`](super::Mutex) and gives it back, locked again, once notified. As with every
 /// condition variable, wake-ups may be spurious: check the state again in a loop, or use
 /// [`wait_while`](Condition::wait_while).
 ///
 /// Cancel safe in this sense: a `wait` dropped before it completed has released the lock and does
-/// not hold it.
+/// not hold it, and a notification it had taken goes to another waiter.
 ///
 /// ```
 /// use filch::sync::{Condition, Mutex};
@@ -241,12 +356,23 @@ impl Condition {
 
     /// Releases `guard`'s lock, waits for a notification, and locks again.
     pub async fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        let mutex = Mutex::of(&guard);
+        /// Passes a notification on if the wait is dropped after it took one but before it had
+        /// the lock again.
+        struct PassOn<'a>(&'a Listeners);
+        impl Drop for PassOn<'_> {
+            fn drop(&mut self) {
+                self.0.notify(1.additional());
+            }
+        }
+        let mutex = AsyncMutex::of(&guard);
         // Listen before unlocking: a notification sent once the lock is free is not lost.
         let listener = self.listeners.listen();
         drop(guard.into_inner());
         Leaf::plain(listener).await;
-        mutex.lock().await
+        let pass_on = PassOn(&self.listeners);
+        let guard = mutex.lock().await;
+        std::mem::forget(pass_on);
+        guard
     }
 
     /// Waits, as [`wait`](Condition::wait) does, for as long as `condition` holds for the guarded
@@ -262,14 +388,14 @@ impl Condition {
         guard
     }
 
-    /// Wakes one waiting task.
+    /// Wakes one waiting task (one more than those already woken: two calls wake two).
     pub fn notify_one(&self) {
-        self.listeners.notify(1);
+        self.listeners.notify(1.additional());
     }
 
-    /// Wakes `n` waiting tasks.
+    /// Wakes `n` waiting tasks, besides those already woken (asyncio's `notify(n)`).
     pub fn notify(&self, n: usize) {
-        self.listeners.notify(n);
+        self.listeners.notify(n.additional());
     }
 
     /// Wakes every waiting task.

@@ -6,7 +6,7 @@ use super::mpmc::{RecvError, SendError, TryRecvError, TrySendError};
 use event_listener::Event;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// A first-in, first-out queue shared by any number of producers and consumers: asyncio's
@@ -65,8 +65,6 @@ pub struct Queue<T> {
 struct Inner<T> {
     /// Counted as one sender and one receiver for good: a queue closes only on `close`.
     chan: Chan<T>,
-    /// Items put in and not yet marked done (asyncio's `_unfinished_tasks`).
-    unfinished: AtomicUsize,
     /// Notified when `unfinished` drops to zero.
     all_done: Event,
 }
@@ -94,7 +92,6 @@ impl<T> Queue<T> {
         Queue {
             inner: Arc::new(Inner {
                 chan: Chan::new(cap, 1, 1),
-                unfinished: AtomicUsize::new(0),
                 all_done: Event::new(),
             }),
         }
@@ -102,31 +99,18 @@ impl<T> Queue<T> {
 
     /// Puts `item` at the back, waiting for room if the queue is bounded and full (asyncio's
     /// `put`). Fails, handing the item back, once the queue is closed.
-    pub async fn send(&self, item: T) -> Result<(), SendError<T>> {
-        // Counted before it becomes visible, so `join` never sees zero while it is on its way.
-        self.inner.unfinished.fetch_add(1, Ordering::Relaxed);
-        let undo = Undo(self);
-        let sent = Leaf::new(chan::Send::new(&self.inner.chan, item), |r| {
+    pub fn send(&self, item: T) -> impl Future<Output = Result<(), SendError<T>>> + '_ {
+        Leaf::new(chan::Send::new(&self.inner.chan, item), |r| {
             r.map_err(SendError)
         })
-        .await;
-        if sent.is_ok() {
-            std::mem::forget(undo);
-        }
-        sent
     }
 
     /// Puts `item` at the back if there is room now (asyncio's `put_nowait`).
     pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
-        self.inner.unfinished.fetch_add(1, Ordering::Relaxed);
-        let undo = Undo(self);
-        match self.inner.chan.try_send(item) {
-            Ok(()) => {
-                std::mem::forget(undo);
-                Ok(())
-            }
-            Err(e) => Err(TrySendError::from_chan(e)),
-        }
+        self.inner
+            .chan
+            .try_send(item)
+            .map_err(TrySendError::from_chan)
     }
 
     /// Takes the item at the front, waiting for one if the queue is empty (asyncio's `get`).
@@ -154,6 +138,7 @@ impl<T> Queue<T> {
     pub fn task_done(&self) {
         let prev = self
             .inner
+            .chan
             .unfinished
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
             .unwrap_or_else(|_| {
@@ -175,7 +160,7 @@ impl<T> Queue<T> {
                 &self.0.all_done
             }
             fn check(&mut self) -> Option<()> {
-                (self.0.unfinished.load(Ordering::Acquire) == 0).then_some(())
+                (self.0.chan.unfinished.load(Ordering::Acquire) == 0).then_some(())
             }
         }
         leaf::until(AllDone(&self.inner))
@@ -212,21 +197,9 @@ impl<T> Queue<T> {
         self.inner.chan.capacity()
     }
 
-    /// Items put in and not yet marked done.
+    /// Items put in and not yet marked done (a send still waiting for room does not count).
     pub fn unfinished(&self) -> usize {
-        self.inner.unfinished.load(Ordering::Acquire)
-    }
-}
-
-/// Takes back the count of an item that did not go in (the queue was closed or full, or the
-/// `send` was dropped before it completed).
-struct Undo<'a, T>(&'a Queue<T>);
-
-impl<T> Drop for Undo<'_, T> {
-    fn drop(&mut self) {
-        if self.0.inner.unfinished.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.inner.all_done.notify(usize::MAX);
-        }
+        self.inner.chan.unfinished.load(Ordering::Acquire)
     }
 }
 

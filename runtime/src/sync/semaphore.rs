@@ -132,8 +132,9 @@ impl fmt::Debug for OwnedSemaphorePermit {
 /// and the barrier can be used again. Exactly one of them is told it is the leader.
 ///
 /// Built on [async-lock](https://docs.rs/async-lock)'s `Barrier`. Not cancel safe, as in tokio and
-/// asyncio (where a cancelled wait breaks the barrier): a `wait` dropped before it completed
-/// still counts as arrived.
+/// asyncio (where a cancelled wait breaks the barrier): a `wait` dropped after its first poll
+/// has usually counted as arrived (unless it was still waiting for the barrier's internal lock),
+/// and the round then completes with one task fewer than it counted.
 ///
 /// ```
 /// use filch::sync::Barrier;
