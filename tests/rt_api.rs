@@ -62,6 +62,8 @@ fn handle_block_on_on_a_current_thread_runtime_needs_its_runtime_driven() {
     let handle = rt.handle();
     assert_eq!(handle.block_on(async { 5 }), 5);
     let spawned = Arc::new(AtomicBool::new(false));
+    // The join handle is what this block_on returns: the task is spawned, not awaited.
+    #[allow(clippy::async_yields_async)]
     let join = handle.block_on({
         let spawned = spawned.clone();
         async move { filch::spawn(async move { spawned.store(true, SeqCst) }) }
