@@ -165,3 +165,55 @@ fn children_woken_before_a_sibling_panicked_still_run_on_the_next_poll() {
         "children 1 and 2 ran on the second poll"
     );
 }
+
+/// Found by the study's semaphore row: `join_all` over many join handles polled every queued
+/// child in each of its polls, even after the cooperative budget was spent, so each child past
+/// the 128th was told `Pending` by the budget and queued again: O(n) child polls per parent poll,
+/// O(n²/128) in all. It now stops when the budget is spent. 10,000 handles of finished tasks:
+/// each is polled a small constant number of times.
+#[test]
+fn join_all_stops_polling_children_once_the_budget_is_spent() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+
+    struct Counted<F>(F, Arc<AtomicUsize>);
+    impl<F: Future + Unpin> Future for Counted<F> {
+        type Output = F::Output;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+            self.1.fetch_add(1, SeqCst);
+            Pin::new(&mut self.0).poll(cx)
+        }
+    }
+
+    const N: usize = 10_000;
+    let rt = filch::Builder::new().worker_threads(1).build().unwrap();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let sum = rt.block_on(rt.spawn({
+        let polls = polls.clone();
+        async move {
+            let handles: Vec<_> = (0..N).map(|i| filch::spawn(async move { i })).collect();
+            // All finished before the first poll: every child is ready at once.
+            while !handles.iter().all(|h| h.is_finished()) {
+                filch::yield_now().await;
+            }
+            let counted = handles
+                .into_iter()
+                .map(|h| Counted(h, polls.clone()))
+                .collect::<Vec<_>>();
+            filch::join_all(counted)
+                .await
+                .into_iter()
+                .map(Result::unwrap)
+                .sum::<usize>()
+        }
+    }));
+    assert_eq!(sum.unwrap(), N * (N - 1) / 2);
+    let polls = polls.load(SeqCst);
+    assert!(
+        polls <= 3 * N,
+        "{polls} child polls for {N} children: polled past the spent budget"
+    );
+}

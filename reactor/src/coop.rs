@@ -47,6 +47,13 @@ pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Whether the budget is spent: the next leaf poll would answer `Pending`. For a combinator that
+/// polls many children in one poll (`join_all`), so that it stops at once instead of polling each
+/// remaining child only to be told `Pending` by it.
+pub fn is_exhausted() -> bool {
+    CURRENT.try_with(|c| c.get() == Some(0)).unwrap_or(false)
+}
+
 /// Spends one unit, or answers `Pending` (after waking the task) if the budget is exhausted. The
 /// unit is given back unless the caller reports [`Progress::made_progress`].
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Progress> {
