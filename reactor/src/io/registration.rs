@@ -62,6 +62,13 @@ impl<E: mio::event::Source> PollEvented<E> {
         })
     }
 
+    /// Deregisters the source and hands it back (`into_std`).
+    pub(crate) fn into_inner(mut self) -> E {
+        let mut io = self.io.take().expect("source used after deregistration");
+        self.handle.deregister(&mut io, self.token);
+        io
+    }
+
     /// The driver the source is registered with (accepted sockets join their listener's).
     pub(crate) fn handle(&self) -> &Handle {
         &self.handle
@@ -109,6 +116,43 @@ impl<E: mio::event::Source> PollEvented<E> {
                 }
             }
         }
+    }
+
+    /// One attempt of `op`, only if the source is known to be ready for `interest`: no waiting, no
+    /// waker stored, no budget spent (the `try_` methods). `WouldBlock` if it is not ready, or if
+    /// `op` found it not ready after all, which clears the readiness so that the next wait waits
+    /// for the next event.
+    pub(crate) fn try_io<R>(
+        &self,
+        interest: Interest,
+        op: impl FnOnce(&E) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let Some(event) = self.scheduled.ready_now(interest) else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        if event.is_shutdown {
+            return Err(shutdown_error());
+        }
+        let result = op(self.get_ref());
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.clear(event);
+        }
+        result
+    }
+
+    /// `Ready` once the source is ready for `interest` (an error once the driver is gone); what
+    /// the `readable()` and `writable()` methods wait for. It may be ready and then find nothing
+    /// to do (a `try_` operation then says `WouldBlock` and the wait starts over), as with tokio.
+    pub(crate) fn poll_ready_for(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<()>> {
+        let event = ready!(self.scheduled.poll_ready(cx, interest));
+        if event.is_shutdown {
+            return Poll::Ready(Err(shutdown_error()));
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// Forgets the readiness in `event`, error bit included: the operation said `WouldBlock`.
@@ -236,6 +280,89 @@ impl<E: mio::event::Source + ReadUninit> PollEvented<E> {
         }
         progress.made_progress();
         Poll::Ready(Ok(filled))
+    }
+
+    /// A stream read that does not wait: the held byte (or error) first, then what the socket has
+    /// now; `WouldBlock` if there is nothing. Stores no waker and spends no budget.
+    pub(crate) fn try_read_stream(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut filled = 0;
+        match self.take_held() {
+            Held::Nothing => {}
+            Held::Byte(byte) => {
+                buf[0] = byte;
+                filled = 1;
+            }
+            Held::Error(e) => return Err(e),
+        }
+        if filled == buf.len() {
+            return Ok(filled);
+        }
+        let read = self.try_io(Interest::READABLE, |io| {
+            let mut spare = 0u8;
+            // SAFETY: `buf` is initialised; viewed as `MaybeUninit` it is only written with bytes
+            // read (`read_uninit`'s contract), so it stays initialised.
+            let dst = unsafe { &mut *(&mut buf[filled..] as *mut [u8] as *mut [MaybeUninit<u8>]) };
+            let wanted = dst.len();
+            loop {
+                match io.read_uninit(dst, &mut spare) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Ok(n) if n > wanted => return Ok((wanted, Some(spare))),
+                    other => return other.map(|n| (n, None)),
+                }
+            }
+        });
+        match read {
+            Ok((n, spare)) => {
+                if let Some(byte) = spare {
+                    self.hold_byte(byte);
+                }
+                Ok(filled + n)
+            }
+            Err(e) if filled > 0 && e.kind() == io::ErrorKind::WouldBlock => Ok(filled),
+            // Deliver the held byte first; the error comes back on the next read.
+            Err(e) if filled > 0 => {
+                self.hold_error(e);
+                Ok(filled)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads into `buf` without taking the bytes off the stream (`MSG_PEEK`), waiting until at
+    /// least one is there; a byte held by an earlier read comes first, as it is the stream's next.
+    pub(crate) fn poll_peek_stream(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        peek: impl Fn(&E, &mut [u8]) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let held = self.held.load(Ordering::Relaxed);
+        if held & HELD_BYTE != 0 {
+            buf[0] = held as u8;
+            // Whatever the socket has after it, if it has anything now.
+            let more = self
+                .try_io(Interest::READABLE, |io| peek(io, &mut buf[1..]))
+                .unwrap_or(0);
+            return Poll::Ready(Ok(1 + more));
+        }
+        if held & HELD_ERROR != 0 {
+            // A socket error is reported once, to a peek as to a read (as the kernel does).
+            if let Held::Error(e) = self.take_held() {
+                return Poll::Ready(Err(e));
+            }
+        }
+        self.poll_io(cx, Interest::READABLE, |io| peek(io, buf))
+    }
+
+    /// Whether a read would return at once because of what an earlier read kept.
+    pub(crate) fn has_held(&self) -> bool {
+        self.held.load(Ordering::Relaxed) != 0
     }
 
     fn take_held(&self) -> Held {

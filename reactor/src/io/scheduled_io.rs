@@ -144,6 +144,13 @@ impl ScheduledIo {
         Poll::Pending
     }
 
+    /// Task side, without waiting: the event if the source is ready for `interest` (or the driver
+    /// shut down); `None` otherwise. Stores no waker (the `try_` operations).
+    pub(crate) fn ready_now(&self, interest: Interest) -> Option<ReadyEvent> {
+        let event = Self::event(self.readiness.load(Ordering::Acquire), interest);
+        (!event.ready.is_empty() || event.is_shutdown).then_some(event)
+    }
+
     /// Task side, after the operation returned `WouldBlock`: forgets the readiness in `event`
     /// (error bit included, closed bits excepted), unless the driver reported a newer event
     /// meanwhile.

@@ -167,6 +167,78 @@ impl UdpSocket {
             .poll_io(cx, Interest::READABLE, |sock| sock.recv_from(buf))
     }
 
+    /// Receives one datagram into `buf` without taking it off the queue: the next receive gets
+    /// it again. Returns its length (up to `buf.len()`) and its sender.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        poll_fn(|cx| {
+            self.io
+                .poll_io(cx, Interest::READABLE, |sock| sock.peek_from(buf))
+        })
+        .await
+    }
+
+    /// Waits until a datagram (or an error) is there to receive. A `try_recv` may still say
+    /// `WouldBlock` (another task took it), and the wait starts over.
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.io.poll_ready_for(cx, Interest::READABLE)).await
+    }
+
+    /// Waits until the socket can send.
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.io.poll_ready_for(cx, Interest::WRITABLE)).await
+    }
+
+    /// Sends one datagram to the connected peer if the socket can take it now; `WouldBlock`
+    /// otherwise.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::WRITABLE, |sock| sock.send(buf))
+    }
+
+    /// Receives one datagram from the connected peer if one is there now; `WouldBlock` otherwise.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |sock| sock.recv(buf))
+    }
+
+    /// Sends one datagram to `target` if the socket can take it now; `WouldBlock` otherwise.
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.io
+            .try_io(Interest::WRITABLE, |sock| sock.send_to(buf, target))
+    }
+
+    /// Receives one datagram and its sender if one is there now; `WouldBlock` otherwise.
+    ///
+    /// ```
+    /// use filch::net::UdpSocket;
+    /// use std::io::ErrorKind;
+    ///
+    /// filch::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let mut buf = [0u8; 8];
+    ///     assert_eq!(b.try_recv_from(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///     a.send_to(b"hi", b.local_addr()?).await?;
+    ///     let (n, from) = loop {
+    ///         b.readable().await?;
+    ///         match b.try_recv_from(&mut buf) {
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             other => break other?,
+    ///         }
+    ///     };
+    ///     assert_eq!((&buf[..n], from), (&b"hi"[..], a.local_addr()?));
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io
+            .try_io(Interest::READABLE, |sock| sock.recv_from(buf))
+    }
+
+    /// The `std` socket, deregistered from the runtime and still in non-blocking mode.
+    pub fn into_std(self) -> std::net::UdpSocket {
+        self.io.into_inner().into()
+    }
+
     /// The address the socket is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()

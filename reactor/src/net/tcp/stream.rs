@@ -117,6 +117,78 @@ impl TcpStream {
     ops::read_methods!(this => this);
     ops::write_methods!(this => this);
 
+    /// Waits until the stream is readable: data, the end of the stream or an error is there to
+    /// read. It may then find nothing after all (another reader took it): a
+    /// [`try_read`](TcpStream::try_read) says `WouldBlock` and the wait starts over, as in tokio.
+    ///
+    /// ```
+    /// use filch::net::{TcpListener, TcpStream};
+    /// use std::io::ErrorKind;
+    ///
+    /// filch::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     client.write_all(b"ping").await?;
+    ///     let mut buf = [0u8; 16];
+    ///     let n = loop {
+    ///         server.readable().await?;
+    ///         match server.try_read(&mut buf) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"ping");
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        if self.io.has_held() {
+            return Ok(());
+        }
+        std::future::poll_fn(|cx| self.io.poll_ready_for(cx, Interest::READABLE)).await
+    }
+
+    /// Waits until the stream is writable (the socket buffer has room, or an error is there).
+    pub async fn writable(&self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.io.poll_ready_for(cx, Interest::WRITABLE)).await
+    }
+
+    /// Reads what is there now, without waiting: `WouldBlock` if nothing is. `Ok(0)` at the end of
+    /// the stream. Pair it with [`readable`](TcpStream::readable).
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_read_stream(buf)
+    }
+
+    /// Writes what the socket takes now, without waiting: `WouldBlock` if it takes nothing. Pair
+    /// it with [`writable`](TcpStream::writable).
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        use std::io::Write;
+        self.io.try_io(Interest::WRITABLE, |mut io| io.write(buf))
+    }
+
+    /// Reads into `buf` without taking the bytes off the stream, waiting until at least one is
+    /// there: the next read returns the same bytes. `Ok(0)` at the end of the stream.
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.io.poll_peek_stream(cx, buf, |io, buf| io.peek(buf))).await
+    }
+
+    /// The `std` stream, deregistered from the runtime and still in non-blocking mode (call
+    /// `set_nonblocking(false)` for blocking use).
+    ///
+    /// Fails if an earlier read took a byte past what it returned (filch reads one byte ahead to
+    /// learn that the socket is empty): that byte would be lost with the conversion.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        if self.io.has_held() {
+            return Err(io::Error::other(
+                "TcpStream::into_std: a read kept a byte (or an error) that the std stream would                  lose; read until WouldBlock before converting",
+            ));
+        }
+        Ok(self.io.into_inner().into())
+    }
+
     /// Shuts down the read direction, the write direction, or both (`std`'s `shutdown`, which
     /// never blocks). After `Shutdown::Write` the peer reads the end of the stream, and this
     /// side can still read what the peer sends (a half-close).

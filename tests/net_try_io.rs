@@ -1,0 +1,170 @@
+//! The socket API tokio users reach for beyond `read`/`write`: `readable()`/`writable()`, the
+//! non-waiting `try_` operations, `peek`, and `into_std`, on TCP and UDP.
+
+use filch::net::{TcpListener, TcpStream, UdpSocket};
+use std::io::{ErrorKind, Read};
+use std::time::Duration;
+
+async fn pair() -> std::io::Result<(TcpStream, TcpStream)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let client = TcpStream::connect(listener.local_addr()?).await?;
+    let (server, _) = listener.accept().await?;
+    Ok((client, server))
+}
+
+/// Reads with `readable` + `try_read` until `n` bytes have come.
+async fn try_read_n(stream: &TcpStream, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while got.len() < n {
+        stream.readable().await?;
+        match stream.try_read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => got.extend_from_slice(&buf[..k]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+#[test]
+fn try_read_and_try_write_never_wait() {
+    filch::run(async {
+        let (client, server) = pair().await?;
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            server.try_read(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock,
+            "nothing sent yet"
+        );
+        client.writable().await?;
+        assert_eq!(client.try_write(b"hello")?, 5);
+        assert_eq!(try_read_n(&server, 5).await?, b"hello");
+        // Fill the socket buffers: try_write eventually says WouldBlock instead of waiting.
+        let chunk = vec![7u8; 64 * 1024];
+        let mut sent = 0usize;
+        let full = loop {
+            match client.try_write(&chunk) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break true,
+                Err(e) => return Err(e),
+            }
+            if sent > 64 << 20 {
+                break false;
+            }
+        };
+        assert!(full, "64 MiB went into a socket nobody reads");
+        // Reading it all makes the socket writable again.
+        let drained = try_read_n(&server, sent).await?;
+        assert_eq!(drained.len(), sent);
+        assert!(drained.iter().all(|&b| b == 7));
+        filch::timeout(Duration::from_secs(5), client.writable())
+            .await
+            .expect("writable never came back")?;
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap();
+}
+
+/// `peek` returns the stream's next bytes without taking them, including a byte that an
+/// earlier read kept (filch reads one byte past the caller's buffer to learn the socket is
+/// empty).
+#[test]
+fn peek_sees_the_next_bytes_including_one_read_ahead() {
+    filch::run(async {
+        let (mut client, mut server) = pair().await?;
+        client.write_all(b"abcdef").await?;
+        filch::sleep(Duration::from_millis(5)).await;
+        let mut three = [0u8; 3];
+        server.read_exact(&mut three).await?;
+        assert_eq!(&three, b"abc");
+        let mut peeked = [0u8; 16];
+        let n = server.peek(&mut peeked).await?;
+        assert_eq!(&peeked[..n], b"def", "peek missed the byte read ahead");
+        // Peeking again changes nothing; the read returns the same bytes.
+        let n = server.peek(&mut peeked).await?;
+        assert_eq!(&peeked[..n], b"def");
+        let mut rest = [0u8; 3];
+        server.read_exact(&mut rest).await?;
+        assert_eq!(&rest, b"def");
+        // And try_read hands out a byte read ahead before asking the socket.
+        client.write_all(b"xyz").await?;
+        filch::sleep(Duration::from_millis(5)).await;
+        let mut one = [0u8; 1];
+        server.read_exact(&mut one).await?;
+        assert_eq!(&one, b"x");
+        assert_eq!(try_read_n(&server, 2).await?, b"yz");
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn into_std_hands_over_a_working_socket_or_refuses_clearly() {
+    filch::run(async {
+        let (mut client, mut server) = pair().await?;
+        client.write_all(b"12345").await?;
+        filch::sleep(Duration::from_millis(5)).await;
+        let mut two = [0u8; 2];
+        server.read_exact(&mut two).await?;
+        // A byte is held (read ahead): converting would lose it.
+        let err = server.into_std().unwrap_err();
+        assert!(err.to_string().contains("into_std"), "{err}");
+
+        let (mut client, server) = pair().await?;
+        let std_server = server.into_std()?;
+        std_server.set_nonblocking(false)?;
+        client.write_all(b"over to std").await?;
+        let got = filch::spawn_blocking(move || {
+            let mut buf = [0u8; 11];
+            let mut s = std_server;
+            s.read_exact(&mut buf).map(|()| buf)
+        })
+        .await
+        .unwrap()?;
+        assert_eq!(&got, b"over to std");
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn udp_try_operations_peek_and_into_std() {
+    filch::run(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await?;
+        let b = UdpSocket::bind("127.0.0.1:0").await?;
+        a.connect(b.local_addr()?).await?;
+        b.connect(a.local_addr()?).await?;
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            b.try_recv(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        a.writable().await?;
+        assert_eq!(a.try_send(b"one")?, 3);
+        let (n, from) = b.peek_from(&mut buf).await?;
+        assert_eq!((&buf[..n], from), (&b"one"[..], a.local_addr()?));
+        let n = loop {
+            b.readable().await?;
+            match b.try_recv(&mut buf) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                other => break other?,
+            }
+        };
+        assert_eq!(&buf[..n], b"one", "the peeked datagram was not received");
+        assert_eq!(a.try_send_to(b"two", b.local_addr()?)?, 3);
+        let std_b = b.into_std();
+        std_b.set_nonblocking(false)?;
+        std_b.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let got = filch::spawn_blocking(move || {
+            let mut buf = [0u8; 16];
+            std_b.recv(&mut buf).map(|n| buf[..n].to_vec())
+        })
+        .await
+        .unwrap()?;
+        assert_eq!(got, b"two");
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap();
+}
