@@ -168,3 +168,51 @@ fn udp_try_operations_peek_and_into_std() {
     })
     .unwrap();
 }
+
+#[test]
+fn tcp_socket_sets_options_before_connect_and_listen() {
+    use filch::net::TcpSocket;
+    filch::run(async {
+        // Two listeners on one port with SO_REUSEPORT.
+        let first = TcpSocket::new_v4()?;
+        first.set_reuseport(true)?;
+        first.set_reuseaddr(true)?;
+        assert!(first.reuseaddr()?);
+        first.bind("127.0.0.1:0".parse().unwrap())?;
+        let addr = first.local_addr()?;
+        let second = TcpSocket::new_v4()?;
+        second.set_reuseport(true)?;
+        second.bind(addr)?;
+        let (l1, l2) = (first.listen(16)?, second.listen(16)?);
+        assert_eq!(l1.local_addr()?, l2.local_addr()?);
+
+        // A client with its buffers set and a chosen local address.
+        let client = TcpSocket::new_v4()?;
+        client.set_send_buffer_size(64 * 1024)?;
+        assert!(client.send_buffer_size()? >= 64 * 1024);
+        client.set_nodelay(true)?;
+        client.bind("127.0.0.1:0".parse().unwrap())?;
+        let from = client.local_addr()?;
+        let mut stream = client.connect(addr).await?;
+        assert!(stream.nodelay()?);
+        let accepted = filch::select! {
+            a = l1.accept() => a?,
+            a = l2.accept() => a?,
+        };
+        assert_eq!(accepted.1, from);
+        stream.write_all(b"ok").await?;
+
+        // A refused connection is an error, not a hang.
+        let closed = {
+            let s = TcpSocket::new_v4()?;
+            s.bind("127.0.0.1:0".parse().unwrap())?;
+            s.local_addr()? // bound, never listening
+        };
+        let refused = filch::timeout(Duration::from_secs(5), TcpSocket::new_v4()?.connect(closed))
+            .await
+            .expect("connect to a closed port hung");
+        assert_eq!(refused.unwrap_err().kind(), ErrorKind::ConnectionRefused);
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap();
+}

@@ -51,6 +51,8 @@ mod udp;
 mod unix;
 
 pub use addr::ToSocketAddrs;
+#[cfg(unix)]
+pub use tcp::TcpSocket;
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 #[cfg(unix)]

@@ -77,6 +77,11 @@ impl TcpStream {
         Ok(stream)
     }
 
+    /// The registration, for a connect made elsewhere (`TcpSocket`) to wait on.
+    pub(crate) fn io_ref(&self) -> &PollEvented<mio::net::TcpStream> {
+        &self.io
+    }
+
     /// Registers a connected (or connecting) mio stream with the current driver.
     pub(crate) fn new(sys: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
