@@ -104,7 +104,7 @@ impl Idle {
                 continue;
             }
             let r = rank(i);
-            if best.map_or(true, |(_, b)| r > b) {
+            if best.is_none_or(|(_, b)| r > b) {
                 best = Some((pos, r));
             }
         }
