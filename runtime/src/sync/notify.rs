@@ -8,8 +8,8 @@
 //! (on a shared wait list, two quick `notify_one`s woke one waiter: found by review).
 
 use super::leaf::{self, Leaf};
-use crate::coop;
 use super::mutex::{Mutex as AsyncMutex, MutexGuard};
+use crate::coop;
 use event_listener::{Event as Listeners, IntoNotification};
 use std::collections::VecDeque;
 use std::fmt;
@@ -255,9 +255,9 @@ impl Future for Notified<'_> {
             }
             return Poll::Pending;
         };
-        let out = ready!(self.poll_wait(cx));
+        ready!(self.poll_wait(cx));
         progress.made_progress();
-        Poll::Ready(out)
+        Poll::Ready(())
     }
 }
 
