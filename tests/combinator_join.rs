@@ -217,3 +217,31 @@ fn join_all_stops_polling_children_once_the_budget_is_spent() {
         "{polls} child polls for {N} children: polled past the spent budget"
     );
 }
+
+/// The budget limits polls of leaf resources; children that touch none (here: plain values) owe it
+/// nothing. A `join_all` polled only after a sibling in the same task has spent the whole budget
+/// (a busy `select!` branch that works its budget down on every turn) must still run them.
+/// Regression: the budget check ran before the first child, so such a `join_all` answered
+/// `Pending` on every poll and never ran a child at all.
+#[test]
+fn join_all_entered_with_a_spent_budget_still_runs_children_that_spend_none() {
+    filch::run(async {
+        let mut all = filch::join_all((0..4u32).map(|i| async move { i }));
+        let gathered = std::future::poll_fn(|cx| {
+            // Spend the budget down to nothing, as a busy sibling would: the last `consume_budget`
+            // answers `Pending` and wakes the task, so it is polled again, with a fresh budget
+            // that is spent again before the `join_all` is reached.
+            loop {
+                let mut spend = std::pin::pin!(filch::task::consume_budget());
+                if spend.as_mut().poll(cx).is_pending() {
+                    break;
+                }
+            }
+            Pin::new(&mut all).poll(cx)
+        });
+        let out = filch::timeout(Duration::from_secs(2), gathered)
+            .await
+            .expect("join_all never ran its children: every poll found the budget spent");
+        assert_eq!(out, [0, 1, 2, 3]);
+    });
+}

@@ -405,3 +405,38 @@ fn a_set_then_clear_pulse_releases_the_waiters() {
         assert!(!event.is_set());
     });
 }
+
+/// `notify_waiters` wakes every `notified()` polled at least once, as documented, even one whose
+/// first poll found the task's cooperative budget spent. Regression: the budget answered that
+/// poll without letting the wait register, so a `notify_waiters` sent after it (the usual
+/// poll-once-then-check-the-state pattern) was lost and the wait slept for ever.
+#[test]
+fn notify_waiters_wakes_a_notified_first_polled_with_a_spent_budget() {
+    use std::future::Future;
+    use std::task::Poll;
+    filch::run(async {
+        let notify = Notify::new();
+        let mut notified = std::pin::pin!(notify.notified());
+        std::future::poll_fn(|cx| {
+            // Spend the budget down to nothing; the last `consume_budget` wakes the task.
+            loop {
+                let mut spend = std::pin::pin!(filch::task::consume_budget());
+                if spend.as_mut().poll(cx).is_pending() {
+                    break;
+                }
+            }
+            // The first poll: from here on, this wait counts as waiting.
+            assert!(notified.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        notify.notify_waiters();
+        filch::timeout(Duration::from_secs(2), notified)
+            .await
+            .expect("notify_waiters missed a notified() already polled once");
+        // The notification was for the waiters of the time: no permit is left.
+        assert!(filch::timeout(Duration::from_millis(5), notify.notified())
+            .await
+            .is_err());
+    });
+}

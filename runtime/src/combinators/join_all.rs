@@ -259,10 +259,17 @@ impl<F: Future> Gather<F> {
             return Poll::Ready(());
         }
         self.register_parent(cx);
+        // Only a budget spent by the children polled here stops the loop. One already spent on
+        // entry (by a sibling in the same task) says nothing of these children: those that touch
+        // no leaf owe the budget nothing, and a check before the first child would keep them from
+        // ever running if every poll comes after such a sibling (regression test
+        // `join_all_entered_with_a_spent_budget_still_runs_children_that_spend_none`). Leaf
+        // children are then each told `Pending`, as before the check.
+        let spent_on_entry = crate::coop::is_exhausted();
         // Dropped on every way out of the loop (a return, a child's panic): see `Batch`.
         let mut batch = Batch::take(self.ready.clone());
         while let Some(index) = batch.next() {
-            if crate::coop::is_exhausted() {
+            if !spent_on_entry && crate::coop::is_exhausted() {
                 // Every child left would only be told `Pending` by the budget and queue itself
                 // again: with many children that made each poll cost O(n) for 128 children's
                 // progress (found by the study's semaphore row). The rest stay queued (`Batch`'s
@@ -326,8 +333,10 @@ impl<F: Future> Gather<F> {
         // Dropped on every way out of the loop (a return, a child's panic): see `Batch`.
         let mut batch = Batch::take(self.ready.clone());
         while let Some(index) = batch.next() {
+            // Here, unlike in `poll_children`, also when the budget was spent on entry: the
+            // children are join handles (`as_completed`, `wait`), leaves that the spent budget
+            // would each tell `Pending`.
             if crate::coop::is_exhausted() {
-                // As in `poll_children`.
                 batch.put_back(index);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;

@@ -9,6 +9,7 @@
 
 use super::leaf::{self, Leaf};
 use super::mutex::{Mutex as AsyncMutex, MutexGuard};
+use crate::coop;
 use event_listener::{Event as Listeners, IntoNotification};
 use std::collections::VecDeque;
 use std::fmt;
@@ -16,7 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
 /// A flag that tasks can wait for (asyncio's `Event`): [`set`](Event::set) wakes every waiter,
 /// and until [`clear`](Event::clear) later `wait`s return at once.
@@ -220,14 +221,15 @@ impl Notify {
 
     /// Waits for a notification.
     pub fn notified(&self) -> impl Future<Output = ()> + '_ {
-        Leaf::plain(Notified {
+        Notified {
             notify: self,
             waiter: None,
-        })
+        }
     }
 }
 
-/// The future of [`Notify::notified`], before the budget.
+/// The future of [`Notify::notified`]: a leaf of the cooperative budget, as [`Leaf`] makes the
+/// other waits, but one that registers even when the budget is spent (see `poll`).
 struct Notified<'a> {
     notify: &'a Notify,
     /// Our id and the generation we registered under, once registered.
@@ -238,18 +240,49 @@ impl Future for Notified<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Poll::Ready(progress) = coop::poll_proceed(cx) else {
+            // The budget is spent (and the task woken): take nothing now, but the documented
+            // promise stands: a `notified()` polled once is waiting, and `notify_waiters` wakes
+            // it (regression test `notify_waiters_wakes_a_notified_first_polled_with_a_spent_budget`).
+            // With a permit there is nothing to register: the next poll takes it.
+            if self.waiter.is_none() {
+                let mut state = self.notify.lock();
+                if !state.permit {
+                    let waiter = state.register(cx.waker());
+                    drop(state);
+                    self.waiter = Some(waiter);
+                }
+            }
+            return Poll::Pending;
+        };
+        ready!(self.poll_wait(cx));
+        progress.made_progress();
+        Poll::Ready(())
+    }
+}
+
+impl NotifyState {
+    /// Puts a waiter at the back; its id and the generation it waits in.
+    fn register(&mut self, waker: &Waker) -> (u64, u64) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.waiting.push_back((id, waker.clone()));
+        (id, self.generation)
+    }
+}
+
+impl Notified<'_> {
+    /// One poll of the wait itself, the budget aside.
+    fn poll_wait(&mut self, cx: &Context<'_>) -> Poll<()> {
         let mut state = self.notify.lock();
         match self.waiter {
             None => {
                 if std::mem::take(&mut state.permit) {
                     return Poll::Ready(());
                 }
-                let id = state.next_id;
-                state.next_id += 1;
-                state.waiting.push_back((id, cx.waker().clone()));
-                let generation = state.generation;
+                let waiter = state.register(cx.waker());
                 drop(state);
-                self.waiter = Some((id, generation));
+                self.waiter = Some(waiter);
                 Poll::Pending
             }
             Some((id, generation)) => {
