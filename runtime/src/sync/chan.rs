@@ -41,6 +41,8 @@ pub(super) struct Chan<T> {
     /// `Queue`. Incremented under the lock, in the step that puts the item in, so it counts
     /// exactly the items that went in (a send that waits, fails or is dropped counts nothing).
     pub(super) unfinished: AtomicUsize,
+    /// Whether `unfinished` is kept (a `Queue`'s channel); an `mpmc` channel skips the add.
+    counting: bool,
 }
 
 struct State<T> {
@@ -128,6 +130,16 @@ impl<T> Chan<T> {
     /// A channel holding at most `cap` items (`usize::MAX`: unbounded), with the given numbers of
     /// sender and receiver handles.
     pub(super) fn new(cap: usize, senders: usize, receivers: usize) -> Chan<T> {
+        Chan::with_counting(cap, senders, receivers, false)
+    }
+
+    /// As [`new`](Chan::new); `counting` keeps [`unfinished`](Chan::unfinished) (for `Queue`).
+    pub(super) fn with_counting(
+        cap: usize,
+        senders: usize,
+        receivers: usize,
+        counting: bool,
+    ) -> Chan<T> {
         Chan {
             state: Mutex::new(State {
                 items: VecDeque::new(),
@@ -139,12 +151,15 @@ impl<T> Chan<T> {
                 send_waiters: Waiters::new(),
             }),
             unfinished: AtomicUsize::new(0),
+            counting,
         }
     }
 
     /// Puts `item` in, counting it; the caller checked the room and the closed flag.
     fn push(&self, state: &mut State<T>, item: T) {
-        self.unfinished.fetch_add(1, Ordering::Relaxed);
+        if self.counting {
+            self.unfinished.fetch_add(1, Ordering::Relaxed);
+        }
         state.items.push_back(item);
     }
 

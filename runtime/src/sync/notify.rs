@@ -108,7 +108,10 @@ impl Event {
                 (state & SET != 0 || sets != first).then_some(())
             }
         }
-        leaf::until(IsSet(self, None))
+        // The count of sets is taken now, not at the first poll: a first poll that the budget
+        // turned away would otherwise miss a set/clear pulse that came before the next one.
+        let sets = self.state.load(Ordering::Acquire) >> 1;
+        leaf::until(IsSet(self, Some(sets)))
     }
 }
 

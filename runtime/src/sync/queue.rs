@@ -91,7 +91,7 @@ impl<T> Queue<T> {
     fn with_capacity(cap: usize) -> Queue<T> {
         Queue {
             inner: Arc::new(Inner {
-                chan: Chan::new(cap, 1, 1),
+                chan: Chan::with_counting(cap, 1, 1, true),
                 all_done: Event::new(),
             }),
         }
