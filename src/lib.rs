@@ -222,6 +222,12 @@ pub mod io {
     };
 }
 
+/// Files and directories, asynchronously, on the blocking pool; every error names its path. See
+/// the module's page for the design and the cost.
+pub mod fs {
+    pub use filch_runtime::fs::*;
+}
+
 /// Queues, locks and signals between tasks: [`sync::Queue`] (asyncio's), [`sync::mpmc`],
 /// [`sync::oneshot`], [`sync::watch`] and [`sync::broadcast`] channels, [`sync::Mutex`],
 /// [`sync::RwLock`], [`sync::Semaphore`], [`sync::Event`], [`sync::Notify`],

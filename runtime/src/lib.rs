@@ -38,6 +38,7 @@ mod budget;
 mod builder;
 mod combinators;
 mod context;
+pub mod fs;
 mod group;
 mod handle;
 #[cfg(feature = "hyper")]

@@ -1,0 +1,200 @@
+//! Files and directories, asynchronously: each call runs `std::fs` on the blocking pool.
+//!
+//! There is no readiness for regular files in epoll (a file is always "ready", and a read of a
+//! cold page blocks the thread), so filch does what tokio and async-std do: the operation runs on
+//! a thread of the blocking pool (`spawn_blocking`) and the task waits for it without holding its
+//! worker. The cost is a hand-off to a pool thread and back per call, a few microseconds: fine
+//! for whole-file calls like these, and the reason a future `File` type will buffer its small
+//! reads and writes.
+//!
+//! Every error names the path it concerns (and, for `copy`, `rename` and `hard_link`, both),
+//! which `std::fs`'s errors do not: `read("config.toml")` fails with
+//! ``read `config.toml`: No such file or directory (os error 2)``. The error's
+//! [`kind`](std::io::Error::kind) is the original one, and the original error is its
+//! [`source`](std::error::Error::source).
+//!
+//! ```
+//! filch::run(async {
+//!     let dir = std::env::temp_dir().join(format!("filch-fs-doc-{}", std::process::id()));
+//!     filch::fs::create_dir_all(&dir).await?;
+//!     let file = dir.join("hello.txt");
+//!     filch::fs::write(&file, "hello, filch").await?;
+//!     assert_eq!(filch::fs::read_to_string(&file).await?, "hello, filch");
+//!     assert_eq!(filch::fs::metadata(&file).await?.len(), 12);
+//!     let missing = filch::fs::read(dir.join("missing")).await.unwrap_err();
+//!     assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+//!     assert!(missing.to_string().contains("missing"), "{missing}");
+//!     filch::fs::remove_dir_all(&dir).await?;
+//!     Ok::<_, std::io::Error>(())
+//! })
+//! .unwrap();
+//! ```
+
+use std::error::Error;
+use std::fmt;
+use std::fs::{Metadata, Permissions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// An `io::Error` that says which operation failed on which path(s).
+#[derive(Debug)]
+struct PathError {
+    op: &'static str,
+    path: PathBuf,
+    /// The second path of `copy`, `rename` and `hard_link`.
+    to: Option<PathBuf>,
+    source: io::Error,
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} `{}`", self.op, self.path.display())?;
+        if let Some(to) = &self.to {
+            write!(f, " to `{}`", to.display())?;
+        }
+        write!(f, ": {}", self.source)
+    }
+}
+
+impl Error for PathError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Runs `f` on the blocking pool, naming `path` (and `to`) in its error.
+async fn run<T, F>(op: &'static str, path: PathBuf, to: Option<PathBuf>, f: F) -> io::Result<T>
+where
+    F: FnOnce(&Path, Option<&Path>) -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let joined = crate::spawn_blocking(move || {
+        f(&path, to.as_deref()).map_err(|source| {
+            io::Error::new(
+                source.kind(),
+                PathError {
+                    op,
+                    path,
+                    to,
+                    source,
+                },
+            )
+        })
+    })
+    .await;
+    match joined {
+        Ok(result) => result,
+        // The runtime shut down before the job ran (or the job panicked, which std's file
+        // calls do not).
+        Err(e) => Err(io::Error::other(format!("{op}: {e}"))),
+    }
+}
+
+/// An async function over one path: `std`'s function `$std` on the blocking pool, its error
+/// naming the path.
+macro_rules! one_path {
+    ($(#[$doc:meta])* $name:ident -> $out:ty, $op:literal, $std:path) => {
+        $(#[$doc])*
+        pub async fn $name(path: impl AsRef<Path>) -> io::Result<$out> {
+            run($op, path.as_ref().to_owned(), None, |p, _| $std(p)).await
+        }
+    };
+}
+
+/// An async function over two paths (`from`, `to`), both named in its error.
+macro_rules! two_paths {
+    ($(#[$doc:meta])* $name:ident -> $out:ty, $op:literal, $std:path) => {
+        $(#[$doc])*
+        pub async fn $name(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<$out> {
+            let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
+            run($op, from, Some(to), |from, to| {
+                $std(from, to.expect("a destination is always given"))
+            })
+            .await
+        }
+    };
+}
+
+one_path!(
+    /// Reads a whole file (`std::fs::read`).
+    read -> Vec<u8>, "read", std::fs::read
+);
+one_path!(
+    /// Reads a whole file as UTF-8 (`std::fs::read_to_string`); `InvalidData` if it is not.
+    read_to_string -> String, "read", std::fs::read_to_string
+);
+one_path!(
+    /// Removes a file (`std::fs::remove_file`).
+    remove_file -> (), "remove", std::fs::remove_file
+);
+one_path!(
+    /// Creates a directory; its parent must exist (`std::fs::create_dir`).
+    create_dir -> (), "create directory", std::fs::create_dir
+);
+one_path!(
+    /// Creates a directory and any missing parents (`std::fs::create_dir_all`).
+    create_dir_all -> (), "create directory", std::fs::create_dir_all
+);
+one_path!(
+    /// Removes an empty directory (`std::fs::remove_dir`).
+    remove_dir -> (), "remove directory", std::fs::remove_dir
+);
+one_path!(
+    /// Removes a directory and everything in it (`std::fs::remove_dir_all`).
+    remove_dir_all -> (), "remove directory", std::fs::remove_dir_all
+);
+one_path!(
+    /// A path's metadata, following symbolic links (`std::fs::metadata`).
+    metadata -> Metadata, "stat", std::fs::metadata
+);
+one_path!(
+    /// A path's metadata, not following a final symbolic link (`std::fs::symlink_metadata`).
+    symlink_metadata -> Metadata, "stat", std::fs::symlink_metadata
+);
+one_path!(
+    /// The absolute path with every link resolved (`std::fs::canonicalize`).
+    canonicalize -> PathBuf, "canonicalize", std::fs::canonicalize
+);
+one_path!(
+    /// What a symbolic link points to (`std::fs::read_link`).
+    read_link -> PathBuf, "read link", std::fs::read_link
+);
+one_path!(
+    /// Whether the path exists; an error if that cannot be told (a permission denied on the
+    /// way), unlike `Path::exists`, which says false (`Path::try_exists`).
+    try_exists -> bool, "stat", Path::try_exists
+);
+
+two_paths!(
+    /// Copies a file's contents and permissions; returns the bytes copied (`std::fs::copy`).
+    copy -> u64, "copy", std::fs::copy
+);
+two_paths!(
+    /// Renames a file or directory, replacing the destination if it is a file
+    /// (`std::fs::rename`).
+    rename -> (), "rename", std::fs::rename
+);
+two_paths!(
+    /// Makes a hard link `to` to the file `from` (`std::fs::hard_link`).
+    hard_link -> (), "link", std::fs::hard_link
+);
+
+/// Writes `contents` as the whole file, creating or truncating it (`std::fs::write`).
+pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
+    let contents = contents.as_ref().to_owned();
+    run("write", path.as_ref().to_owned(), None, move |p, _| {
+        std::fs::write(p, contents)
+    })
+    .await
+}
+
+/// Sets a file's permissions (`std::fs::set_permissions`).
+pub async fn set_permissions(path: impl AsRef<Path>, perm: Permissions) -> io::Result<()> {
+    run(
+        "set permissions of",
+        path.as_ref().to_owned(),
+        None,
+        move |p, _| std::fs::set_permissions(p, perm),
+    )
+    .await
+}
