@@ -1,10 +1,12 @@
 //! `filch::sync::Queue` and the `mpmc` channel: delivery, closing, asyncio's `task_done`/`join`,
 //! cancel safety, and the cooperative budget.
 
+mod common;
+
 use filch::sync::mpmc::{self, RecvError, TryRecvError, TrySendError};
 use filch::sync::Queue;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -211,35 +213,27 @@ fn a_queue_recv_cut_by_a_timeout_loses_no_item() {
 /// ends, because each `recv` spends the consumer's budget.
 #[test]
 fn draining_an_always_full_channel_still_yields_the_worker() {
-    let rt = filch::Builder::new().worker_threads(1).build().unwrap();
-    let (midway, drained) = rt.block_on(async {
-        let (tx, rx) = mpmc::unbounded();
-        for i in 0..10_000u32 {
-            tx.try_send(i).unwrap();
-        }
-        let other_ran = Arc::new(AtomicBool::new(false));
-        let consumer = filch::spawn({
-            let other_ran = other_ran.clone();
-            async move {
-                let other = filch::spawn({
-                    let other_ran = other_ran.clone();
-                    async move { other_ran.store(true, SeqCst) }
-                });
-                let mut midway = false;
-                let mut drained = 0;
-                while let Ok(n) = rx.recv().await {
-                    assert_eq!(n, drained);
-                    drained += 1;
-                    midway |= drained < 9_000 && other_ran.load(SeqCst);
-                }
-                other.await.unwrap();
-                (midway, drained)
+    let drained = Arc::new(AtomicUsize::new(0));
+    let midway = common::queued_task_runs_during({
+        let drained = drained.clone();
+        |other_ran| async move {
+            let (tx, rx) = mpmc::unbounded();
+            for i in 0..10_000u32 {
+                tx.try_send(i).unwrap();
             }
-        });
-        drop(tx);
-        consumer.await.unwrap()
+            drop(tx);
+            let mut midway = false;
+            let mut count = 0;
+            while let Ok(n) = rx.recv().await {
+                assert_eq!(n, count);
+                count += 1;
+                midway |= count < 9_000 && other_ran.load(SeqCst);
+            }
+            drained.store(count as usize, SeqCst);
+            midway
+        }
     });
-    assert_eq!(drained, 10_000);
+    assert_eq!(drained.load(SeqCst), 10_000);
     assert!(
         midway,
         "the queued task ran only after the drain: recv did not spend the budget"
@@ -249,32 +243,19 @@ fn draining_an_always_full_channel_still_yields_the_worker() {
 /// The same rule for the queue.
 #[test]
 fn draining_an_always_full_queue_still_yields_the_worker() {
-    let rt = filch::Builder::new().worker_threads(1).build().unwrap();
-    let midway = rt.block_on(async {
+    let midway = common::queued_task_runs_during(|other_ran| async move {
         let queue = Queue::unbounded();
         for i in 0..5_000u32 {
             queue.try_send(i).unwrap();
         }
-        let other_ran = Arc::new(AtomicBool::new(false));
-        let consumer = filch::spawn({
-            let other_ran = other_ran.clone();
-            async move {
-                let other = filch::spawn({
-                    let other_ran = other_ran.clone();
-                    async move { other_ran.store(true, SeqCst) }
-                });
-                let mut midway = false;
-                for n in 0..5_000u32 {
-                    assert_eq!(queue.recv().await, Ok(n));
-                    queue.task_done();
-                    midway |= n < 4_000 && other_ran.load(SeqCst);
-                }
-                queue.join().await;
-                other.await.unwrap();
-                midway
-            }
-        });
-        consumer.await.unwrap()
+        let mut midway = false;
+        for n in 0..5_000u32 {
+            assert_eq!(queue.recv().await, Ok(n));
+            queue.task_done();
+            midway |= n < 4_000 && other_ran.load(SeqCst);
+        }
+        queue.join().await;
+        midway
     });
     assert!(
         midway,
