@@ -124,6 +124,14 @@ pub mod signal {
     pub use filch_reactor::signal::*;
 }
 
+/// Child processes (asyncio's `create_subprocess_exec`): [`process::Command`] and
+/// [`process::Child`], whose exit is awaited without a thread per child and whose pipes are
+/// `futures_io` streams. See `examples/subprocess.rs`.
+#[cfg(unix)]
+pub mod process {
+    pub use filch_reactor::process::*;
+}
+
 /// hyper 1.x on filch (the `hyper` feature): the executor and the timer hyper asks for.
 ///
 /// The sockets need no adapter: [`TcpStream`](net::TcpStream) (and its halves) and

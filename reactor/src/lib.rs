@@ -11,6 +11,8 @@
 //! - [`time`]: a hierarchical timing wheel (6 levels × 64 slots, 1 ms) with exact deadlines, and
 //!   [`sleep`], [`timeout`], [`interval`].
 //! - [`net`]: TCP, UDP and Unix sockets implementing `futures_io::AsyncRead`/`AsyncWrite`.
+//! - [`process`] (Unix): child processes, their exit seen through a pidfd (or `SIGCHLD`) and
+//!   their pipes on the driver; the design is in `process/mod.rs`.
 //! - [`signal`] (Unix): `ctrl_c` and `unix::signal`, delivered by the drivers through a
 //!   self-pipe; the design is in `signal/mod.rs`.
 //! - `hyper` (the `hyper` feature): `hyper::rt::Read`/`Write` on the streams and `FilchTimer`,
@@ -31,6 +33,8 @@ mod io;
 mod loom;
 pub mod net;
 mod precise;
+#[cfg(unix)]
+pub mod process;
 #[cfg(unix)]
 pub mod signal;
 pub mod time;
