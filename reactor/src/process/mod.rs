@@ -55,7 +55,9 @@
 //!   the cooperative budget).
 //!
 //! Cost: a spawn is `std`'s spawn plus one `pidfd_open` and one registration (or a listener); a
-//! child's exit costs one event and one `waitpid`.
+//! child's exit costs one event and one `waitpid`. The spawn itself (`posix_spawn`, or `fork` and
+//! `exec`) runs on the calling worker, as tokio's does: it returns once the child has exec'd (or
+//! failed to), which is quick but not free (the study's `process_spawn_wait` row measures it).
 //!
 //! Everything here must be created inside a filch runtime: [`Command::spawn`] outside one fails,
 //! naming `filch::run`.
