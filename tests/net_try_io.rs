@@ -216,3 +216,124 @@ fn tcp_socket_sets_options_before_connect_and_listen() {
     })
     .unwrap();
 }
+
+#[test]
+fn unix_stream_try_read_try_write_readable_and_into_std() {
+    use filch::net::UnixStream;
+    filch::run(async {
+        let (a, b) = UnixStream::pair()?;
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            b.try_read(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        a.writable().await?;
+        assert_eq!(a.try_write(b"hello")?, 5);
+        let n = loop {
+            b.readable().await?;
+            match b.try_read(&mut buf) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                other => break other?,
+            }
+        };
+        assert_eq!(&buf[..n], b"hello");
+        // A full socket buffer: try_write takes what fits, then says WouldBlock, and does not wait.
+        let chunk = vec![7u8; 64 << 10];
+        let mut sent = 0;
+        loop {
+            match a.try_write(&chunk) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+            assert!(sent < 256 << 20, "the socket buffer never filled");
+        }
+        assert!(sent > 0);
+        // The end of the stream: readable, and try_read says 0 once drained.
+        drop(a);
+        let mut drained = 0;
+        loop {
+            b.readable().await?;
+            match b.try_read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => drained += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        assert_eq!(drained, sent);
+
+        // into_std: refused while a byte read ahead is held, else a working std stream.
+        let (mut a, mut b) = UnixStream::pair()?;
+        a.write_all(b"12345").await?;
+        filch::sleep(Duration::from_millis(5)).await;
+        let mut two = [0u8; 2];
+        b.read_exact(&mut two).await?;
+        let err = b.into_std().unwrap_err();
+        assert!(err.to_string().contains("into_std"), "{err}");
+        let (mut a, b) = UnixStream::pair()?;
+        let mut b = b.into_std()?;
+        b.set_nonblocking(false)?;
+        a.write_all(b"to std").await?;
+        let got = filch::spawn_blocking(move || {
+            let mut buf = [0u8; 6];
+            b.read_exact(&mut buf).map(|()| buf)
+        })
+        .await
+        .unwrap()?;
+        assert_eq!(&got, b"to std");
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn unix_datagram_try_operations_and_into_std() {
+    use filch::net::{UnixDatagram, UnixListener};
+    filch::run(async {
+        let dir = std::env::temp_dir().join(format!("filch-unix-try-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let a = UnixDatagram::bind(dir.join("a"))?;
+        let b = UnixDatagram::bind(dir.join("b"))?;
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            b.try_recv_from(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        a.writable().await?;
+        assert_eq!(a.try_send_to(b"one", dir.join("b"))?, 3);
+        let (n, from) = loop {
+            b.readable().await?;
+            match b.try_recv_from(&mut buf) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                other => break other?,
+            }
+        };
+        assert_eq!(&buf[..n], b"one");
+        assert_eq!(from.as_pathname(), Some(dir.join("a").as_path()));
+
+        let (c, d) = UnixDatagram::pair()?;
+        c.try_send(b"two")?;
+        d.readable().await?;
+        assert_eq!(d.try_recv(&mut buf)?, 3);
+        assert_eq!(&buf[..3], b"two");
+        let d = d.into_std();
+        c.send(b"three").await?;
+        d.set_nonblocking(false)?;
+        let n = d.recv(&mut buf)?;
+        assert_eq!(&buf[..n], b"three");
+
+        let listener = UnixListener::bind(dir.join("l"))?.into_std();
+        let _client = std::os::unix::net::UnixStream::connect(dir.join("l"))?;
+        listener.set_nonblocking(false)?;
+        listener.accept()?;
+        let tcp = TcpListener::bind("127.0.0.1:0").await?.into_std();
+        let _client = std::net::TcpStream::connect(tcp.local_addr()?)?;
+        tcp.set_nonblocking(false)?;
+        tcp.accept()?;
+        std::fs::remove_dir_all(&dir)?;
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap();
+}

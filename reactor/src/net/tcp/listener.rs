@@ -125,6 +125,11 @@ impl TcpListener {
         Poll::Ready(Ok((TcpStream::new_with(sys, handle)?, peer)))
     }
 
+    /// The `std` listener, deregistered from the runtime and still in non-blocking mode.
+    pub fn into_std(self) -> std::net::TcpListener {
+        self.io.into_inner().into()
+    }
+
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()

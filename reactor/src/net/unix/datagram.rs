@@ -100,6 +100,72 @@ impl UnixDatagram {
         .await
     }
 
+    /// Waits until a datagram (or an error) is there to receive. A `try_recv` may still say
+    /// `WouldBlock` (another task took it), and the wait starts over.
+    ///
+    /// ```
+    /// use filch::net::UnixDatagram;
+    /// use std::io::ErrorKind;
+    ///
+    /// filch::run(async {
+    ///     let (a, b) = UnixDatagram::pair()?;
+    ///     let mut buf = [0u8; 8];
+    ///     assert_eq!(b.try_recv(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///     a.writable().await?;
+    ///     a.try_send(b"hi")?;
+    ///     let n = loop {
+    ///         b.readable().await?;
+    ///         match b.try_recv(&mut buf) {
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             other => break other?,
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.io.poll_ready_for(cx, Interest::READABLE)).await
+    }
+
+    /// Waits until the socket can send.
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.io.poll_ready_for(cx, Interest::WRITABLE)).await
+    }
+
+    /// Sends one datagram to the connected peer if the socket can take it now; `WouldBlock`
+    /// otherwise.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::WRITABLE, |s| s.send(buf))
+    }
+
+    /// Receives one datagram from the connected peer if one is there now; `WouldBlock` otherwise.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |s| s.recv(buf))
+    }
+
+    /// Sends one datagram to the socket at `path` if the socket can take it now; `WouldBlock`
+    /// otherwise.
+    pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.io.try_io(Interest::WRITABLE, |s| s.send_to(buf, path))
+    }
+
+    /// Receives one datagram and its sender if one is there now; `WouldBlock` otherwise.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.try_io(Interest::READABLE, |s| s.recv_from(buf))
+    }
+
+    /// The `std` socket, deregistered from the runtime and still in non-blocking mode.
+    pub fn into_std(self) -> std::os::unix::net::UnixDatagram {
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        let fd = self.io.into_inner().into_raw_fd();
+        // SAFETY: `fd` was just given up by the mio socket, which owned it; the std socket takes
+        // that ownership over.
+        unsafe { std::os::unix::net::UnixDatagram::from_raw_fd(fd) }
+    }
+
     /// The address the socket is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()

@@ -74,6 +74,15 @@ impl UnixListener {
         Poll::Ready(Ok((UnixStream::new_with(sys, handle)?, peer)))
     }
 
+    /// The `std` listener, deregistered from the runtime and still in non-blocking mode.
+    pub fn into_std(self) -> std::os::unix::net::UnixListener {
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        let fd = self.io.into_inner().into_raw_fd();
+        // SAFETY: `fd` was just given up by the mio listener, which owned it; the std listener
+        // takes that ownership over.
+        unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) }
+    }
+
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()

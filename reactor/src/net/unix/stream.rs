@@ -111,6 +111,72 @@ impl UnixStream {
     ops::read_methods!(this => this);
     ops::write_methods!(this => this);
 
+    /// Waits until the stream is readable: data, the end of the stream or an error is there to
+    /// read. A [`try_read`](UnixStream::try_read) may still say `WouldBlock` (another reader
+    /// took it), and the wait starts over, as on a [`TcpStream`](crate::net::TcpStream).
+    ///
+    /// ```
+    /// use filch::net::UnixStream;
+    /// use std::io::ErrorKind;
+    ///
+    /// filch::run(async {
+    ///     let (mut a, b) = UnixStream::pair()?;
+    ///     let mut buf = [0u8; 16];
+    ///     assert_eq!(b.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///     a.write_all(b"ping").await?;
+    ///     let n = loop {
+    ///         b.readable().await?;
+    ///         match b.try_read(&mut buf) {
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             other => break other?,
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"ping");
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        if self.io.has_held() {
+            return Ok(());
+        }
+        std::future::poll_fn(|cx| self.io.poll_ready_for(cx, Interest::READABLE)).await
+    }
+
+    /// Waits until the stream is writable (the socket buffer has room, or an error is there).
+    pub async fn writable(&self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.io.poll_ready_for(cx, Interest::WRITABLE)).await
+    }
+
+    /// Reads what is there now, without waiting: `WouldBlock` if nothing is. `Ok(0)` at the end of
+    /// the stream. Pair it with [`readable`](UnixStream::readable).
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_read_stream(buf)
+    }
+
+    /// Writes what the socket takes now, without waiting: `WouldBlock` if it takes nothing. Pair
+    /// it with [`writable`](UnixStream::writable).
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        use std::io::Write;
+        self.io.try_io(Interest::WRITABLE, |mut io| io.write(buf))
+    }
+
+    /// The `std` stream, deregistered from the runtime and still in non-blocking mode. Fails if
+    /// an earlier read kept a byte read ahead (or an error), which the `std` stream would lose.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        if self.io.has_held() {
+            return Err(io::Error::other(
+                "UnixStream::into_std: a read kept a byte (or an error) that the std stream \
+                 would lose; read until WouldBlock before converting",
+            ));
+        }
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        let fd = self.io.into_inner().into_raw_fd();
+        // SAFETY: `fd` was just given up by the mio stream, which owned it; the std stream
+        // takes that ownership over.
+        Ok(unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) })
+    }
+
     /// Shuts down the read direction, the write direction, or both (never blocks).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
