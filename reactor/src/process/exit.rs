@@ -4,13 +4,12 @@
 use crate::coop;
 use crate::io::registration::PollEvented;
 use crate::io::Interest;
-use crate::loom::lock;
 use crate::signal::unix::{signal, Signal, SignalKind};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
 /// What a child's exit is watched through.
@@ -119,6 +118,12 @@ pub(super) fn try_wait(child: &mut std::process::Child) -> io::Result<Option<Exi
             other => return other,
         }
     }
+}
+
+/// Locks `mutex`, ignoring poisoning (nothing here panics under these locks). A `std` mutex in
+/// every build: the reaper's state is outside the loom models (a `static` needs a `const` mutex).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A pidfd (`pidfd_open(2)`), as a mio source.

@@ -1,10 +1,14 @@
 //! Loom models of the channel under `mpmc` and `Queue` (`chan.rs`): a wake-up is never lost
 //! between a send and a receiver registering, between a receive and a sender waiting for room,
-//! when a woken receiver is dropped before it takes its item, or on close. A lost wake-up shows as
-//! a loom deadlock (`block_on` never returns).
+//! when a woken receiver is dropped before it takes its item, or on close. And of `Notify`
+//! (`notify.rs`): a `notify_one` racing a waiter's registration, two of them releasing two
+//! waiters, a turn handed to a waiter that is then dropped, and `notify_waiters` racing a
+//! registered waiter's next poll. A lost wake-up shows as a loom deadlock (`block_on` never
+//! returns).
 //! Run with `RUSTFLAGS="--cfg filch_loom" cargo test -p filch-runtime --release --lib loom_tests`.
 
 use super::chan::{Chan, Recv, Send};
+use super::Notify;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Arc;
 use loom::future::block_on;
@@ -100,5 +104,96 @@ fn close_wakes_every_waiter() {
         });
         assert_eq!(block_on(Recv::new(&chan)), Err(()));
         closer.join().unwrap();
+    });
+}
+
+/// A `notify_one` on another thread races the waiter's first poll: it either wakes the waiter or
+/// leaves the permit that the poll takes.
+#[test]
+fn notify_one_wakes_a_waiter_or_leaves_the_permit() {
+    crate::task::loom_tests::model(|| {
+        let notify = Arc::new(Notify::new());
+        let notifier = thread::spawn({
+            let notify = notify.clone();
+            move || notify.notify_one()
+        });
+        block_on(notify.notified());
+        notifier.join().unwrap();
+    });
+}
+
+/// Two `notify_one` calls from two threads release two waiting tasks, whatever the order of the
+/// calls and of the waiters' next polls (each call hands one waiter its own turn). Both register
+/// first: with nobody waiting, two calls leave a single permit, by design.
+#[test]
+fn two_notify_one_release_two_waiters() {
+    crate::task::loom_tests::model(|| {
+        let notify = Arc::new(Notify::new());
+        let waker = Waker::from(std::sync::Arc::new(Count::default()));
+        let mut cx = Context::from_waker(&waker);
+        let mut first = Box::pin(notify.notified());
+        let mut second = Box::pin(notify.notified());
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        let notifiers: Vec<_> = (0..2)
+            .map(|_| {
+                let notify = notify.clone();
+                thread::spawn(move || notify.notify_one())
+            })
+            .collect();
+        // `block_on` polls again with its own waker: a turn already handed is taken at once.
+        block_on(first);
+        block_on(second);
+        for notifier in notifiers {
+            notifier.join().unwrap();
+        }
+    });
+}
+
+/// A waiter that may have been handed the turn is dropped unused (it lost a `select!`): the turn
+/// goes to the other waiter, or back as the permit it then takes.
+#[test]
+fn a_turn_handed_to_a_dropped_waiter_is_passed_on() {
+    crate::task::loom_tests::model(|| {
+        let notify = Arc::new(Notify::new());
+        let first_waker = std::sync::Arc::new(Count::default());
+        let waker = Waker::from(first_waker.clone());
+        let mut first = Box::pin(notify.notified());
+        assert!(first
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        let second = thread::spawn({
+            let notify = notify.clone();
+            move || block_on(notify.notified())
+        });
+        let notifier = thread::spawn({
+            let notify = notify.clone();
+            move || notify.notify_one()
+        });
+        notifier.join().unwrap();
+        drop(first);
+        second.join().unwrap();
+    });
+}
+
+/// `notify_waiters` on another thread races the next poll of a waiter that registered on its
+/// first: the waiter completes (it was waiting when the call was made).
+#[test]
+fn notify_waiters_wakes_a_registered_waiter() {
+    crate::task::loom_tests::model(|| {
+        let notify = Arc::new(Notify::new());
+        let waker = Waker::from(std::sync::Arc::new(Count::default()));
+        let mut waiter = Box::pin(notify.notified());
+        assert!(waiter
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        let notifier = thread::spawn({
+            let notify = notify.clone();
+            move || notify.notify_waiters()
+        });
+        block_on(waiter);
+        notifier.join().unwrap();
     });
 }

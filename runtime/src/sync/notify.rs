@@ -10,13 +10,14 @@
 use super::leaf::{self, Leaf};
 use super::mutex::{Mutex as AsyncMutex, MutexGuard};
 use crate::coop;
+use crate::loom::lock;
+use crate::loom::sync::{Mutex, MutexGuard as StateGuard};
 use event_listener::{Event as Listeners, IntoNotification};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::task::{ready, Context, Poll, Waker};
 
 /// A flag that tasks can wait for (asyncio's `Event`): [`set`](Event::set) wakes every waiter,
@@ -182,20 +183,23 @@ struct NotifyState {
 
 impl Notify {
     /// A new `Notify` without a permit.
+    #[cfg(not(filch_loom))]
     pub const fn new() -> Notify {
         Notify {
-            state: Mutex::new(NotifyState {
-                permit: false,
-                waiting: VecDeque::new(),
-                handed: Vec::new(),
-                generation: 0,
-                next_id: 0,
-            }),
+            state: Mutex::new(NotifyState::new()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, NotifyState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// A new `Notify` without a permit (loom's mutex has no `const` constructor).
+    #[cfg(filch_loom)]
+    pub fn new() -> Notify {
+        Notify {
+            state: Mutex::new(NotifyState::new()),
+        }
+    }
+
+    fn lock(&self) -> StateGuard<'_, NotifyState> {
+        lock(&self.state)
     }
 
     /// Wakes the first task waiting, or leaves a permit (at most one) for the next to wait.
@@ -265,6 +269,16 @@ impl Future for Notified<'_> {
 }
 
 impl NotifyState {
+    const fn new() -> NotifyState {
+        NotifyState {
+            permit: false,
+            waiting: VecDeque::new(),
+            handed: Vec::new(),
+            generation: 0,
+            next_id: 0,
+        }
+    }
+
     /// Puts a waiter at the back; its id and the generation it waits in.
     fn register(&mut self, waker: &Waker) -> (u64, u64) {
         let id = self.next_id;
