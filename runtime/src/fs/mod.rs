@@ -30,6 +30,15 @@
 //! .unwrap();
 //! ```
 
+mod buffer;
+mod file;
+mod open_options;
+mod read_dir;
+
+pub use file::File;
+pub use open_options::OpenOptions;
+pub use read_dir::{read_dir, DirEntry, ReadDir};
+
 use std::error::Error;
 use std::fmt;
 use std::fs::{Metadata, Permissions};
@@ -62,6 +71,24 @@ impl Error for PathError {
     }
 }
 
+/// `source` as an `io::Error` of the same kind that names `op` and the path(s).
+fn path_error(
+    op: &'static str,
+    path: PathBuf,
+    to: Option<PathBuf>,
+    source: io::Error,
+) -> io::Error {
+    io::Error::new(
+        source.kind(),
+        PathError {
+            op,
+            path,
+            to,
+            source,
+        },
+    )
+}
+
 /// Runs `f` on the blocking pool, naming `path` (and `to`) in its error.
 async fn run<T, F>(op: &'static str, path: PathBuf, to: Option<PathBuf>, f: F) -> io::Result<T>
 where
@@ -69,17 +96,7 @@ where
     T: Send + 'static,
 {
     let joined = crate::spawn_blocking(move || {
-        f(&path, to.as_deref()).map_err(|source| {
-            io::Error::new(
-                source.kind(),
-                PathError {
-                    op,
-                    path,
-                    to,
-                    source,
-                },
-            )
-        })
+        f(&path, to.as_deref()).map_err(|source| path_error(op, path, to, source))
     })
     .await;
     match joined {
