@@ -25,8 +25,9 @@ use std::task::{Context, Poll};
 ///
 /// **Errors of buffered writes come late.** A write returns as soon as its bytes are in the
 /// buffer; if writing them to the file fails, the error is returned by the next call that waits
-/// for that write: the next write, or a flush, read or seek. Call `flush` (or `close`) at the
-/// end and check it. A `File` dropped with writes still buffered or in flight has them written
+/// for that write: the next write, or a flush, read or seek. The error is returned once, and the
+/// bytes that failed are not tried again. Call `flush` (or `close`) at the end and check it. A
+/// `File` dropped with writes still buffered or in flight has them written
 /// all the same (even if the runtime shuts down meanwhile), but any error is lost, as with
 /// tokio's `File`.
 ///
