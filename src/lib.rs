@@ -19,6 +19,7 @@
 //! | `await asyncio.sleep(d)` | [`filch::sleep(d).await`](sleep) |
 //! | `asyncio.wait_for(aw, t)` / `asyncio.timeout(t)` | [`filch::timeout(t, fut).await`](timeout) |
 //! | `asyncio.to_thread(f)` | [`filch::spawn_blocking(f)`](spawn_blocking) |
+//! | files (`aiofiles`) | [`fs::read`], [`fs::write`], ...; [`fs::File`] (buffered), [`fs::read_dir`] |
 //! | `loop.add_signal_handler(SIGINT, ...)` | [`filch::signal::ctrl_c().await`](signal::ctrl_c), [`signal::unix::signal`] (Unix) |
 //! | one event loop on one thread | [`Builder::new_current_thread`]; non-`Send` tasks: [`spawn_local`] |
 //! | a fake clock in tests | [`time::pause`], [`time::advance`], [`time::resume`], [`time::now`], [`Builder::start_paused`] |
@@ -182,15 +183,17 @@ pub mod hyper {
     pub use filch_runtime::hyper::FilchExecutor;
 }
 
-/// Streams: the `futures-io` traits that filch's sockets implement, with the extension methods
-/// and helpers a program needs — `read_to_end`, `write_all`, buffered readers and writers, lines,
-/// `copy`, `split` (a method of `AsyncReadExt`) — so that a line-based server needs no other dependency.
+/// Streams: the `futures-io` traits that filch's sockets and [`fs::File`] implement, with the
+/// extension methods and helpers a program needs — `read_to_end`, `write_all`, `seek`, buffered
+/// readers and writers, lines, `copy`, `split` (a method of `AsyncReadExt`) — so that a
+/// line-based server needs no other dependency.
 ///
 /// Re-exported from [futures-util](https://docs.rs/futures-util) (futures-rs, the ecosystem's
 /// common toolkit), rather than written again: these work with any `AsyncRead`/`AsyncWrite`,
 /// filch's or not. (futures-lite, smaller, was tried first: its `read_line` overwrites the
-/// string instead of appending to it as `std`'s does, which a doc test here caught.) Each call on a filch socket goes through the socket's own `poll_read`/`poll_write`, which
-/// take part in the cooperative budget.
+/// string instead of appending to it as `std`'s does, which a doc test here caught.) Each call on a
+/// filch socket or file goes through its own `poll_read`/`poll_write`, which take part in the
+/// cooperative budget.
 ///
 /// ```
 /// use filch::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -230,8 +233,10 @@ pub mod io {
     };
 }
 
-/// Files and directories, asynchronously, on the blocking pool; every error names its path. See
-/// the module's page for the design and the cost.
+/// Files and directories, asynchronously, on the blocking pool: whole-file calls, a buffered
+/// [`fs::File`] (`AsyncRead`, `AsyncWrite`, `AsyncSeek`; one hand-off to the pool per 64 KiB,
+/// however small the reads and writes), [`fs::read_dir`] in batches of 32 entries; every error
+/// names its path. See the module's page for the design and the cost.
 pub mod fs {
     pub use filch_runtime::fs::*;
 }

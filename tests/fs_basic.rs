@@ -1,46 +1,30 @@
 //! `filch::fs`: the whole-file and directory calls on the blocking pool, and errors that name
 //! their paths.
 
+mod common;
+
+use common::TempDir;
 use std::io::ErrorKind;
-use std::path::PathBuf;
-
-/// A fresh directory for one test, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("filch-fs-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 #[test]
 fn a_large_file_round_trips_and_copies() {
     let dir = TempDir::new("large");
     filch::run(async {
         let data: Vec<u8> = (0..8 << 20).map(|i: u32| (i * 7 + i / 251) as u8).collect();
-        let a = dir.0.join("a.bin");
-        let b = dir.0.join("sub/dir/b.bin");
+        let a = dir.path().join("a.bin");
+        let b = dir.path().join("sub/dir/b.bin");
         filch::fs::write(&a, &data).await?;
         filch::fs::create_dir_all(b.parent().unwrap()).await?;
         assert_eq!(filch::fs::copy(&a, &b).await?, data.len() as u64);
         assert_eq!(filch::fs::read(&b).await?, data);
         assert_eq!(filch::fs::metadata(&b).await?.len(), data.len() as u64);
-        let c = dir.0.join("c.bin");
+        let c = dir.path().join("c.bin");
         filch::fs::rename(&b, &c).await?;
         assert!(!filch::fs::try_exists(&b).await?);
         assert!(filch::fs::try_exists(&c).await?);
         filch::fs::remove_file(&c).await?;
-        filch::fs::remove_dir_all(dir.0.join("sub")).await?;
-        assert!(!filch::fs::try_exists(dir.0.join("sub")).await?);
+        filch::fs::remove_dir_all(dir.path().join("sub")).await?;
+        assert!(!filch::fs::try_exists(dir.path().join("sub")).await?);
         Ok::<_, std::io::Error>(())
     })
     .unwrap();
@@ -63,7 +47,7 @@ fn concurrent_readers_and_writers() {
         });
         let tasks: Vec<_> = (0..32u32)
             .map(|i| {
-                let path = dir.0.join(format!("f{i}"));
+                let path = dir.path().join(format!("f{i}"));
                 filch::spawn(async move {
                     let body = format!("file {i}\n").repeat(1000);
                     filch::fs::write(&path, &body).await?;
@@ -84,7 +68,7 @@ fn concurrent_readers_and_writers() {
 fn errors_name_the_path_and_keep_the_kind_and_source() {
     let dir = TempDir::new("errors");
     filch::run(async {
-        let missing = dir.0.join("does-not-exist.txt");
+        let missing = dir.path().join("does-not-exist.txt");
         let err = filch::fs::read(&missing).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
         let text = err.to_string();
@@ -97,12 +81,15 @@ fn errors_name_the_path_and_keep_the_kind_and_source() {
         assert!(source.to_string().contains("No such file"), "{source}");
 
         // A directory where a file is expected.
-        let err = filch::fs::read_to_string(&dir.0).await.unwrap_err();
+        let err = filch::fs::read_to_string(dir.path()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::IsADirectory);
-        assert!(err.to_string().contains(&*dir.0.to_string_lossy()), "{err}");
+        assert!(
+            err.to_string().contains(&*dir.path().to_string_lossy()),
+            "{err}"
+        );
 
         // Two paths: both named.
-        let err = filch::fs::copy(&missing, dir.0.join("to.txt"))
+        let err = filch::fs::copy(&missing, dir.path().join("to.txt"))
             .await
             .unwrap_err();
         let text = err.to_string();
@@ -112,16 +99,18 @@ fn errors_name_the_path_and_keep_the_kind_and_source() {
         );
 
         // Not UTF-8.
-        let bin = dir.0.join("bin");
+        let bin = dir.path().join("bin");
         filch::fs::write(&bin, [0xff, 0xfe, 0x00]).await?;
         assert_eq!(
             filch::fs::read_to_string(&bin).await.unwrap_err().kind(),
             ErrorKind::InvalidData
         );
         // A directory that is not empty.
-        filch::fs::create_dir(dir.0.join("full")).await?;
-        filch::fs::write(dir.0.join("full/x"), "x").await?;
-        assert!(filch::fs::remove_dir(dir.0.join("full")).await.is_err());
+        filch::fs::create_dir(dir.path().join("full")).await?;
+        filch::fs::write(dir.path().join("full/x"), "x").await?;
+        assert!(filch::fs::remove_dir(dir.path().join("full"))
+            .await
+            .is_err());
         Ok::<_, std::io::Error>(())
     })
     .unwrap();
@@ -133,9 +122,9 @@ fn links_and_permissions() {
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new("links");
     filch::run(async {
-        let file = dir.0.join("target.txt");
+        let file = dir.path().join("target.txt");
         filch::fs::write(&file, "t").await?;
-        let link = dir.0.join("link");
+        let link = dir.path().join("link");
         std::os::unix::fs::symlink(&file, &link)?;
         assert_eq!(filch::fs::read_link(&link).await?, file);
         assert!(filch::fs::symlink_metadata(&link)
@@ -146,8 +135,11 @@ fn links_and_permissions() {
             filch::fs::canonicalize(&link).await?,
             std::fs::canonicalize(&file)?
         );
-        filch::fs::hard_link(&file, dir.0.join("hard")).await?;
-        assert_eq!(filch::fs::read_to_string(dir.0.join("hard")).await?, "t");
+        filch::fs::hard_link(&file, dir.path().join("hard")).await?;
+        assert_eq!(
+            filch::fs::read_to_string(dir.path().join("hard")).await?,
+            "t"
+        );
         filch::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).await?;
         assert_eq!(
             filch::fs::metadata(&file).await?.permissions().mode() & 0o777,

@@ -1,12 +1,13 @@
 //! Helpers shared by the integration tests: a hang guard, panic-message extraction, a drop
-//! counter, a bounded spin-wait, a minimal executor for polling outside any runtime, and a
-//! runtime started with a paused clock.
+//! counter, a bounded spin-wait, a minimal executor for polling outside any runtime, a runtime
+//! started with a paused clock, and a temporary directory.
 
 // Each test crate uses only some of these helpers.
 #![allow(dead_code)]
 
 use std::any::Any;
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -176,4 +177,32 @@ where
         .await
         .unwrap()
     })
+}
+
+/// A fresh directory for one test (`filch-fs-{name}-{pid}` in the temp dir), removed when
+/// dropped.
+pub(crate) struct TempDir(PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("filch-fs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("cannot create the test's directory");
+        TempDir(dir)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// `name` in the directory.
+    pub(crate) fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
