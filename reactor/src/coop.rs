@@ -19,14 +19,20 @@ pub const BUDGET: u8 = 128;
 thread_local! {
     /// `None`: unconstrained (not inside a task poll).
     static CURRENT: Cell<Option<u8>> = const { Cell::new(None) };
+    /// Task polls on this thread that ended with their budget spent (the budget made the task
+    /// yield), not yet taken by [`take_forced_yields`].
+    static FORCED: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Runs `f` with a fresh budget, restoring the previous one afterwards (also on unwind).
+/// Runs `f` with a fresh budget, restoring the previous one afterwards (also on unwind). A poll
+/// that ends with the budget spent is counted for [`take_forced_yields`].
 pub fn budget<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(Option<u8>);
     impl Drop for Reset {
         fn drop(&mut self) {
-            let _ = CURRENT.try_with(|c| c.set(self.0));
+            if let Ok(Some(0)) = CURRENT.try_with(|c| c.replace(self.0)) {
+                let _ = FORCED.try_with(|f| f.set(f.get() + 1));
+            }
         }
     }
     let prev = CURRENT.with(|c| c.replace(Some(BUDGET)));
@@ -45,6 +51,12 @@ pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
     let prev = CURRENT.with(|c| c.replace(None));
     let _reset = Reset(prev);
     f()
+}
+
+/// How many task polls on this thread ended with their budget spent since the last call: the
+/// polls the budget cut short (a metric: the runtime adds it to the worker's count).
+pub fn take_forced_yields() -> u64 {
+    FORCED.try_with(|f| f.replace(0)).unwrap_or(0)
 }
 
 /// Whether the budget is spent: the next leaf poll would answer `Pending`. For a combinator that

@@ -10,7 +10,7 @@ use crate::time::Timers;
 use std::fmt;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 use std::time::Duration;
@@ -30,6 +30,21 @@ pub struct Driver {
     tick: u16,
 }
 
+/// A reading of a driver's counters ([`Handle::metrics`]); each value is read on its own
+/// (relaxed), so they may be a few events apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DriverMetrics {
+    /// Timers registered now (pending `sleep`s, `timeout`s and intervals).
+    pub timers: usize,
+    /// I/O sources registered now (sockets, pipes, pidfds, the signal pipe).
+    pub io_sources: usize,
+    /// Turns of the driver so far (blocking and non-blocking).
+    pub turns: u64,
+    /// Events those turns fetched from the OS poller.
+    pub events: u64,
+}
+
 /// A cloneable reference to a driver: registers sources and timers, and interrupts a blocked turn.
 #[derive(Clone)]
 pub struct Handle {
@@ -42,6 +57,11 @@ pub(crate) struct Inner {
     slab: Mutex<Slab>,
     /// Registered sources, readable without the slab lock.
     num_sources: AtomicUsize,
+    /// Turns made, and the events they fetched (readiness, wake-ups and signals counted alike):
+    /// written by the driver's holder alone (a load and a store, no read-modify-write), read by
+    /// [`Handle::metrics`].
+    turns: AtomicU64,
+    events: AtomicU64,
     pub(crate) timers: Timers,
     is_shutdown: AtomicBool,
     /// Called when a timer or a source is registered while no thread is blocked in the driver
@@ -78,6 +98,8 @@ impl Driver {
                     waker,
                     slab: Mutex::new(Slab::new()),
                     num_sources: AtomicUsize::new(0),
+                    turns: AtomicU64::new(0),
+                    events: AtomicU64::new(0),
                     timers: Timers::new(),
                     is_shutdown: AtomicBool::new(false),
                     unwatched_hook: OnceLock::new(),
@@ -136,10 +158,15 @@ impl Driver {
             Err(e) => panic!("filch: polling the I/O driver failed: {e}"),
         }
         self.tick = self.tick.wrapping_add(1);
+        // Relaxed load and store: only the holder (`&mut self`) writes these.
+        let turns = &inner.turns;
+        turns.store(turns.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         let mut signalled = false;
         if !self.events.is_empty() {
             let slab = lock(&inner.slab);
+            let mut fetched = 0;
             for event in self.events.iter() {
+                fetched += 1;
                 let token = event.token();
                 if token == WAKER_TOKEN || token == TIMER_TOKEN {
                     continue;
@@ -155,6 +182,9 @@ impl Driver {
                     io.take_wakers(ready, woken);
                 }
             }
+            drop(slab);
+            let events = &inner.events;
+            events.store(events.load(Ordering::Relaxed) + fetched, Ordering::Relaxed);
         }
         #[cfg(unix)]
         if signalled {
@@ -278,6 +308,16 @@ impl Handle {
         }
         self.inner.timers.shutdown(&mut wakers);
         wake_all(&mut wakers);
+    }
+
+    /// What the driver holds and has done: for the runtime's metrics.
+    pub fn metrics(&self) -> DriverMetrics {
+        DriverMetrics {
+            timers: self.inner.timers.len(),
+            io_sources: self.inner.num_sources.load(Ordering::Relaxed),
+            turns: self.inner.turns.load(Ordering::Relaxed),
+            events: self.inner.events.load(Ordering::Relaxed),
+        }
     }
 
     /// Whether [`Handle::shutdown`] was called.

@@ -40,7 +40,7 @@ pub mod signal;
 pub mod time;
 
 pub use context::{enter, EnterGuard};
-pub use driver::{wake_all, Driver, Handle};
+pub use driver::{wake_all, Driver, DriverMetrics, Handle};
 pub use io::{Interest, Ready};
 pub use time::{
     interval, interval_at, sleep, sleep_until, timeout, timeout_at, Elapsed, Interval,

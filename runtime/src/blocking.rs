@@ -149,6 +149,12 @@ impl BlockingPool {
         }
     }
 
+    /// Threads (busy or idle), idle threads and queued jobs now, for the metrics.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let state = self.inner.lock();
+        (state.num_threads, state.num_idle, state.queue.len())
+    }
+
     /// Jobs queued or running.
     pub(crate) fn in_flight(&self) -> usize {
         self.inner.in_flight.load(Ordering::SeqCst)

@@ -120,6 +120,27 @@ impl Handle {
     {
         self.inner.shared.blocking.spawn(&self.inner, f)
     }
+
+    /// A snapshot of the runtime's counters and queues: per worker (polls, steals, parks, queue
+    /// depth, busy time, ...) and for the runtime (live and spawned tasks, the injector, the
+    /// blocking pool, the driver's timers, sources and turns). Always on; reading it takes a
+    /// few locks briefly and stops nothing. See [`RuntimeMetrics`](crate::RuntimeMetrics).
+    ///
+    /// ```
+    /// let rt = filch::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// rt.block_on(async {
+    ///     let sleeper = filch::spawn(filch::sleep(std::time::Duration::from_secs(60)));
+    ///     filch::yield_now().await;
+    ///     let metrics = handle.metrics();
+    ///     assert_eq!(metrics.workers.len(), handle.metrics().workers.len());
+    ///     assert!(metrics.live_tasks >= 1);
+    ///     sleeper.abort();
+    /// });
+    /// ```
+    pub fn metrics(&self) -> crate::RuntimeMetrics {
+        self.inner.shared.metrics()
+    }
 }
 
 impl fmt::Debug for Handle {

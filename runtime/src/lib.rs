@@ -45,6 +45,7 @@ mod handle;
 pub mod hyper;
 mod local;
 mod loom;
+mod metrics;
 mod park_thread;
 mod runtime;
 mod scheduler;
@@ -62,6 +63,7 @@ pub use combinators::{
 pub use group::{Failure, GroupError, Scope, TaskGroup};
 pub use handle::{spawn, spawn_blocking, EnterGuard, Handle, TryCurrentError};
 pub use local::spawn_local;
+pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use runtime::Runtime;
 pub use task::{Id, JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};

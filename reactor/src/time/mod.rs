@@ -346,6 +346,11 @@ impl Timers {
         drop(waker);
     }
 
+    /// Timers registered now (a racy reading, for metrics).
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
     /// No timer is pending (a racy hint, for skipping idle driver turns).
     pub(crate) fn is_empty(&self) -> bool {
         self.len.load(Ordering::Relaxed) == 0

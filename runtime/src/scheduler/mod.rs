@@ -93,7 +93,9 @@ pub(crate) use worker::{in_any_worker, in_worker_of, start, WorkerConfig, Worker
 
 use crate::blocking::BlockingPool;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::metrics::{RuntimeMetrics, WorkerCounters, WorkerMetrics};
 use crate::task::{self, Id, JoinHandle, OwnedTasks, Schedule, Task};
+use crossbeam_utils::CachePadded;
 use filch_reactor::Driver;
 use handoff::DriverSlot;
 use idle::Idle;
@@ -142,6 +144,10 @@ pub(crate) struct Shared {
     /// Number of worker threads that have exited, for a bounded wait at shutdown.
     exited: Mutex<usize>,
     exited_cv: Condvar,
+    /// Each worker's counters, written by that worker only (`metrics.rs`).
+    counters: Box<[CachePadded<WorkerCounters>]>,
+    /// The origin of the counters' timestamps.
+    started: Instant,
 }
 
 /// What [`Shared::jump_if_idle`] did.
@@ -557,5 +563,49 @@ impl Shared {
 
     pub(crate) fn num_workers(&self) -> usize {
         self.remotes.len()
+    }
+
+    /// Nanoseconds since the runtime started, at least 1 (0 marks a parked worker's
+    /// `busy_since_ns`).
+    fn now_ns(&self) -> u64 {
+        (self.started.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// A snapshot of the counters and queues (`metrics.rs`).
+    pub(crate) fn metrics(&self) -> RuntimeMetrics {
+        let now = self.now_ns();
+        let workers = self
+            .counters
+            .iter()
+            .zip(self.remotes.iter())
+            .map(|(c, remote)| WorkerMetrics {
+                polls: c.polls.get(),
+                steals: c.steals.get(),
+                steal_attempts: c.steal_attempts.get(),
+                parks: c.parks.get(),
+                unparks: c.unparks.get(),
+                local_queue_depth: remote.stealer.len(),
+                lifo_hits: c.lifo_hits.get(),
+                budget_forced_yields: c.forced_yields.get(),
+                busy: c.busy(now),
+            })
+            .collect();
+        let (live_tasks, spawned_tasks) = self.owned.counts();
+        let (blocking_threads, blocking_idle_threads, blocking_queue_depth) =
+            self.blocking.counts();
+        let driver = self.driver_handle.metrics();
+        RuntimeMetrics {
+            workers,
+            injector_depth: self.injector.len(),
+            live_tasks,
+            spawned_tasks,
+            blocking_threads,
+            blocking_idle_threads,
+            blocking_queue_depth,
+            timers: driver.timers,
+            io_sources: driver.io_sources,
+            driver_turns: driver.turns,
+            driver_events: driver.events,
+        }
     }
 }

@@ -59,6 +59,9 @@ mod imp {
         pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
         }
+        pub(crate) fn len(&self) -> usize {
+            self.0.len()
+        }
     }
 
     impl<T> Injector<T> {
@@ -92,6 +95,9 @@ mod imp {
         }
         pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.len()
         }
     }
 
@@ -144,6 +150,9 @@ mod imp {
         pub(crate) fn is_empty(&self) -> bool {
             lock(&self.0).is_empty()
         }
+        pub(crate) fn len(&self) -> usize {
+            lock(&self.0).len()
+        }
     }
 
     impl<T> Injector<T> {
@@ -174,6 +183,9 @@ mod imp {
         }
         pub(crate) fn is_empty(&self) -> bool {
             lock(&self.0).is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            lock(&self.0).len()
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::context;
 use crate::coop;
 use crate::loom::sync::atomic::AtomicBool;
 use crate::loom::sync::MutexGuard;
+use crate::metrics::WorkerCounters;
 use crate::task::OwnedTasks;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -136,6 +137,8 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
             clock_jumping: std::sync::atomic::AtomicBool::new(false),
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
+            counters: (0..n).map(|_| Default::default()).collect(),
+            started: std::time::Instant::now(),
         }),
     };
 
@@ -258,6 +261,7 @@ impl Worker {
         impl Drop for Exit<'_> {
             fn drop(&mut self) {
                 let _ = WORKER.try_with(|w| w.set(ptr::null()));
+                self.0.asleep();
                 self.0.drain_core();
                 self.0.shared().worker_exited();
             }
@@ -265,8 +269,41 @@ impl Worker {
         WORKER.with(|w| w.set(&self));
         let _exit = Exit(&self);
         let _enter = context::enter(self.handle.clone());
+        self.awake();
         while let Some(task) = self.next_task() {
+            self.counters().polls.add(1);
             task.run();
+        }
+    }
+
+    fn counters(&self) -> &WorkerCounters {
+        &self.shared().counters[self.index]
+    }
+
+    /// Metrics: a busy stretch begins (the worker starts, or wakes up).
+    fn awake(&self) {
+        let shared = self.shared();
+        shared.counters[self.index]
+            .busy_since_ns
+            .store(shared.now_ns(), Ordering::Relaxed);
+    }
+
+    /// Metrics: a busy stretch ends (the worker parks, or exits); the budget's count of forced
+    /// yields on this thread is added to the worker's.
+    fn asleep(&self) {
+        let shared = self.shared();
+        let counters = &shared.counters[self.index];
+        let since = counters.busy_since_ns.swap(0, Ordering::Relaxed);
+        if since != 0 {
+            counters.busy_ns.add(shared.now_ns().saturating_sub(since));
+        }
+        self.publish_forced_yields();
+    }
+
+    fn publish_forced_yields(&self) {
+        let forced = coop::take_forced_yields();
+        if forced > 0 {
+            self.counters().forced_yields.add(forced);
         }
     }
 
@@ -315,9 +352,10 @@ impl Worker {
     /// `ParkSignal` (which keeps a token, so a wake between the flag check and the park is not
     /// lost). From this thread it only sets the flag: the loop reads it before it parks.
     pub(super) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        struct Leave;
-        impl Drop for Leave {
+        struct Leave<'a>(&'a Worker);
+        impl Drop for Leave<'_> {
             fn drop(&mut self) {
+                self.0.asleep();
                 let _ = WORKER.try_with(|w| w.set(ptr::null()));
             }
         }
@@ -325,7 +363,8 @@ impl Worker {
             debug_assert!(w.get().is_null(), "checked by the caller");
             w.set(self);
         });
-        let _leave = Leave;
+        self.awake();
+        let _leave = Leave(self);
         let root = Arc::new(RootWaker {
             woken: std::sync::atomic::AtomicBool::new(true),
             handle: self.handle.clone(),
@@ -349,7 +388,10 @@ impl Worker {
             let mut shutdown = false;
             for _ in 0..MAINTENANCE_INTERVAL {
                 match self.try_next() {
-                    Found::Task(task) => task.run(),
+                    Found::Task(task) => {
+                        self.counters().polls.add(1);
+                        task.run();
+                    }
                     Found::Shutdown => {
                         shutdown = true;
                         break;
@@ -398,6 +440,7 @@ impl Worker {
             if self.handle.is_shutdown() {
                 return Found::Shutdown;
             }
+            self.publish_forced_yields();
             core.turn_driver = shared.driver_handle.has_work();
             if !core.yielded.is_empty() {
                 while let Some(task) = core.yielded.pop_front() {
@@ -418,6 +461,7 @@ impl Worker {
             // Shuffle builds: sometimes the LIFO task goes behind the queue at once.
             if core.lifo_streak < MAX_LIFO_STREAK && !shuffle::chance(4) {
                 core.lifo_streak += 1;
+                self.counters().lifo_hits.add(1);
                 // Through `found`: a worker unparked as a searcher may find a task its own driver
                 // turn put here, and must not stay "searching" while it runs it (every push
                 // would then skip waking an idle worker: a lost wake-up if the task waits for
@@ -491,10 +535,14 @@ impl Worker {
             if victim == self.index {
                 continue;
             }
+            let counters = self.counters();
+            counters.steal_attempts.add(1);
             if let Some(task) = shared.remotes[victim]
                 .stealer
                 .steal_batch_and_pop(&core.local)
             {
+                // The local queue was empty (`find_task` looked there first).
+                counters.steals.add(1 + core.local.len() as u64);
                 return Some(task);
             }
         }
@@ -504,6 +552,8 @@ impl Worker {
     /// Sleeps until unparked. False if the runtime is shutting down.
     fn park(&self) -> bool {
         let shared = self.shared();
+        self.counters().parks.add(1);
+        self.asleep();
         let was_searching = std::mem::take(&mut self.core.borrow_mut().searching);
         // Whatever this worker started (tasks, jobs, wake-ups) is visible by now.
         shared.bump_clock_epoch();
@@ -573,6 +623,8 @@ impl Worker {
             }
         };
         self.core.borrow_mut().searching = searching;
+        self.counters().unparks.add(1);
+        self.awake();
         if self.handle.is_shutdown() {
             return false;
         }

@@ -25,6 +25,10 @@ pub(crate) struct OwnedTasks<S: 'static> {
 
 struct Shard {
     head: Option<NonNull<Header>>,
+    /// Tasks in this shard now, and tasks ever bound to it (for the metrics; kept under the
+    /// lock the list takes anyway).
+    live: usize,
+    spawned: u64,
 }
 
 // SAFETY: the shard only stores pointers to tasks that the list holds a reference to, and the
@@ -37,7 +41,13 @@ impl<S: Schedule> OwnedTasks<S> {
         let n = shards.max(1).next_power_of_two();
         OwnedTasks {
             shards: (0..n)
-                .map(|_| CachePadded::new(Mutex::new(Shard { head: None })))
+                .map(|_| {
+                    CachePadded::new(Mutex::new(Shard {
+                        head: None,
+                        live: 0,
+                        spawned: 0,
+                    }))
+                })
                 .collect(),
             closed: AtomicBool::new(false),
             _p: PhantomData,
@@ -106,6 +116,15 @@ impl<S: Schedule> OwnedTasks<S> {
         }
     }
 
+    /// Tasks in the list now, and tasks ever added to it (for the metrics: each shard is locked
+    /// in turn, so the two may be a few tasks apart from any one moment).
+    pub(crate) fn counts(&self) -> (usize, u64) {
+        self.shards.iter().fold((0, 0), |(live, spawned), shard| {
+            let shard = lock(shard);
+            (live + shard.live, spawned + shard.spawned)
+        })
+    }
+
     /// Refuses every later `bind`, then cancels every task in the list.
     ///
     /// `closed` is written before any shard is locked and read by `bind` under its shard's lock, so
@@ -144,6 +163,8 @@ impl Shard {
             }
         }
         self.head = Some(ptr);
+        self.live += 1;
+        self.spawned += 1;
     }
 
     fn pop_front(&mut self) -> Option<NonNull<Header>> {
@@ -169,6 +190,7 @@ impl Shard {
             }
             *links = Links::default();
         }
+        self.live -= 1;
         Some(ptr)
     }
 }

@@ -1,0 +1,210 @@
+//! Runtime metrics: what [`Handle::metrics`](crate::Handle::metrics) reads.
+//!
+//! # Design
+//!
+//! Always on, so they must cost next to nothing:
+//!
+//! - **Per-worker counters** ([`WorkerCounters`]) live in the shared state, one cache-padded
+//!   block per worker, and only that worker writes them: each increment is a relaxed load and a
+//!   relaxed store (no locked read-modify-write, no cache line shared with another writer). A
+//!   reader on another thread loads them relaxed: each value is exact as of some recent moment,
+//!   and the values of one snapshot may be a few events apart.
+//! - **Per poll** a worker pays one such increment (`polls`), plus one for a LIFO-slot hit.
+//!   Steals, steal attempts, parks and unparks are counted where they happen, all off the hot
+//!   path. Busy time takes two clock reads per park, never per poll.
+//! - **Budget-forced yields** are counted by the reactor's budget (a thread-local, bumped when a
+//!   task poll ends with its budget spent) and added to the worker's counter when it parks or
+//!   at a maintenance tick, so a snapshot may miss the last few.
+//! - **Runtime-wide values** are read when the snapshot is taken: queue lengths from the queues
+//!   themselves, live and spawned tasks from the owned-task list (counted under the shard locks
+//!   it takes anyway), the blocking pool's threads and queue under its lock, the driver's
+//!   timers, sources, turns and events from its own counters.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A counter written by one thread only: an increment is a relaxed load and store.
+#[derive(Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`. Only the counter's owner calls this.
+    #[inline]
+    pub(crate) fn add(&self, n: u64) {
+        self.0.store(
+            self.0.load(Ordering::Relaxed).wrapping_add(n),
+            Ordering::Relaxed,
+        );
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What one worker counts about itself.
+#[derive(Default)]
+pub(crate) struct WorkerCounters {
+    pub(crate) polls: Counter,
+    pub(crate) lifo_hits: Counter,
+    pub(crate) steals: Counter,
+    pub(crate) steal_attempts: Counter,
+    pub(crate) parks: Counter,
+    pub(crate) unparks: Counter,
+    pub(crate) forced_yields: Counter,
+    /// Nanoseconds spent out of `park` before the current stretch.
+    pub(crate) busy_ns: Counter,
+    /// When the current busy stretch began (nanoseconds since the runtime's start), or 0 while
+    /// parked.
+    pub(crate) busy_since_ns: AtomicU64,
+}
+
+impl WorkerCounters {
+    /// Total busy time as of `now_ns` (since the runtime's start).
+    pub(crate) fn busy(&self, now_ns: u64) -> Duration {
+        let since = self.busy_since_ns.load(Ordering::Relaxed);
+        let current = if since == 0 {
+            0
+        } else {
+            now_ns.saturating_sub(since)
+        };
+        Duration::from_nanos(self.busy_ns.get() + current)
+    }
+}
+
+/// A snapshot of a runtime's state and counters, from [`Handle::metrics`](crate::Handle::metrics).
+///
+/// Counters (`polls`, `steals`, ...) only grow: take two snapshots and subtract for rates.
+/// Depths and counts (`local_queue_depth`, `live_tasks`, ...) are the values at the moment of
+/// reading. Each value is read on its own, without stopping the runtime, so the values of one
+/// snapshot may be a few events apart. `Display` prints it as a table.
+///
+/// ```
+/// let rt = filch::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let tasks: Vec<_> = (0..10).map(|i| filch::spawn(async move { i })).collect();
+///     filch::join_all(tasks).await;
+/// });
+/// let metrics = rt.handle().metrics();
+/// assert!(metrics.spawned_tasks >= 10);
+/// assert!(metrics.workers.iter().map(|w| w.polls).sum::<u64>() >= 10);
+/// println!("{metrics}");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RuntimeMetrics {
+    /// One entry per worker, in worker order.
+    pub workers: Vec<WorkerMetrics>,
+    /// Tasks waiting in the shared (injector) queue.
+    pub injector_depth: usize,
+    /// Tasks alive now: spawned, not yet completed (or cancelled).
+    pub live_tasks: usize,
+    /// Tasks spawned on this runtime so far (`spawn`, `spawn_local`, task groups).
+    pub spawned_tasks: u64,
+    /// Threads of the blocking pool now, busy or idle.
+    pub blocking_threads: usize,
+    /// Of those, the ones idle (waiting for a job).
+    pub blocking_idle_threads: usize,
+    /// Blocking jobs queued, waiting for a thread.
+    pub blocking_queue_depth: usize,
+    /// Timers registered now.
+    pub timers: usize,
+    /// I/O sources registered now.
+    pub io_sources: usize,
+    /// Driver turns so far.
+    pub driver_turns: u64,
+    /// Events fetched by those turns.
+    pub driver_events: u64,
+}
+
+/// One worker's part of [`RuntimeMetrics`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerMetrics {
+    /// Task polls run by this worker.
+    pub polls: u64,
+    /// Tasks it took from other workers' queues (each steal moves a batch).
+    pub steals: u64,
+    /// Other workers' queues it tried to steal from.
+    pub steal_attempts: u64,
+    /// Times it went to sleep (on its parker or in the driver).
+    pub parks: u64,
+    /// Times it woke up from sleep.
+    pub unparks: u64,
+    /// Tasks in its local queue now.
+    pub local_queue_depth: usize,
+    /// Tasks it ran from its LIFO slot (the task it had just woken or spawned).
+    pub lifo_hits: u64,
+    /// Task polls that ended because the cooperative budget was spent (counted when the worker
+    /// parks or every 61 ticks, so the last few may be missing).
+    pub budget_forced_yields: u64,
+    /// Time spent awake (running tasks, looking for work, turning the driver without blocking),
+    /// as opposed to asleep.
+    pub busy: Duration,
+}
+
+impl RuntimeMetrics {
+    /// Driver events per turn, on average so far (0 before the first turn).
+    pub fn events_per_turn(&self) -> f64 {
+        if self.driver_turns == 0 {
+            0.0
+        } else {
+            self.driver_events as f64 / self.driver_turns as f64
+        }
+    }
+}
+
+impl fmt::Display for RuntimeMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "tasks: {} live, {} spawned; injector: {}; blocking: {} threads ({} idle), {} queued",
+            self.live_tasks,
+            self.spawned_tasks,
+            self.injector_depth,
+            self.blocking_threads,
+            self.blocking_idle_threads,
+            self.blocking_queue_depth
+        )?;
+        writeln!(
+            f,
+            "driver: {} timers, {} sources, {} turns, {:.2} events/turn",
+            self.timers,
+            self.io_sources,
+            self.driver_turns,
+            self.events_per_turn()
+        )?;
+        writeln!(
+            f,
+            "{:>6} {:>10} {:>8} {:>9} {:>8} {:>8} {:>6} {:>10} {:>8} {:>10}",
+            "worker",
+            "polls",
+            "stolen",
+            "attempts",
+            "parks",
+            "unparks",
+            "queue",
+            "lifo hits",
+            "budget",
+            "busy"
+        )?;
+        for (i, w) in self.workers.iter().enumerate() {
+            writeln!(
+                f,
+                "{:>6} {:>10} {:>8} {:>9} {:>8} {:>8} {:>6} {:>10} {:>8} {:>10.1?}",
+                i,
+                w.polls,
+                w.steals,
+                w.steal_attempts,
+                w.parks,
+                w.unparks,
+                w.local_queue_depth,
+                w.lifo_hits,
+                w.budget_forced_yields,
+                w.busy
+            )?;
+        }
+        Ok(())
+    }
+}
