@@ -19,20 +19,17 @@ pub const BUDGET: u8 = 128;
 thread_local! {
     /// `None`: unconstrained (not inside a task poll).
     static CURRENT: Cell<Option<u8>> = const { Cell::new(None) };
-    /// Task polls on this thread that ended with their budget spent (the budget made the task
-    /// yield), not yet taken by [`take_forced_yields`].
+    /// Leaf polls on this thread that the spent budget turned away (each makes its task yield),
+    /// not yet taken by [`take_forced_yields`].
     static FORCED: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Runs `f` with a fresh budget, restoring the previous one afterwards (also on unwind). A poll
-/// that ends with the budget spent is counted for [`take_forced_yields`].
+/// Runs `f` with a fresh budget, restoring the previous one afterwards (also on unwind).
 pub fn budget<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(Option<u8>);
     impl Drop for Reset {
         fn drop(&mut self) {
-            if let Ok(Some(0)) = CURRENT.try_with(|c| c.replace(self.0)) {
-                let _ = FORCED.try_with(|f| f.set(f.get() + 1));
-            }
+            let _ = CURRENT.try_with(|c| c.set(self.0));
         }
     }
     let prev = CURRENT.with(|c| c.replace(Some(BUDGET)));
@@ -53,8 +50,9 @@ pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// How many task polls on this thread ended with their budget spent since the last call: the
-/// polls the budget cut short (a metric: the runtime adds it to the worker's count).
+/// How many leaf polls on this thread the spent budget turned away since the last call (a
+/// metric: the runtime adds it to the worker's count). Counted on that path alone, which is
+/// already the slow one, so that task polls pay nothing for it.
 pub fn take_forced_yields() -> u64 {
     FORCED.try_with(|f| f.replace(0)).unwrap_or(0)
 }
@@ -82,6 +80,7 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Progress> {
         // Thread-local already destroyed: a thread exiting; do not limit it.
         Err(_) => Poll::Ready(Progress { restore: None }),
         Ok(None) => {
+            let _ = FORCED.try_with(|f| f.set(f.get() + 1));
             cx.waker().wake_by_ref();
             Poll::Pending
         }

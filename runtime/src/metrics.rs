@@ -12,9 +12,10 @@
 //! - **Per poll** a worker pays one such increment (`polls`), plus one for a LIFO-slot hit.
 //!   Steals, steal attempts, parks and unparks are counted where they happen, all off the hot
 //!   path. Busy time takes two clock reads per park, never per poll.
-//! - **Budget-forced yields** are counted by the reactor's budget (a thread-local, bumped when a
-//!   task poll ends with its budget spent) and added to the worker's counter when it parks or
-//!   at a maintenance tick, so a snapshot may miss the last few.
+//! - **Budget-forced yields** are counted by the reactor's budget on the path where it turns a
+//!   leaf poll away (a thread-local: no cost to polls that are not turned away), and added to
+//!   the worker's counter when it parks or at a maintenance tick, so a snapshot may miss the
+//!   last few.
 //! - **Runtime-wide values** are read when the snapshot is taken: queue lengths from the queues
 //!   themselves, live and spawned tasks from the owned-task list (counted under the shard locks
 //!   it takes anyway), the blocking pool's threads and queue under its lock, the driver's
@@ -136,8 +137,9 @@ pub struct WorkerMetrics {
     pub local_queue_depth: usize,
     /// Tasks it ran from its LIFO slot (the task it had just woken or spawned).
     pub lifo_hits: u64,
-    /// Task polls that ended because the cooperative budget was spent (counted when the worker
-    /// parks or every 61 ticks, so the last few may be missing).
+    /// Leaf polls (a socket, a timer, a join handle, a channel...) that the spent cooperative
+    /// budget turned away, each making its task yield (counted when the worker parks or every
+    /// 61 ticks, so the last few may be missing).
     pub budget_forced_yields: u64,
     /// Time spent awake (running tasks, looking for work, turning the driver without blocking),
     /// as opposed to asleep.

@@ -18,6 +18,7 @@ use crate::loom::sync::atomic::AtomicBool;
 use crate::loom::sync::MutexGuard;
 use crate::metrics::WorkerCounters;
 use crate::task::OwnedTasks;
+use crossbeam_utils::CachePadded;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -49,6 +50,9 @@ pub(crate) struct Core {
 pub(super) struct Worker {
     handle: Handle,
     index: usize,
+    /// This worker's counters (also in `Shared::counters`, for readers): held here so that a
+    /// poll's increment costs no lookup.
+    counters: Arc<CachePadded<WorkerCounters>>,
     core: RefCell<Core>,
     parker: Parker,
     /// The wakers of a driver turn, woken after the driver's lock is released (user code never
@@ -166,6 +170,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
         let worker = Worker {
             handle: handle.clone(),
             index: 0,
+            counters: handle.shared.counters[0].clone(),
             core: RefCell::new(core),
             parker,
             woken: RefCell::new(Vec::new()),
@@ -183,6 +188,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
         let worker = Worker {
             handle: handle.clone(),
             index,
+            counters: handle.shared.counters[index].clone(),
             core: RefCell::new(core),
             parker,
             woken: RefCell::new(Vec::new()),
@@ -277,25 +283,25 @@ impl Worker {
     }
 
     fn counters(&self) -> &WorkerCounters {
-        &self.shared().counters[self.index]
+        &self.counters
     }
 
     /// Metrics: a busy stretch begins (the worker starts, or wakes up).
     fn awake(&self) {
-        let shared = self.shared();
-        shared.counters[self.index]
+        self.counters
             .busy_since_ns
-            .store(shared.now_ns(), Ordering::Relaxed);
+            .store(self.shared().now_ns(), Ordering::Relaxed);
     }
 
     /// Metrics: a busy stretch ends (the worker parks, or exits); the budget's count of forced
     /// yields on this thread is added to the worker's.
     fn asleep(&self) {
-        let shared = self.shared();
-        let counters = &shared.counters[self.index];
+        let counters = &self.counters;
         let since = counters.busy_since_ns.swap(0, Ordering::Relaxed);
         if since != 0 {
-            counters.busy_ns.add(shared.now_ns().saturating_sub(since));
+            counters
+                .busy_ns
+                .add(self.shared().now_ns().saturating_sub(since));
         }
         self.publish_forced_yields();
     }
