@@ -3,6 +3,7 @@
 use crate::blocking::{BlockingConfig, BlockingPool};
 use crate::runtime::Runtime;
 use crate::scheduler;
+use crate::watchdog::SlowPollCallback;
 use std::fmt;
 use std::io;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ pub struct Builder {
     keep_alive: Duration,
     stack_size: Option<usize>,
     hooks: ThreadHooks,
+    slow_poll_threshold: Option<Duration>,
+    on_slow_poll: SlowPollCallback,
 }
 
 /// A callback run on a runtime thread.
@@ -79,6 +82,8 @@ impl Builder {
             keep_alive: Duration::from_secs(10),
             stack_size: None,
             hooks: ThreadHooks::default(),
+            slow_poll_threshold: Some(Duration::from_millis(100)),
+            on_slow_poll: Arc::new(crate::watchdog::print_to_stderr),
         }
     }
 
@@ -225,6 +230,62 @@ impl Builder {
         self
     }
 
+    /// How long one poll of a task may run before it is reported as slow, while it still runs
+    /// (and again when it returns): 100 ms by default; `None` turns the reports off. A poll that
+    /// long is a task blocking its worker (`std::thread::sleep`, a blocking call, a long
+    /// computation without an `.await`), and everything queued behind it waits.
+    ///
+    /// One watchdog thread for the whole process reads each worker's current poll every quarter
+    /// of the threshold; the workers pay nothing more per poll than the metrics do. Reports go
+    /// to [`on_slow_poll`](Builder::on_slow_poll), by default one line on stderr:
+    ///
+    /// ```text
+    /// filch: task 7 "fetch" has been in one poll on worker 1 for at least 104ms (blocking its worker?)
+    /// filch: task 7 "fetch" returned after at least 301ms in one poll on worker 1
+    /// ```
+    pub fn slow_poll_threshold(&mut self, threshold: Option<Duration>) -> &mut Builder {
+        self.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// Where slow polls are reported (see [`slow_poll_threshold`](Builder::slow_poll_threshold)):
+    /// `f` is called on the watchdog thread, once while the poll runs and once when it returns.
+    /// A panic in `f` is caught.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// let reports = Arc::new(Mutex::new(Vec::new()));
+    /// let rt = filch::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .slow_poll_threshold(Some(Duration::from_millis(20)))
+    ///     .on_slow_poll({
+    ///         let reports = reports.clone();
+    ///         move |slow| reports.lock().unwrap().push(slow.to_string())
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     filch::task::Builder::new()
+    ///         .name("blocker")
+    ///         .spawn(async { std::thread::sleep(Duration::from_millis(100)) })
+    ///         .await
+    ///         .unwrap();
+    /// });
+    /// drop(rt);
+    /// # std::thread::sleep(Duration::from_millis(20));
+    /// let reports = reports.lock().unwrap();
+    /// assert!(reports[0].contains("\"blocker\" has been in one poll"), "{reports:?}");
+    /// ```
+    pub fn on_slow_poll(
+        &mut self,
+        f: impl Fn(&crate::SlowPoll) + Send + Sync + 'static,
+    ) -> &mut Builder {
+        self.on_slow_poll = Arc::new(f);
+        self
+    }
+
     /// Creates the I/O driver and starts the worker threads (none for a current-thread runtime). Fails only if the operating system
     /// refuses a poller (epoll/kqueue instance) or a thread.
     pub fn build(&mut self) -> io::Result<Runtime> {
@@ -253,7 +314,16 @@ impl Builder {
             blocking,
             lend: self.current_thread,
         })?;
-        Ok(Runtime::from_parts(handle, workers))
+        let watched = self.slow_poll_threshold.map(|threshold| {
+            let watched = Arc::new(crate::watchdog::Watched {
+                counters: handle.shared.counters.to_vec(),
+                threshold,
+                callback: self.on_slow_poll.clone(),
+            });
+            crate::watchdog::register(&watched);
+            watched
+        });
+        Ok(Runtime::from_parts(handle, workers, watched))
     }
 }
 

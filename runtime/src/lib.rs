@@ -52,6 +52,7 @@ mod scheduler;
 pub mod sync;
 pub mod task;
 mod test_thread;
+mod watchdog;
 mod yield_now;
 
 pub use budget::{consume_budget, unconstrained, Unconstrained};
@@ -66,6 +67,7 @@ pub use local::spawn_local;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use runtime::Runtime;
 pub use task::{Id, JoinError, JoinHandle};
+pub use watchdog::SlowPoll;
 pub use yield_now::{yield_now, YieldNow};
 
 /// What the `join!`, `try_join!` and `select!` macros and `#[filch::test]` expand to; not part

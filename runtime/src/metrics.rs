@@ -56,6 +56,8 @@ pub(crate) struct WorkerCounters {
     pub(crate) forced_yields: Counter,
     /// Nanoseconds spent out of `park` before the current stretch.
     pub(crate) busy_ns: Counter,
+    /// The task being polled (its raw id), or 0 between polls: for the slow-poll watchdog.
+    pub(crate) current_task: AtomicU64,
     /// When the current busy stretch began (nanoseconds since the runtime's start), or 0 while
     /// parked.
     pub(crate) busy_since_ns: AtomicU64,

@@ -6,6 +6,7 @@ use crate::{context, local, park_thread, scheduler};
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A running filch runtime: worker threads, the injector, and the blocking pool.
@@ -29,6 +30,8 @@ pub struct Runtime {
     workers: scheduler::Workers,
     /// Set once `shutdown` ran, so that `Drop` after `shutdown_timeout` does not wait again.
     shut_down: bool,
+    /// The slow-poll watchdog's registration (it holds a `Weak`): dropped with the runtime.
+    _watched: Option<Arc<crate::watchdog::Watched>>,
 }
 
 impl Runtime {
@@ -37,11 +40,16 @@ impl Runtime {
         crate::Builder::new().build()
     }
 
-    pub(crate) fn from_parts(inner: scheduler::Handle, workers: scheduler::Workers) -> Runtime {
+    pub(crate) fn from_parts(
+        inner: scheduler::Handle,
+        workers: scheduler::Workers,
+        watched: Option<Arc<crate::watchdog::Watched>>,
+    ) -> Runtime {
         Runtime {
             handle: Handle { inner },
             workers,
             shut_down: false,
+            _watched: watched,
         }
     }
 

@@ -145,7 +145,7 @@ pub(crate) struct Shared {
     exited: Mutex<usize>,
     exited_cv: Condvar,
     /// Each worker's counters, written by that worker only (`metrics.rs`).
-    counters: Box<[Arc<CachePadded<WorkerCounters>>]>,
+    pub(crate) counters: Box<[Arc<CachePadded<WorkerCounters>>]>,
     /// The origin of the counters' timestamps.
     started: Instant,
 }

@@ -277,9 +277,21 @@ impl Worker {
         let _enter = context::enter(self.handle.clone());
         self.awake();
         while let Some(task) = self.next_task() {
-            self.counters().polls.add(1);
-            task.run();
+            self.run_task(task);
         }
+    }
+
+    /// Polls `task`, counted, with its id published for the slow-poll watchdog.
+    #[inline]
+    fn run_task(&self, task: Notified) {
+        let counters = &self.counters;
+        counters.polls.add(1);
+        // Relaxed: the watchdog only compares readings taken a period apart.
+        counters
+            .current_task
+            .store(task.id().to_raw(), Ordering::Relaxed);
+        task.run();
+        counters.current_task.store(0, Ordering::Relaxed);
     }
 
     fn counters(&self) -> &WorkerCounters {
@@ -394,10 +406,7 @@ impl Worker {
             let mut shutdown = false;
             for _ in 0..MAINTENANCE_INTERVAL {
                 match self.try_next() {
-                    Found::Task(task) => {
-                        self.counters().polls.add(1);
-                        task.run();
-                    }
+                    Found::Task(task) => self.run_task(task),
                     Found::Shutdown => {
                         shutdown = true;
                         break;

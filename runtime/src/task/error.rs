@@ -88,6 +88,16 @@ impl Id {
         self.0.get() & Id::NAMED != 0
     }
 
+    /// The whole word, name flag included: what a worker publishes for the watchdog.
+    pub(crate) fn to_raw(self) -> u64 {
+        self.0.get()
+    }
+
+    /// An id from [`to_raw`](Id::to_raw); `None` for 0.
+    pub(crate) fn from_raw(raw: u64) -> Option<Id> {
+        NonZeroU64::new(raw).map(Id)
+    }
+
     /// The identifier as a number.
     pub fn as_u64(self) -> u64 {
         self.0.get() & !Id::NAMED

@@ -97,6 +97,7 @@ pub use builder::Builder;
 pub use error::{Id, JoinError};
 pub use join::JoinHandle;
 pub(crate) use list::OwnedTasks;
+pub(crate) use name::get as name_of;
 pub(crate) use raw::{Header, RawTask};
 
 use std::future::Future;
@@ -185,6 +186,10 @@ impl<S: 'static> Notified<S> {
     pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> Notified<S> {
         // SAFETY: forwarded to the caller.
         Notified(unsafe { Task::from_raw(ptr) })
+    }
+
+    pub(crate) fn id(&self) -> Id {
+        self.0.id()
     }
 
     /// Polls the task once (or cancels it), consuming this reference.

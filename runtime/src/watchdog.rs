@@ -1,0 +1,261 @@
+//! Slow polls, named while they happen: one watchdog thread for the whole process.
+//!
+//! # Design
+//!
+//! A task that blocks its worker (a `std::thread::sleep`, a blocking client call, a long
+//! computation without an `.await`) is the commonest way to hurt an async service, and the
+//! hardest to see: everything queued behind it waits. The watchdog reports such a poll *while it
+//! is still running*, and again when it returns.
+//!
+//! - **What a worker pays per poll**: nothing beyond the metrics' poll count and one relaxed
+//!   store of the task's id before the poll and one of zero after it (`WorkerCounters`). No
+//!   clock is read per poll.
+//! - **The watchdog**: one thread for the process, started with the first runtime that has a
+//!   threshold, asleep (without a timeout) while no runtime is registered. Every runtime built
+//!   with a threshold registers its workers' counters (a `Weak`: a runtime that is gone drops
+//!   out). The thread wakes every quarter of the smallest threshold (1 ms to 250 ms) and reads
+//!   each worker's (poll count, task id): the same pair, with a task id, on two readings means
+//!   the same poll is still running. Once it has been seen running for the threshold, it is
+//!   reported; when the pair changes, a reported poll is reported again as finished.
+//! - **Precision**: a poll is timed from the first reading that saw it, so the times reported are
+//!   lower bounds, short by up to one period (a quarter of the threshold); a poll is reported at
+//!   most a period and a quarter after it passes the threshold. A poll shorter than the
+//!   threshold is never reported; a busy but cooperative task (one whose polls each end quickly)
+//!   never is, however long it runs.
+//! - **Reports** go to the runtime's `on_slow_poll` callback, called on the watchdog thread
+//!   outside its lock; by default one line on stderr.
+
+use crate::metrics::WorkerCounters;
+use crate::task::Id;
+use crossbeam_utils::CachePadded;
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+/// A poll that has run longer than the runtime's
+/// [`slow_poll_threshold`](crate::Builder::slow_poll_threshold): reported to
+/// [`on_slow_poll`](crate::Builder::on_slow_poll) while it still runs, and again when it returns.
+///
+/// `Display` gives the default report: one line naming the task and the worker.
+#[derive(Debug, Clone)]
+pub struct SlowPoll {
+    id: Id,
+    name: Option<Arc<str>>,
+    worker: usize,
+    elapsed: Duration,
+    finished: bool,
+}
+
+impl SlowPoll {
+    /// The task's id (as [`JoinHandle::id`](crate::JoinHandle::id) gives it).
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// The task's name, if it was spawned with one
+    /// ([`task::Builder::name`](crate::task::Builder::name)).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The worker the poll runs on (its index, as in [`RuntimeMetrics::workers`](crate::RuntimeMetrics::workers)).
+    pub fn worker(&self) -> usize {
+        self.worker
+    }
+
+    /// How long the poll has run (while running) or ran (once finished): a lower bound, short
+    /// by at most a quarter of the threshold (see the module docs).
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Whether the poll has returned (the second report), or is still running (the first).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+}
+
+impl fmt::Display for SlowPoll {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "filch: task {}", self.id)?;
+        if let Some(name) = &self.name {
+            write!(f, " {name:?}")?;
+        }
+        if self.finished {
+            write!(
+                f,
+                " returned after at least {:.0?} in one poll on worker {}",
+                self.elapsed, self.worker
+            )
+        } else {
+            write!(
+                f,
+                " has been in one poll on worker {} for at least {:.0?} (blocking its worker?)",
+                self.worker, self.elapsed
+            )
+        }
+    }
+}
+
+/// Where slow polls are reported.
+pub(crate) type SlowPollCallback = Arc<dyn Fn(&SlowPoll) + Send + Sync>;
+
+/// A runtime's registration: its workers' counters, its threshold and its callback. The runtime
+/// holds the `Arc`; the watchdog a `Weak`.
+pub(crate) struct Watched {
+    pub(crate) counters: Vec<Arc<CachePadded<WorkerCounters>>>,
+    pub(crate) threshold: Duration,
+    pub(crate) callback: SlowPollCallback,
+}
+
+/// What the watchdog remembers of one worker between readings.
+#[derive(Clone, Copy)]
+struct Seen {
+    polls: u64,
+    task: u64,
+    since: Instant,
+    reported: bool,
+}
+
+struct Entry {
+    watched: Weak<Watched>,
+    seen: Vec<Seen>,
+}
+
+struct Watchdog {
+    entries: Mutex<Vec<Entry>>,
+    changed: Condvar,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Registers a runtime with the watchdog, starting its thread on first use. If the thread cannot
+/// be started, slow polls go unreported (the runtime itself works the same).
+pub(crate) fn register(watched: &Arc<Watched>) {
+    static WATCHDOG: OnceLock<Option<&'static Watchdog>> = OnceLock::new();
+    let watchdog = WATCHDOG.get_or_init(|| {
+        let watchdog: &'static Watchdog = Box::leak(Box::new(Watchdog {
+            entries: Mutex::new(Vec::new()),
+            changed: Condvar::new(),
+        }));
+        std::thread::Builder::new()
+            .name("filch-watchdog".to_owned())
+            .spawn(move || watchdog.run())
+            .ok()
+            .map(|_| watchdog)
+    });
+    let Some(watchdog) = watchdog else { return };
+    let now = Instant::now();
+    let seen = Seen {
+        polls: 0,
+        task: 0,
+        since: now,
+        reported: false,
+    };
+    lock(&watchdog.entries).push(Entry {
+        watched: Arc::downgrade(watched),
+        seen: vec![seen; watched.counters.len()],
+    });
+    watchdog.changed.notify_one();
+}
+
+impl Watchdog {
+    fn run(&self) {
+        let mut reports = Vec::new();
+        let mut entries = lock(&self.entries);
+        loop {
+            let period = entries
+                .iter()
+                .filter_map(|e| e.watched.upgrade().map(|w| w.threshold / 4))
+                .min();
+            entries = match period {
+                None => self
+                    .changed
+                    .wait(entries)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(period) => {
+                    let period = period.clamp(Duration::from_millis(1), Duration::from_millis(250));
+                    self.changed
+                        .wait_timeout(entries, period)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+            let now = Instant::now();
+            entries.retain_mut(|entry| match entry.watched.upgrade() {
+                Some(watched) => {
+                    scan(&watched, &mut entry.seen, now, &mut reports);
+                    true
+                }
+                None => false,
+            });
+            if !reports.is_empty() {
+                // User code runs outside the lock.
+                drop(entries);
+                for (callback, report) in reports.drain(..) {
+                    // A panicking callback must not take the watchdog down for every runtime.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        callback(&report)
+                    }));
+                }
+                entries = lock(&self.entries);
+            }
+        }
+    }
+}
+
+/// One reading of a runtime's workers.
+fn scan(
+    watched: &Watched,
+    seen: &mut [Seen],
+    now: Instant,
+    reports: &mut Vec<(SlowPollCallback, SlowPoll)>,
+) {
+    for (worker, (counters, seen)) in watched.counters.iter().zip(seen.iter_mut()).enumerate() {
+        // Relaxed: a reading a little stale only delays a report by a period.
+        let task = counters.current_task.load(Ordering::Relaxed);
+        let polls = counters.polls.get();
+        let elapsed = now.saturating_duration_since(seen.since);
+        if task != 0 && task == seen.task && polls == seen.polls {
+            if !seen.reported && elapsed >= watched.threshold {
+                seen.reported = true;
+                reports.push((
+                    watched.callback.clone(),
+                    report(seen.task, worker, elapsed, false),
+                ));
+            }
+            continue;
+        }
+        if seen.reported {
+            reports.push((
+                watched.callback.clone(),
+                report(seen.task, worker, elapsed, true),
+            ));
+        }
+        *seen = Seen {
+            polls,
+            task,
+            since: now,
+            reported: false,
+        };
+    }
+}
+
+fn report(task: u64, worker: usize, elapsed: Duration, finished: bool) -> SlowPoll {
+    let id = Id::from_raw(task).expect("a reported poll has a task id");
+    SlowPoll {
+        id,
+        name: crate::task::name_of(id),
+        worker,
+        elapsed,
+        finished,
+    }
+}
+
+/// The default report: one line on stderr.
+pub(crate) fn print_to_stderr(report: &SlowPoll) {
+    eprintln!("{report}");
+}
