@@ -1,0 +1,176 @@
+#[cfg(feature = "hyper")]
+use super::io::hyper_hello;
+use super::io::{
+    find, heap_in_use, raise, EchoRun, HttpServer, ManyConnections, HELLO, MANY_LISTENERS,
+};
+use super::{local_task, Rt};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Clone)]
+pub(crate) struct Smol(Arc<SmolPool>);
+
+pub(crate) struct SmolPool {
+    executor: Arc<smol::Executor<'static>>,
+    /// Closing it (on drop) stops the executor threads.
+    stop: Option<smol::channel::Sender<()>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for SmolPool {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        for thread in self.threads.get_mut().unwrap().drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Rt for Smol {
+    const NAME: &'static str = "smol";
+    type Join<T: Send + 'static> = smol::Task<T>;
+
+    fn new(workers: usize) -> Smol {
+        // The current-thread column: one thread runs the executor (see `DriverThread`).
+        let workers = workers.max(1);
+        let executor = Arc::new(smol::Executor::new());
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        let threads = (0..workers)
+            .map(|i| {
+                let (executor, stopped) = (executor.clone(), stopped.clone());
+                std::thread::Builder::new()
+                    .name(format!("smol-{i}"))
+                    .spawn(move || {
+                        let _ = smol::block_on(executor.run(stopped.recv()));
+                    })
+                    .expect("smol thread")
+            })
+            .collect();
+        Smol(Arc::new(SmolPool {
+            executor,
+            stop: Some(stop),
+            threads: Mutex::new(threads),
+        }))
+    }
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        smol::block_on(future)
+    }
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.0.executor.spawn(future)
+    }
+    fn spawn_detached<F: Future<Output = ()> + Send + 'static>(&self, future: F) {
+        self.0.executor.spawn(future).detach();
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        smol::future::yield_now()
+    }
+    async fn sleep(duration: Duration) {
+        smol::Timer::after(duration).await;
+    }
+    async fn timeout<F: Future + Send>(duration: Duration, future: F) -> Option<F::Output> {
+        smol::future::or(async { Some(future.await) }, async {
+            smol::Timer::after(duration).await;
+            None
+        })
+        .await
+    }
+    async fn join_all<F: Future + Send>(futures: Vec<F>) -> Vec<F::Output>
+    where
+        F::Output: Send,
+    {
+        futures_util::future::join_all(futures).await
+    }
+    async fn group<F: Future<Output = usize> + Send + 'static>(
+        &self,
+        n: usize,
+        make: fn(usize) -> F,
+    ) -> usize {
+        let tasks: Vec<_> = (0..n).map(|i| self.0.executor.spawn(make(i))).collect();
+        let mut done = 0;
+        for task in tasks {
+            task.await;
+            done += 1;
+        }
+        done
+    }
+    async fn select_loop<F: Future<Output = usize> + Send>(
+        rounds: usize,
+        make: fn(usize) -> F,
+    ) -> usize {
+        let mut sum = 0;
+        for i in 0..rounds {
+            sum += smol::future::or(make(i), std::future::pending()).await;
+        }
+        sum
+    }
+    fn local_tasks(&self, n: usize) -> usize {
+        let local = smol::LocalExecutor::new();
+        smol::block_on(local.run(async {
+            let count = std::rc::Rc::new(std::cell::Cell::new(0));
+            let tasks: Vec<_> = (0..n)
+                .map(|_| local.spawn(local_task(count.clone(), smol::future::yield_now())))
+                .collect();
+            for task in tasks {
+                task.await;
+            }
+            count.get()
+        }))
+    }
+    fn signal_round_trips(&self, rounds: usize) {
+        use async_signal::{Signal, Signals};
+        use smol::stream::StreamExt;
+        let task = self.0.executor.spawn(async move {
+            let mut signals = Signals::new([Signal::Winch]).expect("SIGWINCH listener");
+            for _ in 0..rounds {
+                raise(libc::SIGWINCH);
+                signals.next().await.expect("SIGWINCH").expect("SIGWINCH");
+            }
+        });
+        smol::block_on(task);
+    }
+    // smol-hyper's adapter from `futures-io`: it zeroes hyper's read buffer before every read
+    // (`futures-io` reads take an initialised slice) and leaves `is_write_vectored` false.
+    socket_methods!(
+        smol::net::TcpListener,
+        smol::net::TcpStream,
+        hyper: smol_hyper::rt::FuturesIo::new,
+        smol::io::AsyncReadExt,
+        smol::io::AsyncWriteExt
+    );
+
+    type Tx<T: Send + 'static> = smol::channel::Sender<T>;
+    type Rx<T: Send + 'static> = smol::channel::Receiver<T>;
+    fn channel<T: Send + 'static>(cap: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        smol::channel::bounded(cap)
+    }
+    async fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) {
+        assert!(tx.send(value).await.is_ok(), "receiver alive");
+    }
+    async fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.recv().await.ok()
+    }
+    type Mutex = smol::lock::Mutex<u64>;
+    fn mutex() -> Self::Mutex {
+        smol::lock::Mutex::new(0)
+    }
+    async fn increment(mutex: &Self::Mutex) {
+        *mutex.lock().await += 1;
+    }
+    type Semaphore = smol::lock::Semaphore;
+    fn semaphore(permits: usize) -> Self::Semaphore {
+        smol::lock::Semaphore::new(permits)
+    }
+    async fn with_permit<'a, F: Future + Send + 'a>(
+        semaphore: &'a Self::Semaphore,
+        future: F,
+    ) -> F::Output {
+        let _permit = semaphore.acquire().await;
+        future.await
+    }
+}
