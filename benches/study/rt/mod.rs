@@ -111,6 +111,69 @@ pub(crate) trait Rt: Clone + Send + Sync + 'static {
         semaphore: &'a Self::Semaphore,
         future: F,
     ) -> impl Future<Output = F::Output> + Send + 'a;
+    /// This runtime's oneshot channel, carrying a `usize` (filch `sync::oneshot`, tokio's; smol
+    /// has none: `channel::bounded(1)`, which is async-channel, as smol's users write one).
+    type OneshotTx: Send + 'static;
+    type OneshotRx: Send + 'static;
+    fn oneshot() -> (Self::OneshotTx, Self::OneshotRx);
+    /// Sends without waiting (smol: `try_send` into the empty channel).
+    fn oneshot_send(tx: Self::OneshotTx, value: usize);
+    /// `None` if the sender went without sending.
+    fn oneshot_recv(rx: Self::OneshotRx) -> impl Future<Output = Option<usize>> + Send;
+    /// This runtime's broadcast channel of `u64`s, dropping its oldest message when full as
+    /// tokio's does (filch `sync::broadcast`, which is async-broadcast wrapped; tokio's; smol:
+    /// async-broadcast with its overflow mode on, what smol users reach for).
+    type BroadcastTx: Send + 'static;
+    type BroadcastRx: Send + 'static;
+    /// A channel holding `cap` messages, with `receivers` receivers made before the first send.
+    fn broadcast(cap: usize, receivers: usize) -> (Self::BroadcastTx, Vec<Self::BroadcastRx>);
+    /// Sends without waiting: into a full channel, drops the oldest message.
+    fn broadcast_send(tx: &Self::BroadcastTx, value: u64);
+    fn broadcast_recv(rx: &mut Self::BroadcastRx) -> impl Future<Output = Received> + Send + '_;
+    /// tokio's `Notify` for one waiter: `notify_one` wakes the waiter or, if none waits, leaves a
+    /// permit that the next `notified` takes (filch `sync::Notify`, tokio's; smol has none:
+    /// `FlagEvent`, an event-listener `Event` and a permit flag, as smol users build one).
+    type Notify: Send + Sync + 'static;
+    fn notify() -> Self::Notify;
+    fn notify_one(notify: &Self::Notify);
+    fn notified(notify: &Self::Notify) -> impl Future<Output = ()> + Send + '_;
+    /// This runtime's reader-writer lock over a `u64` (filch `sync::RwLock`, which is
+    /// async-lock's wrapped; tokio's; smol `lock::RwLock`, which is async-lock's).
+    type RwLock: Send + Sync + 'static;
+    fn rwlock() -> Self::RwLock;
+    /// Takes the read lock and returns the value.
+    fn read_value(lock: &Self::RwLock) -> impl Future<Output = u64> + Send + '_;
+    /// Takes the write lock and adds one.
+    fn write_increment(lock: &Self::RwLock) -> impl Future<Output = ()> + Send + '_;
+}
+
+/// What [`Rt::broadcast_recv`] got.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Received {
+    Message(u64),
+    /// The receiver fell behind: this many messages were dropped before it read them.
+    Lagged(u64),
+    Closed,
+}
+
+/// The runtimes' APIs that smol has no counterpart for (filch and tokio only): a watch channel
+/// and a cancellation token. The rows that use them have no smol column.
+pub(crate) trait TokioShaped: Rt {
+    /// A watch channel of `usize` starting at 0 (filch `sync::watch`, tokio's).
+    type WatchTx: Send + Sync + 'static;
+    type WatchRx: Send + 'static;
+    fn watch() -> (Self::WatchTx, Self::WatchRx);
+    fn watch_subscribe(tx: &Self::WatchTx) -> Self::WatchRx;
+    fn watch_send(tx: &Self::WatchTx, value: usize);
+    /// Waits for a value this receiver has not seen and returns it, marking it seen; `None` once
+    /// the sender is gone and the last value was seen.
+    fn watch_changed(rx: &mut Self::WatchRx) -> impl Future<Output = Option<usize>> + Send + '_;
+    /// A cancellation token (filch `sync::CancellationToken`, tokio-util's).
+    type Token: Send + Sync + 'static;
+    fn token() -> Self::Token;
+    fn child_token(token: &Self::Token) -> Self::Token;
+    fn cancel(token: &Self::Token);
+    fn cancelled(token: &Self::Token) -> impl Future<Output = ()> + Send + '_;
 }
 
 /// What a local task does: count itself in `count` (an `Rc`, so the task is not `Send`) around

@@ -3,9 +3,11 @@ use super::io::hyper_hello;
 use super::io::{
     find, heap_in_use, raise, EchoRun, HttpServer, ManyConnections, HELLO, MANY_LISTENERS,
 };
-use super::{local_task, Rt};
+use super::{local_task, Received, Rt};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -173,4 +175,76 @@ impl Rt for Smol {
         let _permit = semaphore.acquire().await;
         future.await
     }
+    type OneshotTx = smol::channel::Sender<usize>;
+    type OneshotRx = smol::channel::Receiver<usize>;
+    fn oneshot() -> (Self::OneshotTx, Self::OneshotRx) {
+        smol::channel::bounded(1)
+    }
+    fn oneshot_send(tx: Self::OneshotTx, value: usize) {
+        assert!(tx.try_send(value).is_ok(), "receiver alive, channel empty");
+    }
+    async fn oneshot_recv(rx: Self::OneshotRx) -> Option<usize> {
+        rx.recv().await.ok()
+    }
+    type BroadcastTx = async_broadcast::Sender<u64>;
+    type BroadcastRx = async_broadcast::Receiver<u64>;
+    fn broadcast(cap: usize, receivers: usize) -> (Self::BroadcastTx, Vec<Self::BroadcastRx>) {
+        let (mut tx, rx) = async_broadcast::broadcast(cap);
+        tx.set_overflow(true);
+        let rxs = (0..receivers).map(|_| rx.new_receiver()).collect();
+        (tx, rxs)
+    }
+    fn broadcast_send(tx: &Self::BroadcastTx, value: u64) {
+        assert!(tx.try_broadcast(value).is_ok(), "receivers alive");
+    }
+    async fn broadcast_recv(rx: &mut Self::BroadcastRx) -> Received {
+        use async_broadcast::RecvError;
+        match rx.recv().await {
+            Ok(value) => Received::Message(value),
+            Err(RecvError::Overflowed(n)) => Received::Lagged(n),
+            Err(RecvError::Closed) => Received::Closed,
+        }
+    }
+    type Notify = FlagEvent;
+    fn notify() -> Self::Notify {
+        FlagEvent {
+            permit: AtomicBool::new(false),
+            event: event_listener::Event::new(),
+        }
+    }
+    fn notify_one(notify: &Self::Notify) {
+        notify.permit.store(true, SeqCst);
+        notify.event.notify(1);
+    }
+    async fn notified(notify: &Self::Notify) {
+        loop {
+            if notify.permit.swap(false, SeqCst) {
+                return;
+            }
+            let listener = notify.event.listen();
+            if notify.permit.swap(false, SeqCst) {
+                return;
+            }
+            listener.await;
+        }
+    }
+    type RwLock = smol::lock::RwLock<u64>;
+    fn rwlock() -> Self::RwLock {
+        smol::lock::RwLock::new(0)
+    }
+    async fn read_value(lock: &Self::RwLock) -> u64 {
+        *lock.read().await
+    }
+    async fn write_increment(lock: &Self::RwLock) {
+        *lock.write().await += 1;
+    }
+}
+
+/// smol's stand-in for tokio's `Notify` (one waiter): a permit flag and an event-listener
+/// `Event`, waited on as event-listener's documentation shows: check, listen, check again, wait.
+/// SeqCst on the flag: `notify` and `listen` are full fences, which the flag's store and loads
+/// pair with.
+pub(crate) struct FlagEvent {
+    permit: AtomicBool,
+    event: event_listener::Event,
 }

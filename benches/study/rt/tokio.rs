@@ -3,7 +3,7 @@ use super::io::hyper_hello;
 use super::io::{
     find, heap_in_use, raise, EchoRun, HttpServer, ManyConnections, HELLO, MANY_LISTENERS,
 };
-use super::{local_task, DriverThread, Rt, Unwrap};
+use super::{local_task, DriverThread, Received, Rt, TokioShaped, Unwrap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -155,5 +155,85 @@ impl Rt for Tokio {
     ) -> F::Output {
         let _permit = semaphore.acquire().await.expect("semaphore open");
         future.await
+    }
+    type OneshotTx = tokio::sync::oneshot::Sender<usize>;
+    type OneshotRx = tokio::sync::oneshot::Receiver<usize>;
+    fn oneshot() -> (Self::OneshotTx, Self::OneshotRx) {
+        tokio::sync::oneshot::channel()
+    }
+    fn oneshot_send(tx: Self::OneshotTx, value: usize) {
+        assert!(tx.send(value).is_ok(), "receiver alive");
+    }
+    async fn oneshot_recv(rx: Self::OneshotRx) -> Option<usize> {
+        rx.await.ok()
+    }
+    type BroadcastTx = tokio::sync::broadcast::Sender<u64>;
+    type BroadcastRx = tokio::sync::broadcast::Receiver<u64>;
+    fn broadcast(cap: usize, receivers: usize) -> (Self::BroadcastTx, Vec<Self::BroadcastRx>) {
+        let (tx, _) = tokio::sync::broadcast::channel(cap);
+        let rxs = (0..receivers).map(|_| tx.subscribe()).collect();
+        (tx, rxs)
+    }
+    fn broadcast_send(tx: &Self::BroadcastTx, value: u64) {
+        assert!(tx.send(value).is_ok(), "receivers alive");
+    }
+    async fn broadcast_recv(rx: &mut Self::BroadcastRx) -> Received {
+        use tokio::sync::broadcast::error::RecvError;
+        match rx.recv().await {
+            Ok(value) => Received::Message(value),
+            Err(RecvError::Lagged(n)) => Received::Lagged(n),
+            Err(RecvError::Closed) => Received::Closed,
+        }
+    }
+    type Notify = tokio::sync::Notify;
+    fn notify() -> Self::Notify {
+        tokio::sync::Notify::new()
+    }
+    fn notify_one(notify: &Self::Notify) {
+        notify.notify_one();
+    }
+    fn notified(notify: &Self::Notify) -> impl Future<Output = ()> + Send + '_ {
+        notify.notified()
+    }
+    type RwLock = tokio::sync::RwLock<u64>;
+    fn rwlock() -> Self::RwLock {
+        tokio::sync::RwLock::new(0)
+    }
+    async fn read_value(lock: &Self::RwLock) -> u64 {
+        *lock.read().await
+    }
+    async fn write_increment(lock: &Self::RwLock) {
+        *lock.write().await += 1;
+    }
+}
+
+impl TokioShaped for Tokio {
+    type WatchTx = tokio::sync::watch::Sender<usize>;
+    type WatchRx = tokio::sync::watch::Receiver<usize>;
+    fn watch() -> (Self::WatchTx, Self::WatchRx) {
+        tokio::sync::watch::channel(0)
+    }
+    fn watch_subscribe(tx: &Self::WatchTx) -> Self::WatchRx {
+        tx.subscribe()
+    }
+    fn watch_send(tx: &Self::WatchTx, value: usize) {
+        assert!(tx.send(value).is_ok(), "receivers alive");
+    }
+    async fn watch_changed(rx: &mut Self::WatchRx) -> Option<usize> {
+        rx.changed().await.ok()?;
+        Some(*rx.borrow_and_update())
+    }
+    type Token = tokio_util::sync::CancellationToken;
+    fn token() -> Self::Token {
+        tokio_util::sync::CancellationToken::new()
+    }
+    fn child_token(token: &Self::Token) -> Self::Token {
+        token.child_token()
+    }
+    fn cancel(token: &Self::Token) {
+        token.cancel();
+    }
+    fn cancelled(token: &Self::Token) -> impl Future<Output = ()> + Send + '_ {
+        token.cancelled()
     }
 }

@@ -97,7 +97,23 @@ const HTTP: &[(&str, Unit)] = &[
     ("ctx switches", Unit::PerRequest),
 ];
 
+/// `workload!(name, [metrics,] about)`: the function `name` on every runtime;
+/// `workload!(name, [metrics,] without_smol, about)`: on filch and tokio (a row whose API smol has
+/// no counterpart for, written over `TokioShaped`).
 macro_rules! workload {
+    ($name:ident, without_smol, $about:expr) => {
+        workload!($name, TIME, without_smol, $about)
+    };
+    ($name:ident, $metrics:expr, without_smol, $about:expr) => {
+        Workload {
+            name: stringify!($name),
+            metrics: $metrics,
+            about: $about,
+            filch: $name::<Filch>,
+            tokio: $name::<Tokio>,
+            smol: None,
+        }
+    };
     ($name:ident, $about:expr) => {
         workload!($name, TIME, $about)
     };
@@ -199,6 +215,51 @@ pub(crate) fn all() -> Vec<Workload> {
             sync_semaphore_fan_out,
             "10,000 tasks each take one of 64 semaphore permits, yield once holding it, and give \
              it back; joined (filch `sync::Semaphore`, tokio's, smol `lock::Semaphore`)"
+        ),
+        workload!(
+            sync_oneshot_10k,
+            "10,000 tasks each send one number into a oneshot channel that the main task awaits, \
+             in order (filch `sync::oneshot`, which is futures-channel's wrapped; tokio \
+             `sync::oneshot`; smol has none: `channel::bounded(1)`, async-channel, sent into \
+             with `try_send`)"
+        ),
+        workload!(
+            sync_watch_fan_out,
+            &[("", Unit::Seconds), ("seen", Unit::Count)],
+            without_smol,
+            "one task sends 1,000 numbers into a watch channel, yielding after each; 16 \
+             receiver tasks each await `changed()` and read the value until they see the last. \
+             `seen`: the values a receiver saw, on average (the others were overwritten before \
+             it looked) (filch `sync::watch`, tokio `sync::watch`; smol has none)"
+        ),
+        workload!(
+            sync_broadcast_fan_out,
+            &[("", Unit::Seconds), ("lagged", Unit::Count)],
+            "one task sends 10,000 numbers into a broadcast channel of capacity 128, yielding \
+             after each; 16 receiver tasks read until it closes. A full channel drops its \
+             oldest message, as tokio's does: `lagged` is what a receiver lost that way, on \
+             average (filch `sync::broadcast`, which is async-broadcast wrapped; tokio \
+             `sync::broadcast`; smol: async-broadcast with its overflow mode on)"
+        ),
+        workload!(
+            sync_notify_ping_pong,
+            "10,000 round trips between two tasks through two notifiers (`notify_one`, then \
+             `notified().await`) (filch `sync::Notify`, tokio `sync::Notify`; smol has none: \
+             an event-listener `Event` and a permit flag, checked, listened to, checked again, \
+             waited on)"
+        ),
+        workload!(
+            sync_rwlock_read_mostly,
+            "16 tasks make 1,000 lock operations each on one reader-writer lock over a number: \
+             every tenth a write adding one, the others reads (filch `sync::RwLock`, which is \
+             async-lock's wrapped; tokio `sync::RwLock`; smol `lock::RwLock`, async-lock's)"
+        ),
+        workload!(
+            sync_cancel_token_10k,
+            without_smol,
+            "10,000 tasks each await `cancelled()` on their own child of one cancellation token; \
+             once all have started, the main task cancels the parent and joins them (filch \
+             `sync::CancellationToken`, tokio-util's `CancellationToken`; smol has none)"
         ),
         workload!(
             signal_round_trip,
