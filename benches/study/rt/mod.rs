@@ -24,6 +24,7 @@ pub(crate) use io::{heap_in_use, EchoRun, HttpServer, ManyConnections};
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -145,6 +146,17 @@ pub(crate) trait Rt: Clone + Send + Sync + 'static {
     fn read_value(lock: &Self::RwLock) -> impl Future<Output = u64> + Send + '_;
     /// Takes the write lock and adds one.
     fn write_increment(lock: &Self::RwLock) -> impl Future<Output = ()> + Send + '_;
+    /// Spawns `true` with this runtime's `process::Command` (smol's is async-process) and waits
+    /// for it to exit successfully. Called from a task of this runtime.
+    fn spawn_true_and_wait() -> impl Future<Output = ()> + Send;
+    /// Pipes `bytes` through `cat`: a task of this runtime writes them to its stdin and closes
+    /// it, while this future reads its stdout to the end; then waits for `cat` to exit. Returns
+    /// what came out.
+    fn through_cat(&self, bytes: Arc<Vec<u8>>) -> impl Future<Output = Vec<u8>> + Send;
+    /// This runtime's whole-file read (filch `fs::read`, tokio's; smol `fs`, which is async-fs).
+    fn read_file(path: &Path) -> impl Future<Output = Vec<u8>> + Send + '_;
+    /// This runtime's whole-file write.
+    fn write_file<'a>(path: &'a Path, contents: &'a [u8]) -> impl Future<Output = ()> + Send + 'a;
 }
 
 /// What [`Rt::broadcast_recv`] got.

@@ -6,6 +6,8 @@ use super::io::{
 use super::{local_task, Received, Rt};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
@@ -237,6 +239,39 @@ impl Rt for Smol {
     }
     async fn write_increment(lock: &Self::RwLock) {
         *lock.write().await += 1;
+    }
+    async fn spawn_true_and_wait() {
+        // async-process has no `wait`: `status` is it (it drops stdin first, which is not piped).
+        let mut child = smol::process::Command::new("true").spawn().unwrap();
+        assert!(child.status().await.unwrap().success());
+    }
+    async fn through_cat(&self, bytes: Arc<Vec<u8>>) -> Vec<u8> {
+        use smol::io::{AsyncReadExt, AsyncWriteExt};
+        let mut cat = smol::process::Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = cat.stdin.take().unwrap();
+        let writer = self.spawn(async move {
+            stdin.write_all(&bytes).await.unwrap();
+        });
+        let mut out = Vec::new();
+        cat.stdout
+            .take()
+            .unwrap()
+            .read_to_end(&mut out)
+            .await
+            .unwrap();
+        writer.await;
+        assert!(cat.status().await.unwrap().success());
+        out
+    }
+    async fn read_file(path: &Path) -> Vec<u8> {
+        smol::fs::read(path).await.unwrap()
+    }
+    async fn write_file<'a>(path: &'a Path, contents: &'a [u8]) {
+        smol::fs::write(path, contents).await.unwrap();
     }
 }
 

@@ -6,6 +6,8 @@ use super::io::{
 use super::{local_task, DriverThread, Received, Rt, TokioShaped, Unwrap};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -204,6 +206,38 @@ impl Rt for Tokio {
     }
     async fn write_increment(lock: &Self::RwLock) {
         *lock.write().await += 1;
+    }
+    async fn spawn_true_and_wait() {
+        let mut child = tokio::process::Command::new("true").spawn().unwrap();
+        assert!(child.wait().await.unwrap().success());
+    }
+    async fn through_cat(&self, bytes: Arc<Vec<u8>>) -> Vec<u8> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut cat = tokio::process::Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = cat.stdin.take().unwrap();
+        let writer = self.spawn(async move {
+            stdin.write_all(&bytes).await.unwrap();
+        });
+        let mut out = Vec::new();
+        cat.stdout
+            .take()
+            .unwrap()
+            .read_to_end(&mut out)
+            .await
+            .unwrap();
+        writer.await;
+        assert!(cat.wait().await.unwrap().success());
+        out
+    }
+    async fn read_file(path: &Path) -> Vec<u8> {
+        tokio::fs::read(path).await.unwrap()
+    }
+    async fn write_file<'a>(path: &'a Path, contents: &'a [u8]) {
+        tokio::fs::write(path, contents).await.unwrap();
     }
 }
 

@@ -268,6 +268,32 @@ pub(crate) fn all() -> Vec<Workload> {
              async-signal)"
         ),
         workload!(
+            process_spawn_wait,
+            &[("sequential", Unit::Seconds), ("50 at once", Unit::Seconds)],
+            "`true` spawned and waited for with the runtime's process API: 100 times one after \
+             another (quick: 20), then 50 at once, one per task (filch `process::Command`, tokio \
+             `process::Command`, smol `process`, which is async-process; all three wait on a pidfd, \
+             which Linux gives them here)"
+        ),
+        workload!(
+            process_cat_1mib,
+            "1 MiB piped through `cat`, 10 times: a task writes it to cat's stdin and closes it \
+             while another reads cat's stdout to the end; then cat is waited for (each \
+             runtime's `process::Command` with piped stdio)"
+        ),
+        workload!(
+            fs_read_small,
+            "1,000 whole-file reads of a 4 KiB file, one after another from one task (filch \
+             `fs::read`, tokio `fs::read`, smol `fs::read`, which is async-fs: each a job on the \
+             runtime's blocking pool, smol's the `blocking` crate's)"
+        ),
+        workload!(
+            fs_write_small,
+            "1,000 whole-file writes of 4 KiB, one after another from one task, each to a file \
+             of its own in a fresh temporary directory; the files are made before the clock \
+             starts and removed after it stops (filch `fs::write`, tokio's, smol's: async-fs)"
+        ),
+        workload!(
             wake_latency,
             &[("p50", Unit::Micros), ("p99", Unit::Micros), ("p99.9", Unit::Micros)],
             "wake-to-run latency of a probe woken from a thread every 500 µs, 1,000 probes (quick: 200), \
