@@ -228,6 +228,7 @@ impl Rt for Filch {
     async fn write_file<'a>(path: &'a Path, contents: &'a [u8]) {
         filch::fs::write(path, contents).await.unwrap();
     }
+    try_read_ping_pong!(filch::net::TcpListener, filch::net::TcpStream);
 }
 
 impl TokioShaped for Filch {
@@ -259,4 +260,5 @@ impl TokioShaped for Filch {
     fn cancelled(token: &Self::Token) -> impl Future<Output = ()> + Send + '_ {
         token.cancelled()
     }
+    socket_connects!(filch::net::TcpListener, filch::net::TcpSocket);
 }

@@ -366,3 +366,73 @@ macro_rules! socket_methods {
         }
     };
 }
+
+/// `Rt::try_read_ping_pong` for a runtime whose stream has tokio's `readable`/`try_read` and a
+/// `write_all` (inherent, or from the traits `$io`).
+macro_rules! try_read_ping_pong {
+    ($Listener:ty, $Stream:ty $(, $io:path)*) => {
+        fn try_read_ping_pong(&self, rounds: usize) {
+            $(#[allow(unused_imports)] use $io;)*
+            /// One byte: `readable().await`, then `try_read`, again while it says `WouldBlock`.
+            async fn read_byte(stream: &$Stream) -> u8 {
+                let mut byte = [0u8; 1];
+                loop {
+                    stream.readable().await.unwrap();
+                    match stream.try_read(&mut byte) {
+                        Ok(1) => return byte[0],
+                        Ok(_) => panic!("the peer closed the stream"),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(e) => panic!("try_read: {e}"),
+                    }
+                }
+            }
+            let rt = self.clone();
+            self.block_on(self.spawn(async move {
+                let listener = <$Listener>::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let echo = rt.spawn(async move {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    for _ in 0..rounds {
+                        let byte = read_byte(&stream).await;
+                        stream.write_all(&[byte]).await.unwrap();
+                    }
+                });
+                let mut stream = <$Stream>::connect(addr).await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                for i in 0..rounds {
+                    stream.write_all(&[i as u8]).await.unwrap();
+                    assert_eq!(read_byte(&stream).await, i as u8);
+                }
+                echo.await;
+            }));
+        }
+    };
+}
+
+/// `TokioShaped::socket_connects` for a runtime with tokio's `TcpSocket` API.
+macro_rules! socket_connects {
+    ($Listener:ty, $Socket:ty) => {
+        fn socket_connects(&self, n: usize) {
+            let rt = self.clone();
+            self.block_on(self.spawn(async move {
+                let listener = <$Listener>::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let acceptor = rt.spawn(async move {
+                    let mut accepted = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        accepted.push(listener.accept().await.unwrap().0);
+                    }
+                    accepted
+                });
+                let mut streams = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let socket = <$Socket>::new_v4().unwrap();
+                    socket.set_reuseaddr(true).unwrap();
+                    streams.push(socket.connect(addr).await.unwrap());
+                }
+                assert_eq!(acceptor.await.len(), n);
+            }));
+        }
+    };
+}

@@ -157,6 +157,10 @@ pub(crate) trait Rt: Clone + Send + Sync + 'static {
     fn read_file(path: &Path) -> impl Future<Output = Vec<u8>> + Send + '_;
     /// This runtime's whole-file write.
     fn write_file<'a>(path: &'a Path, contents: &'a [u8]) -> impl Future<Output = ()> + Send + 'a;
+    /// `rounds` round trips of one byte between two tasks over loopback TCP, each side waiting
+    /// with `readable().await` and reading with `try_read` until it has the byte (smol:
+    /// async-io's `Async::readable` and a read on `get_ref()`), writing with `write_all`.
+    fn try_read_ping_pong(&self, rounds: usize);
 }
 
 /// What [`Rt::broadcast_recv`] got.
@@ -168,8 +172,8 @@ pub(crate) enum Received {
     Closed,
 }
 
-/// The runtimes' APIs that smol has no counterpart for (filch and tokio only): a watch channel
-/// and a cancellation token. The rows that use them have no smol column.
+/// The runtimes' APIs that smol has no counterpart for (filch and tokio only): a watch channel,
+/// a cancellation token and a `TcpSocket`. The rows that use them have no smol column.
 pub(crate) trait TokioShaped: Rt {
     /// A watch channel of `usize` starting at 0 (filch `sync::watch`, tokio's).
     type WatchTx: Send + Sync + 'static;
@@ -186,6 +190,10 @@ pub(crate) trait TokioShaped: Rt {
     fn child_token(token: &Self::Token) -> Self::Token;
     fn cancel(token: &Self::Token);
     fn cancelled(token: &Self::Token) -> impl Future<Output = ()> + Send + '_;
+    /// `n` connects one after another, each through `TcpSocket::new_v4`,
+    /// `set_reuseaddr(true)` and `connect`, to a listener of this runtime that a task accepts
+    /// them on; every stream is kept until the last connect.
+    fn socket_connects(&self, n: usize);
 }
 
 /// What a local task does: count itself in `count` (an `Rc`, so the task is not `Send`) around

@@ -273,6 +273,46 @@ impl Rt for Smol {
     async fn write_file<'a>(path: &'a Path, contents: &'a [u8]) {
         smol::fs::write(path, contents).await.unwrap();
     }
+    fn try_read_ping_pong(&self, rounds: usize) {
+        use smol::io::AsyncWriteExt;
+        use smol::Async;
+        use std::net::{TcpListener, TcpStream};
+        /// One byte: `readable().await` (async-io's: it waits for a reactor event that came
+        /// after it was called), then a read on the inner stream, again while it would block.
+        async fn read_byte(stream: &Async<TcpStream>) -> u8 {
+            use std::io::Read;
+            let mut byte = [0u8; 1];
+            loop {
+                stream.readable().await.unwrap();
+                match stream.get_ref().read(&mut byte) {
+                    Ok(1) => return byte[0],
+                    Ok(_) => panic!("the peer closed the stream"),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => panic!("read: {e}"),
+                }
+            }
+        }
+        let rt = self.clone();
+        self.block_on(self.spawn(async move {
+            let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
+            let addr = listener.get_ref().local_addr().unwrap();
+            let echo = rt.spawn(async move {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                stream.get_ref().set_nodelay(true).unwrap();
+                for _ in 0..rounds {
+                    let byte = read_byte(&stream).await;
+                    stream.write_all(&[byte]).await.unwrap();
+                }
+            });
+            let mut stream = Async::<TcpStream>::connect(addr).await.unwrap();
+            stream.get_ref().set_nodelay(true).unwrap();
+            for i in 0..rounds {
+                stream.write_all(&[i as u8]).await.unwrap();
+                assert_eq!(read_byte(&stream).await, i as u8);
+            }
+            echo.await;
+        }));
+    }
 }
 
 /// smol's stand-in for tokio's `Notify` (one waiter): a permit flag and an event-listener

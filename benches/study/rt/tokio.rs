@@ -239,6 +239,11 @@ impl Rt for Tokio {
     async fn write_file<'a>(path: &'a Path, contents: &'a [u8]) {
         tokio::fs::write(path, contents).await.unwrap();
     }
+    try_read_ping_pong!(
+        tokio::net::TcpListener,
+        tokio::net::TcpStream,
+        tokio::io::AsyncWriteExt
+    );
 }
 
 impl TokioShaped for Tokio {
@@ -270,4 +275,5 @@ impl TokioShaped for Tokio {
     fn cancelled(token: &Self::Token) -> impl Future<Output = ()> + Send + '_ {
         token.cancelled()
     }
+    socket_connects!(tokio::net::TcpListener, tokio::net::TcpSocket);
 }

@@ -344,6 +344,21 @@ pub(crate) fn all() -> Vec<Workload> {
             &[("", Unit::Seconds), ("p99 rtt", Unit::Micros)],
             "50 connections × 2,000 round trips of 64 B on loopback (quick: × 200)"
         ),
+        workload!(
+            net_try_read_ping_pong,
+            "10,000 round trips (quick: 2,000) of one byte between two tasks over loopback TCP, \
+             each side waiting with `readable().await` and reading with `try_read` until it has \
+             the byte, writing with `write_all` (filch and tokio `TcpStream`; smol: async-io's \
+             `Async<TcpStream>`, its `readable()`, which always waits for a reactor event that \
+             came after it was called, and a read on `get_ref()`)"
+        ),
+        workload!(
+            net_tcp_socket_connect,
+            without_smol,
+            "200 connects one after another, each through `TcpSocket::new_v4()`, \
+             `set_reuseaddr(true)` and `connect`, to a loopback listener that a task accepts \
+             them on (filch `net::TcpSocket`, tokio `net::TcpSocket`; smol has none)"
+        ),
     ]
 }
 

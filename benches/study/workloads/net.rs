@@ -1,7 +1,8 @@
-//! Sockets: TCP echo and the many-connections run.
+//! Sockets: TCP echo, the many-connections run, a ping-pong through `readable` and `try_read`,
+//! and connects through `TcpSocket`.
 
-use super::Params;
-use crate::rt::Rt;
+use super::{timed, Params};
+use crate::rt::{Rt, TokioShaped};
 use std::time::Duration;
 
 /// How many connections `c100k` makes: up to 100,000, as the open-file limit allows once the
@@ -52,4 +53,12 @@ pub(super) fn tcp_echo<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
     rtts.sort_unstable();
     let p99 = rtts[(rtts.len() * 99 / 100).min(rtts.len() - 1)];
     vec![run.total.as_secs_f64(), p99.as_secs_f64() * 1e6]
+}
+
+pub(super) fn net_try_read_ping_pong<R: Rt>(rt: &R, p: &Params) -> Vec<f64> {
+    timed(|| rt.try_read_ping_pong(p.pick(10_000, 2_000)))
+}
+
+pub(super) fn net_tcp_socket_connect<R: TokioShaped>(rt: &R, _: &Params) -> Vec<f64> {
+    timed(|| rt.socket_connects(200))
 }
