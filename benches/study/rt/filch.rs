@@ -260,5 +260,5 @@ impl TokioShaped for Filch {
     fn cancelled(token: &Self::Token) -> impl Future<Output = ()> + Send + '_ {
         token.cancelled()
     }
-    socket_connects!(filch::net::TcpListener, filch::net::TcpSocket);
+    socket_connects!(filch::net::TcpSocket);
 }

@@ -411,12 +411,20 @@ macro_rules! try_read_ping_pong {
 }
 
 /// `TokioShaped::socket_connects` for a runtime with tokio's `TcpSocket` API.
+///
+/// The listener is made with `TcpSocket` too, for its backlog: `bind`'s is std's 128, and
+/// 200 connects made faster than the accept task takes them overflowed it, the kernel dropped
+/// the SYN and the connect waited for its retransmission, 1 s later (`nstat`'s
+/// `TcpExtListenOverflows` counted one per such sample, on both runtimes).
 macro_rules! socket_connects {
-    ($Listener:ty, $Socket:ty) => {
+    ($Socket:ty) => {
         fn socket_connects(&self, n: usize) {
             let rt = self.clone();
             self.block_on(self.spawn(async move {
-                let listener = <$Listener>::bind("127.0.0.1:0").await.unwrap();
+                let listening = <$Socket>::new_v4().unwrap();
+                listening.set_reuseaddr(true).unwrap();
+                listening.bind(([127, 0, 0, 1], 0).into()).unwrap();
+                let listener = listening.listen(1_024).unwrap();
                 let addr = listener.local_addr().unwrap();
                 let acceptor = rt.spawn(async move {
                     let mut accepted = Vec::with_capacity(n);

@@ -191,8 +191,9 @@ pub(crate) trait TokioShaped: Rt {
     fn cancel(token: &Self::Token);
     fn cancelled(token: &Self::Token) -> impl Future<Output = ()> + Send + '_;
     /// `n` connects one after another, each through `TcpSocket::new_v4`,
-    /// `set_reuseaddr(true)` and `connect`, to a listener of this runtime that a task accepts
-    /// them on; every stream is kept until the last connect.
+    /// `set_reuseaddr(true)` and `connect`, to a listener of this runtime (a `TcpSocket` listening
+    /// with a backlog of 1,024) that a task accepts them on; every stream is kept until the last
+    /// connect.
     fn socket_connects(&self, n: usize);
 }
 

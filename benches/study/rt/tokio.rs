@@ -275,5 +275,5 @@ impl TokioShaped for Tokio {
     fn cancelled(token: &Self::Token) -> impl Future<Output = ()> + Send + '_ {
         token.cancelled()
     }
-    socket_connects!(tokio::net::TcpListener, tokio::net::TcpSocket);
+    socket_connects!(tokio::net::TcpSocket);
 }
