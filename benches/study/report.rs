@@ -31,8 +31,7 @@ impl Cell<'_> {
     }
 
     /// Ratio of medians filch/`other`, and the min–max of the ratios of the samples taken in the
-    /// same round. None over a median of zero (a count that was nothing, such as the messages a
-    /// broadcast receiver lost).
+    /// same round; none over a median of zero (a count that was nothing: messages lost).
     fn ratio(&self, other: &str) -> Option<(f64, f64, f64)> {
         let ratio = self.median("filch")? / self.median(other).filter(|&m| m > 0.0)?;
         let (f, o) = (self.by_runtime.get("filch")?, self.by_runtime.get(other)?);
