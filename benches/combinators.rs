@@ -4,7 +4,7 @@
 //! `tokio::select!`).
 //!
 //! Each runtime's side is its own tool, behind the comparative study's `Rt` trait
-//! (`study/rt.rs`: `join_all`, `group`, `select_loop`), so the criterion bench and the study run
+//! (`study/rt/`: `join_all`, `group`, `select_loop`), so the criterion bench and the study run
 //! the very same code. Both sides run the same futures — `YieldOnce`, runtime-neutral, in
 //! `common/work.rs` — with the same number of workers ([`WORKERS`]) and the system allocator,
 //! driven from `block_on`.
@@ -17,9 +17,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use rt::{Filch, Rt, Tokio};
 
 mod common;
-// Only the combinator methods of the study's runtimes are used here.
-#[allow(dead_code)]
-#[path = "study/rt.rs"]
+// Only the combinator methods of the study's runtimes are used here (and not every re-export).
+#[allow(dead_code, unused_imports)]
+#[path = "study/rt/mod.rs"]
 mod rt;
 
 /// Worker threads for both runtimes.

@@ -31,15 +31,15 @@ impl Cell<'_> {
     }
 
     /// Ratio of medians filch/`other`, and the min–max of the ratios of the samples taken in the
-    /// same round.
+    /// same round; none over a median of zero (a count that was nothing: messages lost).
     fn ratio(&self, other: &str) -> Option<(f64, f64, f64)> {
-        let ratio = self.median("filch")? / self.median(other)?;
+        let ratio = self.median("filch")? / self.median(other).filter(|&m| m > 0.0)?;
         let (f, o) = (self.by_runtime.get("filch")?, self.by_runtime.get(other)?);
         let paired: Vec<f64> = f
             .iter()
             .filter_map(|fs| {
                 o.iter()
-                    .find(|os| os.round == fs.round)
+                    .find(|os| os.round == fs.round && os.value > 0.0)
                     .map(|os| fs.value / os.value)
             })
             .collect();
