@@ -314,9 +314,17 @@ fn unix_datagram_try_operations_and_into_std() {
         assert_eq!(from.as_pathname(), Some(dir.join("a").as_path()));
 
         let (c, d) = UnixDatagram::pair()?;
+        // A fresh socket's readiness comes from the driver: wait for it before `try_`.
+        c.writable().await?;
         c.try_send(b"two")?;
-        d.readable().await?;
-        assert_eq!(d.try_recv(&mut buf)?, 3);
+        let n = loop {
+            d.readable().await?;
+            match d.try_recv(&mut buf) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                other => break other?,
+            }
+        };
+        assert_eq!(n, 3);
         assert_eq!(&buf[..3], b"two");
         let d = d.into_std();
         c.send(b"three").await?;
@@ -333,6 +341,28 @@ fn unix_datagram_try_operations_and_into_std() {
         tcp.set_nonblocking(false)?;
         tcp.accept()?;
         std::fs::remove_dir_all(&dir)?;
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_short_try_read_forgets_readiness_so_readable_waits_for_more() {
+    filch::run(async {
+        let (mut client, server) = pair().await?;
+        client.write_all(b"12345").await?;
+        server.readable().await?;
+        let mut buf = [0u8; 64];
+        assert_eq!(server.try_read(&mut buf)?, 5);
+        // The read was short: the socket is empty, and `readable` must wait for the next bytes
+        // rather than send the caller to a `try_read` that says `WouldBlock`.
+        let early = filch::timeout(Duration::from_millis(30), server.readable()).await;
+        assert!(early.is_err(), "readable returned with nothing to read");
+        client.write_all(b"6").await?;
+        filch::timeout(Duration::from_secs(5), server.readable())
+            .await
+            .expect("readable missed the next bytes")?;
+        assert_eq!(server.try_read(&mut buf)?, 1);
         Ok::<_, std::io::Error>(())
     })
     .unwrap();
