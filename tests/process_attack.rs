@@ -1,0 +1,433 @@
+//! Attacks on `filch::process` (exit seen through a pidfd): the cooperative budget, children
+//! dropped on every kind of runtime and outside one, waits moved between runtimes, pipes passed
+//! on, bad input, and spawning while the descriptor table is full (in a re-executed copy of this
+//! binary, since the limit is process-wide).
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use common::within;
+use filch::io::{AsyncReadExt, AsyncWriteExt};
+use filch::process::Command;
+use std::io::ErrorKind;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Whether `pid` still exists as a child of this process, running or zombie.
+fn is_our_child(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let rest = &stat[stat.rfind(')').expect("stat has a comm") + 1..];
+    let ppid: u32 = rest
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    ppid == std::process::id()
+}
+
+/// Waits (up to `limit`) until none of `pids` is a child of ours any more.
+fn assert_reaped_within(pids: &[u32], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|&p| is_our_child(p)).collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} still children of ours after {limit:?}: {:?}",
+            left.len(),
+            pids.len(),
+            &left[..left.len().min(20)]
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Spawns, on the current (one-worker) runtime, a task that sets a flag, and returns the flag:
+/// for a loop that must let it run midway (the budget makes the loop's task yield). Spawned
+/// only once the loop's setup is done, so that an await in the setup does not let it run early.
+fn queued_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    drop(filch::spawn(
+        async move { set.store(true, Ordering::SeqCst) },
+    ));
+    flag
+}
+
+/// A task that awaits `wait` on a child that has exited, in a loop, gets its status at once
+/// every time: the budget must still make it give the worker to the task queued behind it, as
+/// every other always-ready leaf does.
+#[test]
+fn a_wait_loop_on_an_exited_child_still_yields() {
+    let midway = within(Duration::from_secs(60), "wait loop", || {
+        common::queued_task_runs_during(|_| async move {
+            let mut child = Command::new("true").spawn().unwrap();
+            // Seen to exit once; every later `wait` answers from the stored status.
+            assert!(child.wait().await.unwrap().success());
+            let other_ran = queued_flag();
+            let mut midway = false;
+            for i in 0..1_000u32 {
+                assert!(child.wait().await.unwrap().success());
+                if i < 999 && other_ran.load(Ordering::SeqCst) {
+                    midway = true;
+                }
+            }
+            midway
+        })
+    });
+    assert!(
+        midway,
+        "the queued task ran only after the loop: a finished child's wait spent no budget"
+    );
+}
+
+/// The same for reading a pipe that is at its end: each read answers `Ok(0)` at once.
+#[test]
+fn a_read_loop_on_a_pipe_at_its_end_still_yields() {
+    let midway = within(Duration::from_secs(60), "read loop", || {
+        common::queued_task_runs_during(|_| async move {
+            let mut child = Command::new("true").stdout(Stdio::piped()).spawn().unwrap();
+            let mut stdout = child.stdout.take().unwrap();
+            child.wait().await.unwrap();
+            let mut buf = [0u8; 16];
+            assert_eq!(stdout.read(&mut buf).await.unwrap(), 0);
+            let other_ran = queued_flag();
+            let mut midway = false;
+            for i in 0..1_000u32 {
+                assert_eq!(stdout.read(&mut buf).await.unwrap(), 0);
+                if i < 999 && other_ran.load(Ordering::SeqCst) {
+                    midway = true;
+                }
+            }
+            midway
+        })
+    });
+    assert!(midway, "the queued task ran only after the loop");
+}
+
+/// A thousand children dropped at once, on a runtime that keeps running: every one is reaped.
+#[test]
+fn a_thousand_children_dropped_at_once_are_all_reaped() {
+    let pids = within(Duration::from_secs(120), "thousand drops", || {
+        let rt = common::runtime(2, "drops");
+        rt.block_on(async {
+            let mut children = Vec::new();
+            for _ in 0..1_000 {
+                children.push(Command::new("sleep").arg("0.2").spawn().unwrap());
+            }
+            let pids: Vec<u32> = children.iter().map(|c| c.id().unwrap()).collect();
+            drop(children);
+            let start = Instant::now();
+            while pids.iter().any(|&p| is_our_child(p)) && start.elapsed() < Duration::from_secs(30)
+            {
+                filch::sleep(Duration::from_millis(20)).await;
+            }
+            pids
+        })
+    });
+    assert_reaped_within(&pids, Duration::from_secs(1));
+}
+
+/// Children dropped on a current-thread runtime (from its `block_on`, and from a task), and
+/// dropped outside any runtime while their multi-thread runtime runs: all reaped while the
+/// runtime lives.
+#[test]
+fn children_dropped_on_a_current_thread_runtime_or_off_runtime_are_reaped() {
+    within(Duration::from_secs(60), "current-thread drops", || {
+        let rt = filch::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let a = Command::new("sleep").arg("0.05").spawn().unwrap();
+            let pid_a = a.id().unwrap();
+            drop(a);
+            let pid_b = filch::spawn(async {
+                let b = Command::new("sleep").arg("0.05").spawn().unwrap();
+                b.id().unwrap()
+            })
+            .await
+            .unwrap();
+            let start = Instant::now();
+            while is_our_child(pid_a) || is_our_child(pid_b) {
+                assert!(start.elapsed() < Duration::from_secs(10), "not reaped");
+                filch::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    });
+    within(Duration::from_secs(60), "off-runtime drops", || {
+        let rt = common::runtime(2, "offrt");
+        let children: Vec<_> = rt.block_on(async {
+            (0..10)
+                .map(|_| Command::new("sleep").arg("0.05").spawn().unwrap())
+                .collect()
+        });
+        let pids: Vec<u32> = children.iter().map(|c| c.id().unwrap()).collect();
+        // Dropped on this thread, which is in no runtime; the runtime's workers turn its driver.
+        drop(children);
+        assert_reaped_within(&pids, Duration::from_secs(10));
+        drop(rt);
+    });
+}
+
+/// Spawned on one runtime, waited for on another while the first runs; and a wait cancelled
+/// again and again by short timeouts still ends with the status.
+#[test]
+fn a_wait_on_another_runtime_and_a_wait_cancelled_many_times_still_end() {
+    within(Duration::from_secs(60), "cross-runtime wait", || {
+        let a = common::runtime(1, "rt-a");
+        let b = common::runtime(1, "rt-b");
+        let mut child = a
+            .block_on(async { Command::new("sleep").arg("0.1").spawn() })
+            .unwrap();
+        let status = b.block_on(async { child.wait().await }).unwrap();
+        assert!(status.success());
+
+        let mut child = a
+            .block_on(async { Command::new("sleep").arg("0.2").spawn() })
+            .unwrap();
+        let status = b.block_on(async {
+            let mut timeouts = 0;
+            let status = loop {
+                match filch::timeout(Duration::from_millis(1), child.wait()).await {
+                    Ok(status) => break status,
+                    Err(_) => timeouts += 1,
+                }
+            };
+            assert!(timeouts > 10, "{timeouts}");
+            status
+        });
+        assert!(status.unwrap().success());
+    });
+}
+
+/// A pipe read after the child has exited still has what the child wrote; a child that closes
+/// its stdout but runs on gives end of file at once; a stdout handed to another child as its
+/// stdin is a shell pipeline; big stdout and stderr both come back through `wait_with_output`.
+#[test]
+fn pipes_after_exit_closed_early_passed_on_and_big() {
+    within(Duration::from_secs(60), "pipes", || {
+        filch::run(async {
+            let mut child = Command::new("sh")
+                .args(["-c", "printf 'left in the pipe'"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            assert!(child.wait().await.unwrap().success());
+            let mut out = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .await
+                .unwrap();
+            assert_eq!(out, "left in the pipe");
+
+            let mut child = Command::new("sh")
+                .args(["-c", "exec 1>&-; sleep 0.5"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let started = Instant::now();
+            let mut out = Vec::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_end(&mut out)
+                .await
+                .unwrap();
+            assert!(out.is_empty());
+            assert!(started.elapsed() < Duration::from_millis(450));
+            assert!(child.wait().await.unwrap().success());
+
+            let mut first = Command::new("echo")
+                .arg("pipeline")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let fd = first.stdout.take().unwrap().into_owned_fd().unwrap();
+            let second = Command::new("tr")
+                .args(["a-z", "A-Z"])
+                .stdin(Stdio::from(fd))
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let output = second.wait_with_output().await.unwrap();
+            assert_eq!(output.stdout, b"PIPELINE\n");
+            assert!(first.wait().await.unwrap().success());
+
+            let output = Command::new("sh")
+                .args([
+                    "-c",
+                    "head -c 8000000 /dev/zero >&2 & head -c 9000000 /dev/zero; wait",
+                ])
+                .output()
+                .await
+                .unwrap();
+            assert!(output.status.success());
+            assert_eq!(output.stdout.len(), 9_000_000);
+            assert_eq!(output.stderr.len(), 8_000_000);
+
+            // stdin written to after it was closed, and after the child is gone.
+            let mut child = Command::new("cat")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.close().await.unwrap();
+            assert_eq!(
+                stdin.write(b"x").await.unwrap_err().kind(),
+                ErrorKind::BrokenPipe
+            );
+            assert!(stdin.into_owned_fd().is_err());
+            assert!(child.wait().await.unwrap().success());
+        });
+    });
+}
+
+/// Bad input is an error, never a panic: a NUL byte in the program or an argument, a working
+/// directory that is a file, an environment key with `=`; `output` twice on one command;
+/// `kill` and `id` after the exit.
+#[test]
+fn bad_input_and_repeated_calls() {
+    within(Duration::from_secs(60), "bad input", || {
+        filch::run(async {
+            let e = Command::new("a\0b").spawn().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+            let e = Command::new("true").arg("x\0y").spawn().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+            let e = Command::new("true").env("K\0", "v").output().await;
+            assert!(e.is_err(), "{e:?}");
+
+            let file =
+                std::env::temp_dir().join(format!("filch-attack-file-{}", std::process::id()));
+            std::fs::write(&file, "x").unwrap();
+            let e = Command::new("true").current_dir(&file).spawn().unwrap_err();
+            let _ = std::fs::remove_file(&file);
+            assert_eq!(e.kind(), ErrorKind::NotADirectory, "{e}");
+            assert!(e.to_string().contains("filch-attack-file"), "{e}");
+
+            // `=` in a key: whatever the child sees, the parent neither panics nor fails.
+            let output = Command::new("sh")
+                .args(["-c", "echo ok"])
+                .env("A=B", "C")
+                .output()
+                .await
+                .unwrap();
+            assert_eq!(output.stdout, b"ok\n");
+
+            let mut cmd = Command::new("echo");
+            cmd.arg("twice");
+            let one = cmd.output().await.unwrap();
+            let two = cmd.output().await.unwrap();
+            assert_eq!(one.stdout, b"twice\n");
+            assert_eq!(two.stdout, b"twice\n");
+            // And a plain spawn after `output` inherits again (nothing piped).
+            let child = cmd.stdout(Stdio::null()).spawn().unwrap();
+            assert!(child.stdout.is_none() && child.stderr.is_none());
+
+            let mut child = Command::new("true").spawn().unwrap();
+            child.wait().await.unwrap();
+            assert_eq!(child.id(), None);
+            child.kill().await.unwrap();
+            child.start_kill().unwrap();
+        });
+    });
+}
+
+/// Spawning with the descriptor table (almost) full, in a copy of this binary run alone: each
+/// spawn either works or fails with an error naming the program, and leaves no child behind.
+#[test]
+fn spawning_with_the_descriptor_table_full() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "fd_exhaustion_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FILCH_ATTACK_FD_CHILD", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("FD CHILD DONE"), "{text}");
+}
+
+/// The body of `spawning_with_the_descriptor_table_full`, in the child process only.
+#[test]
+fn fd_exhaustion_child() {
+    if std::env::var_os("FILCH_ATTACK_FD_CHILD").is_none() {
+        return;
+    }
+    let rt = filch::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        // Warm up: the signal machinery, the driver and std's spawn paths.
+        Command::new("true").status().await.unwrap();
+        let limit = libc::rlimit {
+            rlim_cur: 256,
+            rlim_max: 256,
+        };
+        // SAFETY: `setrlimit` reads the struct passed by reference; no other memory is touched.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+        // Fill the table, then free `k` descriptors and spawn, for each `k`.
+        let mut hogs = Vec::new();
+        while let Ok(f) = std::fs::File::open("/dev/null") {
+            hogs.push(f);
+        }
+        let mut outcomes = Vec::new();
+        for k in 0..12 {
+            let freed: Vec<_> = (0..k).filter_map(|_| hogs.pop()).collect();
+            drop(freed);
+            let spawned = Command::new("sh")
+                .args(["-c", "exit 7"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn();
+            match spawned {
+                Ok(child) => {
+                    let output = child.wait_with_output().await.unwrap();
+                    assert_eq!(output.status.code(), Some(7));
+                    outcomes.push(format!("{k}: ok"));
+                }
+                Err(e) => {
+                    outcomes.push(format!("{k}: {e}"));
+                    assert!(
+                        e.to_string().contains("`sh`"),
+                        "k = {k}: the error does not name the program: {e}"
+                    );
+                }
+            }
+            // Take the table back to full, less the few the checks below need.
+            while let Ok(f) = std::fs::File::open("/dev/null") {
+                hogs.push(f);
+            }
+            drop(hogs.split_off(hogs.len().saturating_sub(4)));
+            // No child of ours is left behind, running or zombie.
+            let children = std::fs::read_dir("/proc")
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|&pid| is_our_child(pid))
+                .count();
+            assert_eq!(children, 0, "k = {k}: {outcomes:?}");
+            while let Ok(f) = std::fs::File::open("/dev/null") {
+                hogs.push(f);
+            }
+        }
+        drop(hogs);
+        println!("outcomes: {outcomes:#?}");
+        assert!(outcomes.iter().any(|o| o.ends_with(": ok")), "{outcomes:?}");
+    });
+    println!("FD CHILD DONE");
+}
