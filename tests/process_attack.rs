@@ -341,18 +341,12 @@ fn bad_input_and_repeated_calls() {
     });
 }
 
-/// Spawning with the descriptor table (almost) full, in a copy of this binary run alone: each
-/// spawn either works or fails with an error naming the program, and leaves no child behind.
-#[test]
-fn spawning_with_the_descriptor_table_full() {
+/// Runs the test `name` of this binary alone, in a copy of this process (for what changes
+/// process-wide state: a resource limit, the switch to `SIGCHLD`), and checks that it passed.
+fn run_alone(name: &str) {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "fd_exhaustion_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("FILCH_ATTACK_FD_CHILD", "1")
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env("FILCH_ATTACK_ALONE", name)
         .output()
         .unwrap();
     let text = format!(
@@ -361,13 +355,63 @@ fn spawning_with_the_descriptor_table_full() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("FD CHILD DONE"), "{text}");
+    assert!(text.contains(&format!("{name} DONE")), "{text}");
+}
+
+/// Whether this process is the copy that `run_alone(name)` started.
+fn alone(name: &str) -> bool {
+    std::env::var("FILCH_ATTACK_ALONE").as_deref() == Ok(name)
+}
+
+/// Spawning with the descriptor table (almost) full, in a copy of this binary run alone: each
+/// spawn either works or fails with an error naming the program, and leaves no child behind.
+#[test]
+fn spawning_with_the_descriptor_table_full() {
+    run_alone("fd_exhaustion_child");
+}
+
+/// `use_sigchld_only` while pidfd children run (one waited for, one dropped): they are still
+/// seen to exit, and so are the children spawned after the switch.
+#[test]
+fn switching_to_sigchld_with_pidfd_children_running() {
+    run_alone("switch_to_sigchld_child");
+}
+
+/// The body of `switching_to_sigchld_with_pidfd_children_running`, in the copy only.
+#[test]
+fn switch_to_sigchld_child() {
+    if !alone("switch_to_sigchld_child") {
+        return;
+    }
+    within(Duration::from_secs(60), "switch", || {
+        filch::run(async {
+            let mut waited = Command::new("sleep").arg("0.3").spawn().unwrap();
+            assert!(format!("{waited:?}").contains("pidfd"), "{waited:?}");
+            let dropped = Command::new("sleep").arg("0.3").spawn().unwrap();
+            let mut pids = vec![dropped.id().unwrap()];
+            drop(dropped);
+            filch::process::use_sigchld_only();
+            let mut after = Command::new("sleep").arg("0.1").spawn().unwrap();
+            assert!(format!("{after:?}").contains("SIGCHLD"), "{after:?}");
+            let dropped = Command::new("sleep").arg("0.1").spawn().unwrap();
+            pids.push(dropped.id().unwrap());
+            drop(dropped);
+            assert!(after.wait().await.unwrap().success());
+            assert!(waited.wait().await.unwrap().success());
+            let start = Instant::now();
+            while pids.iter().any(|&p| is_our_child(p)) {
+                assert!(start.elapsed() < Duration::from_secs(10), "not reaped");
+                filch::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    });
+    println!("switch_to_sigchld_child DONE");
 }
 
 /// The body of `spawning_with_the_descriptor_table_full`, in the child process only.
 #[test]
 fn fd_exhaustion_child() {
-    if std::env::var_os("FILCH_ATTACK_FD_CHILD").is_none() {
+    if !alone("fd_exhaustion_child") {
         return;
     }
     let rt = filch::Builder::new_current_thread().build().unwrap();
@@ -386,23 +430,32 @@ fn fd_exhaustion_child() {
             hogs.push(f);
         }
         let mut outcomes = Vec::new();
-        for k in 0..12 {
+        // With the streams piped (std's spawn needs descriptors first), then inherited (std's
+        // `posix_spawn` needs none: the pidfd is the first thing to want one).
+        for (k, piped) in (0..12).map(|k| (k, true)).chain((0..4).map(|k| (k, false))) {
             let freed: Vec<_> = (0..k).filter_map(|_| hogs.pop()).collect();
             drop(freed);
+            let stdio = || {
+                if piped {
+                    Stdio::piped()
+                } else {
+                    Stdio::inherit()
+                }
+            };
             let spawned = Command::new("sh")
                 .args(["-c", "exit 7"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
+                .stdin(stdio())
+                .stdout(stdio())
+                .stderr(stdio())
                 .spawn();
             match spawned {
                 Ok(child) => {
                     let output = child.wait_with_output().await.unwrap();
                     assert_eq!(output.status.code(), Some(7));
-                    outcomes.push(format!("{k}: ok"));
+                    outcomes.push(format!("{k} {piped}: ok"));
                 }
                 Err(e) => {
-                    outcomes.push(format!("{k}: {e}"));
+                    outcomes.push(format!("{k} {piped}: {e}"));
                     assert!(
                         e.to_string().contains("`sh`"),
                         "k = {k}: the error does not name the program: {e}"
@@ -429,5 +482,5 @@ fn fd_exhaustion_child() {
         println!("outcomes: {outcomes:#?}");
         assert!(outcomes.iter().any(|o| o.ends_with(": ok")), "{outcomes:?}");
     });
-    println!("FD CHILD DONE");
+    println!("fd_exhaustion_child DONE");
 }

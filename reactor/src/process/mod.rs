@@ -224,7 +224,7 @@ impl Command {
         // The watch needs the driver: fail before the process exists, not after.
         let _ = crate::context::current()?;
         exit::reap_leftovers();
-        let listener = exit::listener_before_spawn()?;
+        let listener = exit::listener_before_spawn().map_err(|e| self.spawn_error(e))?;
         let std = self.std.spawn().map_err(|e| self.spawn_error(e))?;
         let watch = match exit::ExitWatch::new(std.id(), listener) {
             Ok(watch) => watch,
@@ -234,10 +234,11 @@ impl Command {
                 let mut orphan = std;
                 let _ = orphan.kill();
                 let _ = orphan.wait();
-                return Err(e);
+                return Err(self.spawn_error(e));
             }
         };
-        Child::new(std, watch, self.kill_on_drop)
+        // Its pipes not registered: killed and reaped by `Child::new`; the error names it too.
+        Child::new(std, watch, self.kill_on_drop).map_err(|e| self.spawn_error(e))
     }
 
     /// Spawns the child and waits for it to exit. Its streams are the parent's unless set
