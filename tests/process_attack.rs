@@ -484,3 +484,46 @@ fn fd_exhaustion_child() {
     });
     println!("fd_exhaustion_child DONE");
 }
+
+/// A runtime dropped while tasks wait for children (killed on drop, and not) on a
+/// current-thread and on a multi-thread runtime: the drop does not hang, the waits' children
+/// are killed or left running as asked, and a later spawn reaps them once they exit.
+#[test]
+fn a_runtime_dropped_while_waits_are_pending() {
+    within(Duration::from_secs(60), "drop during wait", || {
+        let mut pids = Vec::new();
+        for current_thread in [true, false] {
+            let rt = if current_thread {
+                filch::Builder::new_current_thread().build().unwrap()
+            } else {
+                common::runtime(2, "pending-wait")
+            };
+            let (tx, rx) = std::sync::mpsc::channel();
+            for kill in [true, false] {
+                let tx = tx.clone();
+                drop(rt.spawn(async move {
+                    let mut child = Command::new("sleep")
+                        .arg(if kill { "1000" } else { "0.2" })
+                        .kill_on_drop(kill)
+                        .spawn()
+                        .unwrap();
+                    tx.send(child.id().unwrap()).unwrap();
+                    let _ = child.wait().await;
+                    unreachable!("the runtime is dropped first");
+                }));
+            }
+            // The tasks run (a current-thread runtime runs them in `block_on`).
+            rt.block_on(async {
+                filch::sleep(Duration::from_millis(50)).await;
+            });
+            pids.extend(rx.try_iter());
+            drop(rt);
+        }
+        assert_eq!(pids.len(), 4);
+        std::thread::sleep(Duration::from_millis(300));
+        filch::run(async {
+            Command::new("true").status().await.unwrap();
+        });
+        assert_reaped_within(&pids, Duration::from_secs(1));
+    });
+}

@@ -144,3 +144,26 @@ fn coalesced_sigchld_from_many_exits_loses_no_child() {
         });
     });
 }
+
+/// Five hundred children dropped at once: every `SIGCHLD` wakes every reaper (each asks
+/// `waitpid` for its own child), but all are reaped, in reasonable time.
+#[test]
+fn five_hundred_dropped_children_are_all_reaped() {
+    setup();
+    within(Duration::from_secs(120), "five hundred drops", || {
+        let rt = common::runtime(2, "drops");
+        rt.block_on(async {
+            let mut pids = Vec::new();
+            for _ in 0..500 {
+                let child = Command::new("sleep").arg("0.3").spawn().unwrap();
+                pids.push(child.id().unwrap());
+            }
+            let start = Instant::now();
+            while pids.iter().any(|&p| is_our_child(p)) {
+                assert!(start.elapsed() < Duration::from_secs(30), "not reaped");
+                filch::sleep(Duration::from_millis(20)).await;
+            }
+            eprintln!("500 SIGCHLD reapers done in {:?}", start.elapsed());
+        });
+    });
+}
