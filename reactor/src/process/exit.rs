@@ -85,7 +85,9 @@ impl ExitWatch {
             // The pidfd stays readable once the child has exited (level, not edge: its
             // readiness is never cleared here), so a poll after the exit is ready at once.
             #[cfg(target_os = "linux")]
-            ExitWatch::PidFd(io) => io.poll_ready_for(cx, Interest::READABLE),
+            ExitWatch::PidFd(io) => {
+                coop::unconstrained(|| io.poll_ready_for(cx, Interest::READABLE))
+            }
             ExitWatch::Signal(listener) => match coop::unconstrained(|| listener.poll_recv(cx)) {
                 Poll::Ready(Some(())) => Poll::Ready(Ok(())),
                 Poll::Ready(None) => Poll::Ready(Err(crate::driver::shutdown_error())),
