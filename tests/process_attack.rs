@@ -527,3 +527,89 @@ fn a_runtime_dropped_while_waits_are_pending() {
         assert_reaped_within(&pids, Duration::from_secs(1));
     });
 }
+
+/// A child traced by another process (a debugger, `strace -p`): when it exits, its pidfd turns
+/// readable at once, but `waitpid` cannot reap it until the tracer has seen the exit. The wait
+/// must not spin on the worker meanwhile: the other tasks of that worker keep running.
+#[test]
+fn a_traced_child_exit_does_not_spin_the_worker() {
+    let (ticks, waited) = within(Duration::from_secs(60), "traced child", || {
+        let rt = common::runtime(1, "traced");
+        rt.block_on(async {
+            let mut child = Command::new("sleep").arg("0.2").spawn().unwrap();
+            let pid = child.id().unwrap();
+            // A copy of this binary seizes it and holds its exit for a second.
+            let mut tracer = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "ptrace_tracer",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("FILCH_ATTACK_ALONE", "ptrace_tracer")
+                .env("FILCH_ATTACK_TRACEE", pid.to_string())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            let mut out = std::io::BufReader::new(tracer.stdout.take().unwrap());
+            while !line.contains("seized") {
+                line.clear();
+                assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0);
+            }
+            let ticks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let ticker = filch::spawn({
+                let ticks = ticks.clone();
+                async move {
+                    loop {
+                        filch::sleep(Duration::from_millis(10)).await;
+                        ticks.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+            // On the runtime's only worker, with the ticker.
+            let waited = filch::spawn(async move {
+                let start = Instant::now();
+                assert!(child.wait().await.unwrap().success());
+                start.elapsed()
+            })
+            .await
+            .unwrap();
+            ticker.abort();
+            assert!(tracer.wait().unwrap().success());
+            (ticks.load(Ordering::SeqCst), waited)
+        })
+    });
+    // The tracer let go after a second: the wait took about that long, and the ticker, on the
+    // same worker, ticked all along (a hundred ticks in a second; a spinning wait allows ~20).
+    assert!(waited > Duration::from_millis(700), "{waited:?}");
+    assert!(
+        ticks as u128 >= waited.as_millis() / 10 / 2,
+        "{ticks} ticks of 10 ms in a wait of {waited:?}: the wait kept the worker"
+    );
+}
+
+/// The tracer of `a_traced_child_exit_does_not_spin_the_worker`, in a copy of this binary.
+#[test]
+fn ptrace_tracer() {
+    if !alone("ptrace_tracer") {
+        return;
+    }
+    let pid: libc::pid_t = std::env::var("FILCH_ATTACK_TRACEE")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: PTRACE_SEIZE takes a pid and no memory (address and data are 0).
+    let seized = unsafe {
+        libc::ptrace(
+            libc::PTRACE_SEIZE,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    };
+    assert_eq!(seized, 0, "{}", std::io::Error::last_os_error());
+    println!("seized");
+    std::thread::sleep(Duration::from_secs(1));
+    // Leaving without waiting for it detaches it: its exit goes to its parent.
+}

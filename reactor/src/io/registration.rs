@@ -161,6 +161,23 @@ impl<E: mio::event::Source> PollEvented<E> {
         Poll::Ready(Ok(()))
     }
 
+    /// As [`poll_ready_for`](Self::poll_ready_for), but once per event: the readiness seen is
+    /// forgotten (its closed bits excepted), so the next call waits for a newer event. For a
+    /// source whose readiness says "look" rather than "an operation will not block" (a pidfd):
+    /// the caller looks right after. Spends no budget.
+    pub(crate) fn poll_ready_once(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<()>> {
+        let event = ready!(self.scheduled.poll_ready(cx, interest));
+        if event.is_shutdown {
+            return Poll::Ready(Err(shutdown_error()));
+        }
+        self.clear(event);
+        Poll::Ready(Ok(()))
+    }
+
     /// Forgets the readiness in `event`, error bit included: the operation said `WouldBlock`.
     fn clear(&self, event: ReadyEvent) {
         self.scheduled.clear_readiness(event);

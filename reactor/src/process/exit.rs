@@ -82,12 +82,16 @@ impl ExitWatch {
     /// `Pending`. Spends no budget.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            // The pidfd stays readable once the child has exited (level, not edge: its
-            // readiness is never cleared here), so a poll after the exit is ready at once.
+            // Once per event, the readiness forgotten as it is seen: the pidfd turns readable
+            // when the child exits, but `waitpid` cannot always reap it then (a tracer, a
+            // debugger or `strace -p`, sees the exit first: found by an attack test), and a
+            // readiness kept would make `poll_exit` ask `waitpid` again at once, forever, on
+            // the worker. The kernel wakes the pidfd's pollers again when the exit is handed
+            // to this process (the tracer reaped the notification, or let go), which is a new
+            // event; an exit that came before the readiness was forgotten is seen by the
+            // `try_wait` that follows.
             #[cfg(target_os = "linux")]
-            ExitWatch::PidFd(io) => {
-                coop::unconstrained(|| io.poll_ready_for(cx, Interest::READABLE))
-            }
+            ExitWatch::PidFd(io) => io.poll_ready_once(cx, Interest::READABLE),
             ExitWatch::Signal(listener) => match coop::unconstrained(|| listener.poll_recv(cx)) {
                 Poll::Ready(Some(())) => Poll::Ready(Ok(())),
                 Poll::Ready(None) => Poll::Ready(Err(crate::driver::shutdown_error())),
