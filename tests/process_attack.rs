@@ -613,3 +613,17 @@ fn ptrace_tracer() {
     std::thread::sleep(Duration::from_secs(1));
     // Leaving without waiting for it detaches it: its exit goes to its parent.
 }
+
+/// A wait polled by an executor that belongs to no runtime (the runtime that spawned the child
+/// still runs and turns its driver): it ends, through the pidfd's wake-up.
+#[test]
+fn a_wait_polled_off_runtime_ends() {
+    within(Duration::from_secs(30), "off-runtime wait", || {
+        let rt = common::runtime(1, "off");
+        let mut child = rt
+            .block_on(async { Command::new("sleep").arg("0.1").spawn() })
+            .unwrap();
+        let status = common::block_on_plain(child.wait()).unwrap();
+        assert!(status.success());
+    });
+}

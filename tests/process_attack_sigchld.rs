@@ -167,3 +167,18 @@ fn five_hundred_dropped_children_are_all_reaped() {
         });
     });
 }
+
+/// A wait polled by an executor that belongs to no runtime (the runtime that spawned the child
+/// still runs): it ends, through the `SIGCHLD` its runtime's driver delivers.
+#[test]
+fn a_wait_polled_off_runtime_ends() {
+    setup();
+    within(Duration::from_secs(30), "off-runtime wait", || {
+        let rt = common::runtime(1, "off");
+        let mut child = rt
+            .block_on(async { Command::new("sleep").arg("0.1").spawn() })
+            .unwrap();
+        let status = common::block_on_plain(child.wait()).unwrap();
+        assert!(status.success());
+    });
+}
