@@ -208,6 +208,8 @@ impl Command {
 
     /// The `std` command inside, to set what this type does not mirror
     /// (`std::os::unix::process::CommandExt`: `uid`, `gid`, `process_group`, `pre_exec`, ...).
+    /// Set the standard streams through this type, not here: [`output`](Command::output) does
+    /// not see streams set on the `std` command.
     pub fn as_std_mut(&mut self) -> &mut std::process::Command {
         &mut self.std
     }
@@ -254,6 +256,11 @@ impl Command {
 
     /// Spawns the child, waits for it and collects its output. Unless set otherwise, stdout and
     /// stderr are piped (and collected) and stdin is null, as with `std`'s `output`.
+    ///
+    /// "Set" means set through this type's [`stdin`](Command::stdin), [`stdout`](Command::stdout)
+    /// and [`stderr`](Command::stderr): a stream set on the `std` command itself (through
+    /// [`as_std_mut`](Command::as_std_mut), or before [`From`]) cannot be seen, so `output`
+    /// replaces it as above, and the command inherits that stream afterwards.
     pub async fn output(&mut self) -> io::Result<Output> {
         if !self.stdin_set {
             self.std.stdin(Stdio::null());
