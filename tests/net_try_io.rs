@@ -1,8 +1,12 @@
 //! The socket API tokio users reach for beyond `read`/`write`: `readable()`/`writable()`, the
 //! non-waiting `try_` operations, `peek`, and `into_std`, on TCP and UDP.
 
+mod common;
+
 use filch::net::{TcpListener, TcpStream, UdpSocket};
 use std::io::{ErrorKind, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 async fn pair() -> std::io::Result<(TcpStream, TcpStream)> {
@@ -314,7 +318,8 @@ fn unix_datagram_try_operations_and_into_std() {
         assert_eq!(from.as_pathname(), Some(dir.join("a").as_path()));
 
         let (c, d) = UnixDatagram::pair()?;
-        // A fresh socket's readiness comes from the driver: wait for it before `try_`.
+        // A new socket is not known to be writable until the driver has seen it so: a
+        // `try_send` straight after `pair` may say `WouldBlock` (it did, in 8 runs of 20).
         c.writable().await?;
         c.try_send(b"two")?;
         let n = loop {
@@ -366,4 +371,68 @@ fn a_short_try_read_forgets_readiness_so_readable_waits_for_more() {
         Ok::<_, std::io::Error>(())
     })
     .unwrap();
+}
+
+/// Spawns, on the current (one-worker) runtime, a task that sets a flag, and returns the flag:
+/// for a loop that must let it run midway. Spawned once the loop's setup is done.
+fn queued_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    drop(filch::spawn(
+        async move { set.store(true, Ordering::SeqCst) },
+    ));
+    flag
+}
+
+/// `readable()` then `try_read` in a loop, on a stream that always has more: each wait is
+/// ready at once (here through the byte a read kept), so the budget must make the task yield
+/// midway, as a loop of `read`s does.
+#[cfg(unix)]
+#[test]
+fn a_readable_try_read_loop_on_a_stream_with_data_still_yields() {
+    use filch::net::UnixStream;
+    let midway = common::queued_task_runs_during(|_| async move {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        a.write_all(&[7u8; 8192]).await.unwrap();
+        b.readable().await.unwrap();
+        let other_ran = queued_flag();
+        let mut midway = false;
+        let mut buf = [0u8; 4];
+        for i in 0..1_000u32 {
+            b.readable().await.unwrap();
+            assert_eq!(b.try_read(&mut buf).unwrap(), 4);
+            if i < 999 && other_ran.load(Ordering::SeqCst) {
+                midway = true;
+            }
+        }
+        midway
+    });
+    assert!(
+        midway,
+        "the queued task ran only after the loop: readable spent no budget"
+    );
+}
+
+/// The same with `writable()` then `try_write`, on a stream whose buffer has room (TCP: a
+/// byte at a time, which a Unix stream's buffer would count a whole packet each for).
+#[test]
+fn a_writable_try_write_loop_on_a_stream_with_room_still_yields() {
+    let midway = common::queued_task_runs_during(|_| async move {
+        let (a, _b) = pair().await.unwrap();
+        a.writable().await.unwrap();
+        let other_ran = queued_flag();
+        let mut midway = false;
+        for i in 0..1_000u32 {
+            a.writable().await.unwrap();
+            assert_eq!(a.try_write(b"x").unwrap(), 1);
+            if i < 999 && other_ran.load(Ordering::SeqCst) {
+                midway = true;
+            }
+        }
+        midway
+    });
+    assert!(
+        midway,
+        "the queued task ran only after the loop: writable spent no budget"
+    );
 }

@@ -156,7 +156,29 @@ impl<E: mio::event::Source> PollEvented<E> {
     /// `Ready` once the source is ready for `interest` (an error once the driver is gone); what
     /// the `readable()` and `writable()` methods wait for. It may be ready and then find nothing
     /// to do (a `try_` operation then says `WouldBlock` and the wait starts over), as with tokio.
+    ///
+    /// Spends one unit of the task's cooperative budget when ready, as tokio's readiness does: a
+    /// loop of `readable()` and `try_read` on a socket that always has more (or of `writable()`
+    /// and `try_write`) never waits, and must still give its worker back now and then.
     pub(crate) fn poll_ready_for(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<()>> {
+        let progress = ready!(coop::poll_proceed(cx));
+        let event = ready!(self.scheduled.poll_ready(cx, interest));
+        progress.made_progress();
+        if event.is_shutdown {
+            return Poll::Ready(Err(shutdown_error()));
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// As [`poll_ready_for`](Self::poll_ready_for), but once per event: the readiness seen is
+    /// forgotten (its closed bits excepted), so the next call waits for a newer event. For a
+    /// source whose readiness says "look" rather than "an operation will not block" (a pidfd):
+    /// the caller looks right after. Spends no budget.
+    pub(crate) fn poll_ready_once(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
@@ -165,6 +187,7 @@ impl<E: mio::event::Source> PollEvented<E> {
         if event.is_shutdown {
             return Poll::Ready(Err(shutdown_error()));
         }
+        self.clear(event);
         Poll::Ready(Ok(()))
     }
 
@@ -384,6 +407,17 @@ impl<E: mio::event::Source + ReadUninit> PollEvented<E> {
             }
         }
         self.poll_io(cx, Interest::READABLE, |io| peek(io, buf))
+    }
+
+    /// A stream's `readable()`: ready at once if an earlier read kept a byte (or an error) for
+    /// the next, else [`poll_ready_for`](Self::poll_ready_for). Spends one unit of budget
+    /// either way.
+    pub(crate) fn poll_stream_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.has_held() {
+            ready!(coop::poll_proceed(cx)).made_progress();
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_ready_for(cx, Interest::READABLE)
     }
 
     /// Whether a read would return at once because of what an earlier read kept.

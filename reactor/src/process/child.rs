@@ -104,10 +104,13 @@ impl Child {
     /// Polls for the child's exit: as [`wait`](Child::wait), without closing stdin. For
     /// hand-written futures.
     pub fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
+        // Spent on the stored status too: a task that awaits `wait` on an exited child in a loop
+        // must still give its worker back now and then.
+        let progress = ready!(coop::poll_proceed(cx));
         if let Some(status) = self.status {
+            progress.made_progress();
             return Poll::Ready(Ok(status));
         }
-        let progress = ready!(coop::poll_proceed(cx));
         let running = self.running.as_mut().expect("no status means running");
         let status = ready!(exit::poll_exit(&mut running.std, &mut running.watch, cx))?;
         progress.made_progress();

@@ -5,10 +5,11 @@ use crate::coop;
 use crate::io::registration::PollEvented;
 use crate::io::Interest;
 use crate::signal::unix::{signal, Signal, SignalKind};
+use std::cell::RefCell;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -81,10 +82,16 @@ impl ExitWatch {
     /// `Pending`. Spends no budget.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            // The pidfd stays readable once the child has exited (level, not edge: its
-            // readiness is never cleared here), so a poll after the exit is ready at once.
+            // Once per event, the readiness forgotten as it is seen: the pidfd turns readable
+            // when the child exits, but `waitpid` cannot always reap it then (a tracer, a
+            // debugger or `strace -p`, sees the exit first: found by an attack test), and a
+            // readiness kept would make `poll_exit` ask `waitpid` again at once, forever, on
+            // the worker. The kernel wakes the pidfd's pollers again when the exit is handed
+            // to this process (the tracer reaped the notification, or let go), which is a new
+            // event; an exit that came before the readiness was forgotten is seen by the
+            // `try_wait` that follows.
             #[cfg(target_os = "linux")]
-            ExitWatch::PidFd(io) => io.poll_ready_for(cx, Interest::READABLE),
+            ExitWatch::PidFd(io) => io.poll_ready_once(cx, Interest::READABLE),
             ExitWatch::Signal(listener) => match coop::unconstrained(|| listener.poll_recv(cx)) {
                 Poll::Ready(Some(())) => Poll::Ready(Ok(())),
                 Poll::Ready(None) => Poll::Ready(Err(crate::driver::shutdown_error())),
@@ -175,9 +182,40 @@ impl mio::event::Source for PidFd {
 /// pidfd turning readable, a `SIGCHLD`) calls [`Wake::wake`], which asks `try_wait` and either
 /// reaps the child, dropping the watch, or waits for the next event. No thread and no task: the
 /// driver turn that sees the event does the reaping.
+///
+/// # Wakes never block, and never nest
+///
+/// Polling a `SIGCHLD` listener may deliver a pending `SIGCHLD` on the spot, waking every
+/// listener then and there: other reapers, and this one too if its waker was stored by an
+/// earlier round of the same poll. So a wake can come while this reaper polls, from inside its
+/// own poll or from another thread that is itself inside another reaper's poll. A wake that
+/// locked and polled would deadlock there (on its own lock, or two threads each holding one
+/// reaper's lock and waking the other's: found by the `SIGCHLD` storm attack test).
+///
+/// So a wake first claims the poll (`state`: idle to running); a wake that finds it running
+/// only marks it notified, and the poller polls again before it lets go: no wake is lost and
+/// none waits. And a reaper woken while another polls on the same thread is not polled inside
+/// that poll but queued ([`NESTED`]) and polled after it, by the outermost one: a storm of
+/// deliveries cannot stack reaper polls one inside another until the stack runs out.
 struct Reaper {
-    /// `None` once reaped (or moved to [`LEFTOVERS`]).
+    /// [`IDLE`], [`RUNNING`], or `RUNNING | NOTIFIED`.
+    state: AtomicU8,
+    /// `None` once reaped (or moved to [`LEFTOVERS`]). Locked only by the holder of the poll
+    /// (`state` running), so never contended.
     child: Mutex<Option<(std::process::Child, ExitWatch)>>,
+}
+
+/// Nobody polls the reaper.
+const IDLE: u8 = 0;
+/// One thread holds the poll (polling it, or about to: queued in [`NESTED`]).
+const RUNNING: u8 = 1;
+/// Woken while running: the holder polls again.
+const NOTIFIED: u8 = 2;
+
+thread_local! {
+    /// `Some` while a reaper polls on this thread: the reapers woken meanwhile, polled by the
+    /// outermost one once its own poll is done.
+    static NESTED: RefCell<Option<Vec<Arc<Reaper>>>> = const { RefCell::new(None) };
 }
 
 /// Children whose runtime shut down before they exited: nothing will wake their reaper again.
@@ -188,6 +226,7 @@ static LEFTOVERS: Mutex<Vec<std::process::Child>> = Mutex::new(Vec::new());
 /// Reaps `child` in the background once it exits.
 pub(super) fn reap_in_background(child: std::process::Child, watch: ExitWatch) {
     let reaper = Arc::new(Reaper {
+        state: AtomicU8::new(IDLE),
         child: Mutex::new(Some((child, watch))),
     });
     reaper.wake_by_ref();
@@ -201,12 +240,28 @@ pub(super) fn reap_leftovers() {
     }
 }
 
-impl Wake for Reaper {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+impl Reaper {
+    /// Polls until no wake came meanwhile, then lets the poll go. The caller holds it.
+    fn run(self: &Arc<Self>) {
+        loop {
+            self.poll_once();
+            // AcqRel: a wake's mark (Release) is seen here, and the next holder sees this
+            // poll's work.
+            if self
+                .state
+                .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return;
+            }
+            // Notified meanwhile (only the holder clears the mark): poll again.
+            self.state.store(RUNNING, Ordering::Release);
+        }
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
+    /// One poll of the watch: reaps the child if it has exited, else stores this reaper as the
+    /// watch's waker.
+    fn poll_once(self: &Arc<Self>) {
         let waker = Waker::from(self.clone());
         let mut cx = Context::from_waker(&waker);
         let mut slot = lock(&self.child);
@@ -228,5 +283,66 @@ impl Wake for Reaper {
         }
         // Where the child is done with, its watch (a driver registration) was dropped above,
         // under this reaper's lock only: a waker is never called under the driver's locks.
+    }
+}
+
+impl Wake for Reaper {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Claim the poll, or leave a note for its holder. AcqRel: see `run`.
+        let prev = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+                Some(if state == IDLE {
+                    RUNNING
+                } else {
+                    state | NOTIFIED
+                })
+            })
+            .unwrap_or_else(|state| state);
+        if prev != IDLE {
+            return;
+        }
+        // Inside another reaper's poll on this thread: queue it for the outermost one.
+        let queued = NESTED.try_with(|nested| match nested.borrow_mut().as_mut() {
+            Some(queue) => {
+                queue.push(self.clone());
+                true
+            }
+            None => false,
+        });
+        if queued == Ok(true) {
+            return;
+        }
+        // The outermost poll on this thread (or the thread is exiting: poll in place).
+        let _outermost = queued.is_ok().then(Outermost::enter);
+        self.run();
+        // The reapers woken meanwhile, in turn; each may queue more.
+        while let Some(next) = NESTED
+            .try_with(|nested| nested.borrow_mut().as_mut().and_then(Vec::pop))
+            .ok()
+            .flatten()
+        {
+            next.run();
+        }
+    }
+}
+
+/// Marks this thread as polling a reaper ([`NESTED`]) until dropped (unwinding included).
+struct Outermost;
+
+impl Outermost {
+    fn enter() -> Outermost {
+        let _ = NESTED.try_with(|nested| *nested.borrow_mut() = Some(Vec::new()));
+        Outermost
+    }
+}
+
+impl Drop for Outermost {
+    fn drop(&mut self) {
+        let _ = NESTED.try_with(|nested| nested.borrow_mut().take());
     }
 }

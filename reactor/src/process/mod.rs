@@ -208,6 +208,8 @@ impl Command {
 
     /// The `std` command inside, to set what this type does not mirror
     /// (`std::os::unix::process::CommandExt`: `uid`, `gid`, `process_group`, `pre_exec`, ...).
+    /// Set the standard streams through this type, not here: [`output`](Command::output) does
+    /// not see streams set on the `std` command.
     pub fn as_std_mut(&mut self) -> &mut std::process::Command {
         &mut self.std
     }
@@ -224,7 +226,7 @@ impl Command {
         // The watch needs the driver: fail before the process exists, not after.
         let _ = crate::context::current()?;
         exit::reap_leftovers();
-        let listener = exit::listener_before_spawn()?;
+        let listener = exit::listener_before_spawn().map_err(|e| self.spawn_error(e))?;
         let std = self.std.spawn().map_err(|e| self.spawn_error(e))?;
         let watch = match exit::ExitWatch::new(std.id(), listener) {
             Ok(watch) => watch,
@@ -234,10 +236,11 @@ impl Command {
                 let mut orphan = std;
                 let _ = orphan.kill();
                 let _ = orphan.wait();
-                return Err(e);
+                return Err(self.spawn_error(e));
             }
         };
-        Child::new(std, watch, self.kill_on_drop)
+        // Its pipes not registered: killed and reaped by `Child::new`; the error names it too.
+        Child::new(std, watch, self.kill_on_drop).map_err(|e| self.spawn_error(e))
     }
 
     /// Spawns the child and waits for it to exit. Its streams are the parent's unless set
@@ -253,6 +256,11 @@ impl Command {
 
     /// Spawns the child, waits for it and collects its output. Unless set otherwise, stdout and
     /// stderr are piped (and collected) and stdin is null, as with `std`'s `output`.
+    ///
+    /// "Set" means set through this type's [`stdin`](Command::stdin), [`stdout`](Command::stdout)
+    /// and [`stderr`](Command::stderr): a stream set on the `std` command itself (through
+    /// [`as_std_mut`](Command::as_std_mut), or before [`From`]) cannot be seen, so `output`
+    /// replaces it as above, and the command inherits that stream afterwards.
     pub async fn output(&mut self) -> io::Result<Output> {
         if !self.stdin_set {
             self.std.stdin(Stdio::null());

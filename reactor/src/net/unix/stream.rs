@@ -137,10 +137,7 @@ impl UnixStream {
     /// .unwrap();
     /// ```
     pub async fn readable(&self) -> io::Result<()> {
-        if self.io.has_held() {
-            return Ok(());
-        }
-        std::future::poll_fn(|cx| self.io.poll_ready_for(cx, Interest::READABLE)).await
+        std::future::poll_fn(|cx| self.io.poll_stream_readable(cx)).await
     }
 
     /// Waits until the stream is writable (the socket buffer has room, or an error is there).
