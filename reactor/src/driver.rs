@@ -332,13 +332,20 @@ impl Handle {
         source: &mut impl mio::event::Source,
         interest: mio::Interest,
     ) -> io::Result<(mio::Token, Arc<ScheduledIo>)> {
-        if self.is_shutdown() {
-            return Err(shutdown_error());
-        }
         let io = Arc::new(ScheduledIo::new());
-        let token = lock(&self.inner.slab).insert(io.clone()).ok_or_else(|| {
-            io::Error::other("filch: too many I/O sources registered with one driver")
-        })?;
+        let token = {
+            let mut slab = lock(&self.inner.slab);
+            // Checked under the slab's lock, which `shutdown` takes to drain the slab after it
+            // sets the flag: either this sees the flag, or the drain sees this source (checked
+            // before the lock, a source registered as the runtime shut down was never shut
+            // down, and its waiters waited forever; found by review).
+            if self.is_shutdown() {
+                return Err(shutdown_error());
+            }
+            slab.insert(io.clone()).ok_or_else(|| {
+                io::Error::other("filch: too many I/O sources registered with one driver")
+            })?
+        };
         if let Err(e) = self.inner.registry.register(source, token, interest) {
             lock(&self.inner.slab).remove(token);
             return Err(e);
