@@ -17,7 +17,9 @@
 //! - `Empty`: the OS cursor is the file's position.
 //! - `Read { pos }`: read-ahead; `bytes[pos..]` is unread, so the OS cursor is that many bytes past
 //!   the position. Reads are served from it without a job. A seek moves by the unread count less
-//!   (`SeekFrom::Current`) and drops it; a write seeks back over it before writing.
+//!   (`SeekFrom::Current`) and drops it; a write seeks back over it before writing. A seek that
+//!   fails, or a seek or in-line job that never runs, still moves the cursor back over it (a
+//!   [`Rewind`] does), so that the position stays where it was.
 //! - `Write { rewind }`: writes not yet made. They go to the file when the buffer reaches
 //!   [`BUF_SIZE`], or on flush, seek, read, `set_len`, `sync_*` and `into_std`, at the OS cursor
 //!   less `rewind` (the read-ahead dropped when writing began).
@@ -141,6 +143,36 @@ fn rewind(mut file: &StdFile, unread: u64) -> io::Result<()> {
         file.seek(SeekFrom::Current(-back))?;
     }
     Ok(())
+}
+
+/// Read-ahead that a seek or an in-line call dropped, which the OS cursor is still past: the job
+/// moves the cursor back over it (or seeks from where the reading got to). Dropped without
+/// having done so (the seek failed, or the job never ran: cancelled at shutdown, or no runtime
+/// to start it on), it moves the cursor back itself, so that the position stays where it was,
+/// as a failed `lseek` leaves it.
+struct Rewind {
+    std: Arc<StdFile>,
+    unread: u64,
+}
+
+impl Rewind {
+    /// Moves the cursor back now.
+    fn now(mut self) -> io::Result<()> {
+        let unread = mem::take(&mut self.unread);
+        retry(|| rewind(&self.std, unread))
+    }
+
+    /// The cursor was moved past the read-ahead another way (a seek that succeeded).
+    fn done(mut self) {
+        self.unread = 0;
+    }
+}
+
+impl Drop for Rewind {
+    fn drop(&mut self) {
+        // Nobody is left to take an error: the caller already has the seek's, or the job's loss.
+        let _ = retry(|| rewind(&self.std, self.unread));
+    }
 }
 
 /// Buffered writes on their way to the file; see the module doc.
@@ -397,11 +429,19 @@ impl Buffered {
                 },
                 other => other,
             };
+            let unread = buf.unread() as u64;
             buf.held = Held::Empty;
+            let back = Rewind {
+                std: self.std.clone(),
+                unread,
+            };
             let path = self.path.clone();
             self.start(move |mut file, buf| {
-                let res = retry(|| file.seek(target)).map_err(|e| name("seek", &path, e));
-                (Op::Seek(to, res), buf)
+                let res = retry(|| file.seek(target));
+                if res.is_ok() {
+                    back.done();
+                } // else `back` moves the cursor back over the read-ahead as it drops.
+                (Op::Seek(to, res.map_err(|e| name("seek", &path, e))), buf)
             });
         }
     }
@@ -417,9 +457,14 @@ impl Buffered {
         let buf = self.idle_buf();
         let unread = buf.unread() as u64;
         buf.held = Held::Empty;
+        let back = Rewind {
+            std: self.std.clone(),
+            unread,
+        };
         let path = self.path.clone();
         self.start(move |file, buf| {
-            let res = retry(|| rewind(file, unread))
+            let res = back
+                .now()
                 .and_then(|()| f(file))
                 .map_err(|e| name(op, &path, e));
             (Op::InLine(res), buf)
