@@ -65,6 +65,7 @@ fn a_failed_seek_leaves_the_position_where_it_was() {
             let mut file = File::open(&path).await.unwrap();
             let mut ten = [0u8; 10];
             for bad in [
+                SeekFrom::Current(i64::MIN),
                 SeekFrom::Current(-1000),
                 SeekFrom::End(-1_000_000),
                 SeekFrom::Start(u64::MAX),
@@ -74,6 +75,10 @@ fn a_failed_seek_leaves_the_position_where_it_was() {
                 file.read_exact(&mut ten).await.unwrap();
                 let err = file.seek(bad).await.unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}: {err}");
+                assert!(
+                    err.to_string().contains(&*path.to_string_lossy()),
+                    "{bad:?}: {err}"
+                );
                 file.read_exact(&mut ten).await.unwrap();
                 assert_eq!(
                     ten,

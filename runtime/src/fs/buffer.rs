@@ -421,10 +421,9 @@ impl Buffered {
                 SeekFrom::Current(off) => match off.checked_sub(buf.unread() as i64) {
                     Some(off) => SeekFrom::Current(off),
                     None => {
-                        return Poll::Ready(Err(io::Error::new(
-                            io::ErrorKind::InvalidInput,
-                            "seek offset out of range",
-                        )))
+                        let err =
+                            io::Error::new(io::ErrorKind::InvalidInput, "seek offset out of range");
+                        return Poll::Ready(Err(name("seek", &self.path, err)));
                     }
                 },
                 other => other,
