@@ -766,3 +766,75 @@ fn a_file_used_after_its_runtime_shut_down() {
     let on_disk = std::fs::read(&path).unwrap();
     assert_eq!(&on_disk[20..24], b"late");
 }
+
+/// A FIFO opened for reading and writing, and a second handle that writes into it.
+#[cfg(unix)]
+fn fifo(dir: &TempDir) -> (std::path::PathBuf, std::fs::File) {
+    let path = dir.join("fifo");
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: `c_path` is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    // Opening for reading and writing does not wait for a peer on Linux.
+    let keep = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    (path, keep)
+}
+
+/// On a file that cannot seek (a FIFO, a terminal, a character device), a write after a partial
+/// read cannot move the cursor back over the read-ahead: with `std::fs::File` the write goes
+/// through and the unread bytes are still there to read.
+#[cfg(unix)]
+#[test]
+fn a_write_after_a_partial_read_of_a_fifo() {
+    let dir = TempDir::new("attack-fifo-write");
+    let (path, mut feeder) = fifo(&dir);
+    within(Duration::from_secs(10), "fifo write", move || {
+        filch::run(async move {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .await
+                .unwrap();
+            feeder.write_all(b"hello world").unwrap();
+            let mut five = [0u8; 5];
+            file.read_exact(&mut five).await.unwrap();
+            assert_eq!(&five, b"hello");
+            file.write_all(b"X").await.unwrap();
+            file.flush()
+                .await
+                .expect("a write after a read of a FIFO failed");
+            let mut rest = [0u8; 7];
+            file.read_exact(&mut rest).await.unwrap();
+            assert_eq!(&rest, b" worldX");
+        })
+    });
+}
+
+/// A seek on a FIFO fails (`ESPIPE`), as std's does, and loses nothing: the bytes not yet read
+/// are still read next; so are they after a `sync_all` that fails the same way.
+#[cfg(unix)]
+#[test]
+fn a_failed_seek_on_a_fifo_loses_no_bytes() {
+    let dir = TempDir::new("attack-fifo-seek");
+    let (path, mut feeder) = fifo(&dir);
+    within(Duration::from_secs(10), "fifo seek", move || {
+        filch::run(async move {
+            let mut file = File::open(&path).await.unwrap();
+            feeder.write_all(b"hello world").unwrap();
+            let mut five = [0u8; 5];
+            file.read_exact(&mut five).await.unwrap();
+            let err = file.stream_position().await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotSeekable, "{err}");
+            let mut three = [0u8; 3];
+            file.read_exact(&mut three).await.unwrap();
+            assert_eq!(&three, b" wo");
+            let _ = file.sync_all().await;
+            file.read_exact(&mut three).await.unwrap();
+            assert_eq!(&three, b"rld");
+        })
+    });
+}

@@ -16,10 +16,12 @@
 //!
 //! - `Empty`: the OS cursor is the file's position.
 //! - `Read { pos }`: read-ahead; `bytes[pos..]` is unread, so the OS cursor is that many bytes past
-//!   the position. Reads are served from it without a job. A seek moves by the unread count less
-//!   (`SeekFrom::Current`) and drops it; a write seeks back over it before writing. A seek that
-//!   fails, or a seek or in-line job that never runs, still moves the cursor back over it (a
-//!   [`Rewind`] does), so that the position stays where it was.
+//!   the position (a file that cannot seek, such as a FIFO, is read no further than the caller
+//!   asks, so that nothing is read ahead that could not be given back). Reads are served from it
+//!   without a job. A seek moves by the unread count less (`SeekFrom::Current`) and drops it; a
+//!   write seeks back over it before writing. A seek that fails, or a seek or in-line job that
+//!   never runs, still moves the cursor back over it (a [`Rewind`] does), so that the position
+//!   stays where it was.
 //! - `Write { rewind }`: writes not yet made. They go to the file when the buffer reaches
 //!   [`BUF_SIZE`], or on flush, seek, read, `set_len`, `sync_*` and `into_std`, at the OS cursor
 //!   less `rewind` (the read-ahead dropped when writing began).
@@ -71,6 +73,11 @@ enum Held {
 pub(super) struct Buf {
     bytes: Vec<u8>,
     held: Held,
+    /// Whether the file can seek, once the first read has asked (`lseek` of 0 from the cursor).
+    /// One that cannot (a FIFO, a terminal, a socket) is not read ahead: the OS cursor could not
+    /// be moved back over the unread bytes for a write, a seek or `into_std`, and they would be
+    /// lost.
+    seekable: Option<bool>,
 }
 
 impl Buf {
@@ -78,6 +85,7 @@ impl Buf {
         Buf {
             bytes: Vec::new(),
             held: Held::Empty,
+            seekable: None,
         }
     }
 
@@ -261,12 +269,20 @@ impl Buffered {
         self.state = State::Busy(crate::spawn_blocking(move || job.run()));
     }
 
-    /// One blocking read of up to `want` bytes (the caller asked for `want`: at least
-    /// [`BUF_SIZE`], at most [`MAX_BUF_SIZE`]).
-    fn start_read(&mut self, want: usize) {
-        let want = want.clamp(BUF_SIZE, MAX_BUF_SIZE);
+    /// One blocking read for a caller that asked for `asked` bytes: of at least [`BUF_SIZE`]
+    /// and at most [`MAX_BUF_SIZE`], or, on a file that cannot seek, of `asked` (at most
+    /// [`MAX_BUF_SIZE`]) with nothing read ahead.
+    fn start_read(&mut self, asked: usize) {
         let path = self.path.clone();
         self.start(move |mut file, mut buf| {
+            let seekable = *buf
+                .seekable
+                .get_or_insert_with(|| file.stream_position().is_ok());
+            let want = if seekable {
+                asked.clamp(BUF_SIZE, MAX_BUF_SIZE)
+            } else {
+                asked.min(MAX_BUF_SIZE)
+            };
             // No `clear` first: only bytes never written before are zeroed.
             buf.bytes.resize(want, 0);
             let res = retry(|| file.read(&mut buf.bytes));
