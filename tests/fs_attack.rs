@@ -838,3 +838,35 @@ fn a_failed_seek_on_a_fifo_loses_no_bytes() {
         })
     });
 }
+
+/// A seek polled outside any runtime panics (it needs the blocking pool, as tokio's does); the
+/// read-ahead it had dropped is given back as the refused job unwinds, so the file, back in a
+/// runtime, is where it was.
+#[test]
+fn a_seek_outside_any_runtime_panics_and_moves_nothing() {
+    let dir = TempDir::new("attack-seek-outside");
+    let path = dir.join("f");
+    let data = pattern(100_000, 9);
+    std::fs::write(&path, &data).unwrap();
+    within(LIMIT, "seek outside", move || {
+        let mut file = filch::run(async {
+            let mut file = File::open(&path).await.unwrap();
+            let mut ten = [0u8; 10];
+            file.read_exact(&mut ten).await.unwrap();
+            file
+        });
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            common::block_on_plain(file.seek(SeekFrom::Current(5)))
+        }));
+        assert!(
+            panicked.is_err(),
+            "a seek outside any runtime did not panic"
+        );
+        filch::run(async move {
+            assert_eq!(file.stream_position().await.unwrap(), 10);
+            let mut ten = [0u8; 10];
+            file.read_exact(&mut ten).await.unwrap();
+            assert_eq!(ten, data[10..20]);
+        });
+    });
+}
