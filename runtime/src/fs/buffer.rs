@@ -16,8 +16,12 @@
 //!
 //! - `Empty`: the OS cursor is the file's position.
 //! - `Read { pos }`: read-ahead; `bytes[pos..]` is unread, so the OS cursor is that many bytes past
-//!   the position. Reads are served from it without a job. A seek moves by the unread count less
-//!   (`SeekFrom::Current`) and drops it; a write seeks back over it before writing.
+//!   the position (a file that cannot seek, such as a FIFO, is read no further than the caller
+//!   asks, so that nothing is read ahead that could not be given back). Reads are served from it
+//!   without a job. A seek moves by the unread count less (`SeekFrom::Current`) and drops it; a
+//!   write seeks back over it before writing. A seek that fails, or a seek or in-line job that
+//!   never runs, still moves the cursor back over it (a [`Rewind`] does), so that the position
+//!   stays where it was.
 //! - `Write { rewind }`: writes not yet made. They go to the file when the buffer reaches
 //!   [`BUF_SIZE`], or on flush, seek, read, `set_len`, `sync_*` and `into_std`, at the OS cursor
 //!   less `rewind` (the read-ahead dropped when writing began).
@@ -69,6 +73,11 @@ enum Held {
 pub(super) struct Buf {
     bytes: Vec<u8>,
     held: Held,
+    /// Whether the file can seek, once the first read has asked (`lseek` of 0 from the cursor).
+    /// One that cannot (a FIFO, a terminal, a socket) is not read ahead: the OS cursor could not
+    /// be moved back over the unread bytes for a write, a seek or `into_std`, and they would be
+    /// lost.
+    seekable: Option<bool>,
 }
 
 impl Buf {
@@ -76,6 +85,7 @@ impl Buf {
         Buf {
             bytes: Vec::new(),
             held: Held::Empty,
+            seekable: None,
         }
     }
 
@@ -141,6 +151,36 @@ fn rewind(mut file: &StdFile, unread: u64) -> io::Result<()> {
         file.seek(SeekFrom::Current(-back))?;
     }
     Ok(())
+}
+
+/// Read-ahead that a seek or an in-line call dropped, which the OS cursor is still past: the job
+/// moves the cursor back over it (or seeks from where the reading got to). Dropped without
+/// having done so (the seek failed, or the job never ran: cancelled at shutdown, or no runtime
+/// to start it on), it moves the cursor back itself, so that the position stays where it was,
+/// as a failed `lseek` leaves it.
+struct Rewind {
+    std: Arc<StdFile>,
+    unread: u64,
+}
+
+impl Rewind {
+    /// Moves the cursor back now.
+    fn now(mut self) -> io::Result<()> {
+        let unread = mem::take(&mut self.unread);
+        retry(|| rewind(&self.std, unread))
+    }
+
+    /// The cursor was moved past the read-ahead another way (a seek that succeeded).
+    fn done(mut self) {
+        self.unread = 0;
+    }
+}
+
+impl Drop for Rewind {
+    fn drop(&mut self) {
+        // Nobody is left to take an error: the caller already has the seek's, or the job's loss.
+        let _ = retry(|| rewind(&self.std, self.unread));
+    }
 }
 
 /// Buffered writes on their way to the file; see the module doc.
@@ -229,12 +269,20 @@ impl Buffered {
         self.state = State::Busy(crate::spawn_blocking(move || job.run()));
     }
 
-    /// One blocking read of up to `want` bytes (the caller asked for `want`: at least
-    /// [`BUF_SIZE`], at most [`MAX_BUF_SIZE`]).
-    fn start_read(&mut self, want: usize) {
-        let want = want.clamp(BUF_SIZE, MAX_BUF_SIZE);
+    /// One blocking read for a caller that asked for `asked` bytes: of at least [`BUF_SIZE`]
+    /// and at most [`MAX_BUF_SIZE`], or, on a file that cannot seek, of `asked` (at most
+    /// [`MAX_BUF_SIZE`]) with nothing read ahead.
+    fn start_read(&mut self, asked: usize) {
         let path = self.path.clone();
         self.start(move |mut file, mut buf| {
+            let seekable = *buf
+                .seekable
+                .get_or_insert_with(|| file.stream_position().is_ok());
+            let want = if seekable {
+                asked.clamp(BUF_SIZE, MAX_BUF_SIZE)
+            } else {
+                asked.min(MAX_BUF_SIZE)
+            };
             // No `clear` first: only bytes never written before are zeroed.
             buf.bytes.resize(want, 0);
             let res = retry(|| file.read(&mut buf.bytes));
@@ -389,19 +437,26 @@ impl Buffered {
                 SeekFrom::Current(off) => match off.checked_sub(buf.unread() as i64) {
                     Some(off) => SeekFrom::Current(off),
                     None => {
-                        return Poll::Ready(Err(io::Error::new(
-                            io::ErrorKind::InvalidInput,
-                            "seek offset out of range",
-                        )))
+                        let err =
+                            io::Error::new(io::ErrorKind::InvalidInput, "seek offset out of range");
+                        return Poll::Ready(Err(name("seek", &self.path, err)));
                     }
                 },
                 other => other,
             };
+            let unread = buf.unread() as u64;
             buf.held = Held::Empty;
+            let back = Rewind {
+                std: self.std.clone(),
+                unread,
+            };
             let path = self.path.clone();
             self.start(move |mut file, buf| {
-                let res = retry(|| file.seek(target)).map_err(|e| name("seek", &path, e));
-                (Op::Seek(to, res), buf)
+                let res = retry(|| file.seek(target));
+                if res.is_ok() {
+                    back.done();
+                } // else `back` moves the cursor back over the read-ahead as it drops.
+                (Op::Seek(to, res.map_err(|e| name("seek", &path, e))), buf)
             });
         }
     }
@@ -417,9 +472,14 @@ impl Buffered {
         let buf = self.idle_buf();
         let unread = buf.unread() as u64;
         buf.held = Held::Empty;
+        let back = Rewind {
+            std: self.std.clone(),
+            unread,
+        };
         let path = self.path.clone();
         self.start(move |file, buf| {
-            let res = retry(|| rewind(file, unread))
+            let res = back
+                .now()
                 .and_then(|()| f(file))
                 .map_err(|e| name(op, &path, e));
             (Op::InLine(res), buf)

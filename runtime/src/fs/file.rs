@@ -19,7 +19,8 @@ use std::task::{Context, Poll};
 ///
 /// Reads and writes go through a buffer, so that small ones do not each cost a trip to the
 /// blocking pool: a read that finds the buffer empty reads 64 KiB (or the caller's size, up to 2
-/// MiB) on the pool, and later reads are served from memory; writes are copied into the buffer
+/// MiB) on the pool, and later reads are served from memory (a file that cannot seek, such as a
+/// FIFO, is read no further than each read asks); writes are copied into the buffer
 /// and written on the pool once it holds 64 KiB, or on [`flush`](futures_io::AsyncWrite::poll_flush).
 /// See the [module docs](super) for the design and the cost.
 ///

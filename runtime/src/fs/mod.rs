@@ -23,9 +23,11 @@
 //! job and back (the state machine is documented in `fs/buffer.rs`).
 //!
 //! - **Reads**: a read that finds the buffer empty makes one blocking read of 64 KiB (or of the
-//!   caller's size, if larger, up to 2 MiB); later reads are copied from the buffer. A seek
-//!   accounts for the bytes read ahead and not yet consumed (`SeekFrom::Current` counts from
-//!   where the reading got to) and drops them.
+//!   caller's size, if larger, up to 2 MiB); later reads are copied from the buffer. A file that
+//!   cannot seek (a FIFO, a terminal, a socket) is read no further than the caller asks, since
+//!   bytes read ahead could not be given back to a write or a seek. A seek accounts for the bytes
+//!   read ahead and not yet consumed (`SeekFrom::Current` counts from where the reading got to)
+//!   and drops them; one that fails leaves the position where it was.
 //! - **Writes** are copied into the buffer and return at once; the buffer is written on the pool
 //!   when it holds 64 KiB, and before a flush, close, seek or read completes (a read sees the
 //!   file's own writes). A write after a partial read goes where the reading got to.
