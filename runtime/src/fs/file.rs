@@ -218,8 +218,9 @@ impl File {
 
     /// A second `File` for the same open file (`std::fs::File::try_clone`): the two share the OS
     /// cursor, but each has its own buffer. The cursor is past this file's position by its
-    /// unread read-ahead and short of it by its buffered writes: flush, or seek each one, before
-    /// relying on where the other is.
+    /// unread read-ahead and short of it by its buffered writes. A flush writes the buffered
+    /// writes but keeps the read-ahead; only a seek (`seek(SeekFrom::Current(0))`, say) hands the
+    /// exact position back to the OS cursor: seek each one before relying on where the other is.
     ///
     /// ```
     /// filch::run(async {
