@@ -196,6 +196,25 @@ impl Rt for Filch {
     async fn write_increment(lock: &Self::RwLock) {
         *lock.write().await += 1;
     }
+    type Barrier = filch::sync::Barrier;
+    fn barrier(n: usize) -> Self::Barrier {
+        filch::sync::Barrier::new(n)
+    }
+    async fn barrier_wait(barrier: &Self::Barrier) {
+        barrier.wait().await;
+    }
+    type OnceCell = filch::sync::OnceCell<u64>;
+    fn once_cell() -> Self::OnceCell {
+        filch::sync::OnceCell::new()
+    }
+    async fn once_get(cell: &Self::OnceCell) -> u64 {
+        *cell
+            .get_or_init(|| async {
+                filch::yield_now().await;
+                42
+            })
+            .await
+    }
     async fn spawn_true_and_wait() {
         let mut child = filch::process::Command::new("true").spawn().unwrap();
         assert!(child.wait().await.unwrap().success());

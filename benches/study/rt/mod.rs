@@ -146,6 +146,17 @@ pub(crate) trait Rt: Clone + Send + Sync + 'static {
     fn read_value(lock: &Self::RwLock) -> impl Future<Output = u64> + Send + '_;
     /// Takes the write lock and adds one.
     fn write_increment(lock: &Self::RwLock) -> impl Future<Output = ()> + Send + '_;
+    /// A barrier for `n` tasks (filch `sync::Barrier`, tokio's; smol `lock::Barrier`, which is
+    /// async-lock's).
+    type Barrier: Send + Sync + 'static;
+    fn barrier(n: usize) -> Self::Barrier;
+    fn barrier_wait(barrier: &Self::Barrier) -> impl Future<Output = ()> + Send + '_;
+    /// An asynchronous once-cell over a `u64` (filch `sync::OnceCell`, tokio's; smol
+    /// `lock::OnceCell`, which is async-lock's).
+    type OnceCell: Send + Sync + 'static;
+    fn once_cell() -> Self::OnceCell;
+    /// `get_or_init` with an initialiser that yields once and gives 42.
+    fn once_get(cell: &Self::OnceCell) -> impl Future<Output = u64> + Send + '_;
     /// Spawns `true` with this runtime's `process::Command` (smol's is async-process) and waits
     /// for it to exit successfully. Called from a task of this runtime.
     fn spawn_true_and_wait() -> impl Future<Output = ()> + Send;

@@ -240,6 +240,25 @@ impl Rt for Smol {
     async fn write_increment(lock: &Self::RwLock) {
         *lock.write().await += 1;
     }
+    type Barrier = smol::lock::Barrier;
+    fn barrier(n: usize) -> Self::Barrier {
+        smol::lock::Barrier::new(n)
+    }
+    async fn barrier_wait(barrier: &Self::Barrier) {
+        barrier.wait().await;
+    }
+    type OnceCell = smol::lock::OnceCell<u64>;
+    fn once_cell() -> Self::OnceCell {
+        smol::lock::OnceCell::new()
+    }
+    async fn once_get(cell: &Self::OnceCell) -> u64 {
+        *cell
+            .get_or_init(|| async {
+                smol::future::yield_now().await;
+                42
+            })
+            .await
+    }
     async fn spawn_true_and_wait() {
         // async-process has no `wait`: `status` is it (it drops stdin first, which is not piped).
         let mut child = smol::process::Command::new("true").spawn().unwrap();

@@ -207,6 +207,25 @@ impl Rt for Tokio {
     async fn write_increment(lock: &Self::RwLock) {
         *lock.write().await += 1;
     }
+    type Barrier = tokio::sync::Barrier;
+    fn barrier(n: usize) -> Self::Barrier {
+        tokio::sync::Barrier::new(n)
+    }
+    async fn barrier_wait(barrier: &Self::Barrier) {
+        barrier.wait().await;
+    }
+    type OnceCell = tokio::sync::OnceCell<u64>;
+    fn once_cell() -> Self::OnceCell {
+        tokio::sync::OnceCell::new()
+    }
+    async fn once_get(cell: &Self::OnceCell) -> u64 {
+        *cell
+            .get_or_init(|| async {
+                tokio::task::yield_now().await;
+                42
+            })
+            .await
+    }
     async fn spawn_true_and_wait() {
         let mut child = tokio::process::Command::new("true").spawn().unwrap();
         assert!(child.wait().await.unwrap().success());

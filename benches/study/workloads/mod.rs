@@ -255,6 +255,17 @@ pub(crate) fn all() -> Vec<Workload> {
              async-lock's wrapped; tokio `sync::RwLock`; smol `lock::RwLock`, async-lock's)"
         ),
         workload!(
+            sync_barrier_rounds,
+            "16 tasks pass one barrier for 16 together, 1,000 times each (filch `sync::Barrier`, \
+             tokio `sync::Barrier`, smol `lock::Barrier`, async-lock's)"
+        ),
+        workload!(
+            sync_once_cell_10k,
+            "10,000 tasks call `get_or_init` on one once-cell whose initialiser yields once and \
+             gives 42; one initialises it while others wait, the rest read it (filch \
+             `sync::OnceCell`, tokio `sync::OnceCell`, smol `lock::OnceCell`, async-lock's)"
+        ),
+        workload!(
             sync_cancel_token_10k,
             without_smol,
             "10,000 tasks each await `cancelled()` on their own child of one cancellation token; \

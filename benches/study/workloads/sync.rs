@@ -251,6 +251,46 @@ pub(super) fn sync_rwlock_read_mostly<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
     })
 }
 
+pub(super) fn sync_barrier_rounds<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    const ROUNDS: usize = 1_000;
+    let inner = rt.clone();
+    timed(|| {
+        let inner = inner.clone();
+        rt.block_on(rt.spawn(async move {
+            let barrier = Arc::new(R::barrier(RECEIVERS));
+            let tasks = (0..RECEIVERS)
+                .map(|_| {
+                    let barrier = barrier.clone();
+                    inner.spawn(async move {
+                        for _ in 0..ROUNDS {
+                            R::barrier_wait(&barrier).await;
+                        }
+                    })
+                })
+                .collect();
+            R::join_all(tasks).await;
+        }))
+    })
+}
+
+pub(super) fn sync_once_cell_10k<R: Rt>(rt: &R, _: &Params) -> Vec<f64> {
+    let inner = rt.clone();
+    timed(|| {
+        let inner = inner.clone();
+        let sum = rt.block_on(rt.spawn(async move {
+            let cell = Arc::new(R::once_cell());
+            let tasks = (0..NUM_SPAWN)
+                .map(|_| {
+                    let cell = cell.clone();
+                    inner.spawn(async move { R::once_get(&cell).await })
+                })
+                .collect();
+            R::join_all(tasks).await.into_iter().sum::<u64>()
+        }));
+        assert_eq!(sum, 42 * NUM_SPAWN as u64);
+    })
+}
+
 pub(super) fn sync_cancel_token_10k<R: TokioShaped>(rt: &R, _: &Params) -> Vec<f64> {
     let inner = rt.clone();
     timed(|| {
