@@ -77,8 +77,10 @@ fn the_lifo_slot_serves_a_ping_pong() {
         b.await.unwrap();
     });
     let m = rt.handle().metrics();
-    // Each wake of the other task puts it in the LIFO slot of the one worker.
-    assert!(m.workers[0].lifo_hits >= 100, "{m}");
+    // Each wake of the other task puts it in the LIFO slot of the one worker. (Shuffled builds
+    // send the LIFO task behind the queue at random, one time in four.)
+    let least = if cfg!(filch_shuffle) { 10 } else { 100 };
+    assert!(m.workers[0].lifo_hits >= least, "{m}");
 }
 
 #[test]

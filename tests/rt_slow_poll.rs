@@ -52,11 +52,12 @@ fn a_blocking_poll_is_reported_before_it_returns_and_again_after() {
     assert!(finished.is_finished());
     assert_eq!(finished.id(), id);
     assert_eq!(finished.worker(), running.worker());
-    // Timed from the first reading that saw it: at most a quarter of the threshold short.
-    assert!(
-        finished.elapsed() >= Duration::from_millis(300 - 13),
-        "{finished}"
-    );
+    // Timed from the first reading that saw it to the last: a lower bound, and at least what
+    // the first report said (how much short of 300 ms depends on when the watchdog woke: not
+    // asserted, on a shared machine).
+    assert!(finished.elapsed() >= running.elapsed(), "{finished} / {running}");
+    assert!(finished.elapsed() <= Duration::from_millis(300), "{finished}");
+    assert_eq!(finished.name(), Some("blocker"), "the name outlives the task");
     assert!(
         finished.to_string().contains("returned after at least"),
         "{finished}"

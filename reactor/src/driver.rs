@@ -301,8 +301,14 @@ impl Handle {
         let mut wakers = Vec::new();
         #[cfg(unix)]
         self.shutdown_signals(&mut wakers);
-        let sources = lock(&self.inner.slab).drain();
-        self.inner.num_sources.store(0, Ordering::Relaxed);
+        let sources = {
+            let mut slab = lock(&self.inner.slab);
+            let sources = slab.drain();
+            self.inner
+                .num_sources
+                .fetch_sub(sources.len(), Ordering::Relaxed);
+            sources
+        };
         for io in sources {
             io.shutdown(&mut wakers);
         }
@@ -342,15 +348,22 @@ impl Handle {
             if self.is_shutdown() {
                 return Err(shutdown_error());
             }
-            slab.insert(io.clone()).ok_or_else(|| {
+            let token = slab.insert(io.clone()).ok_or_else(|| {
                 io::Error::other("filch: too many I/O sources registered with one driver")
-            })?
+            })?;
+            // The count changes under the slab's lock, with the slab: `shutdown`'s drain takes
+            // off exactly what it drained (a count changed outside the lock went wrong by one,
+            // or wrapped, when a registration raced the drain; found by review).
+            self.inner.num_sources.fetch_add(1, Ordering::Relaxed);
+            token
         };
         if let Err(e) = self.inner.registry.register(source, token, interest) {
-            lock(&self.inner.slab).remove(token);
+            let mut slab = lock(&self.inner.slab);
+            if slab.remove(token).is_some() {
+                self.inner.num_sources.fetch_sub(1, Ordering::Relaxed);
+            }
             return Err(e);
         }
-        self.inner.num_sources.fetch_add(1, Ordering::Relaxed);
         self.notify_if_unwatched();
         Ok((token, io))
     }
@@ -358,8 +371,10 @@ impl Handle {
     /// Removes `source` from the OS poller and frees its slot. Never blocks on the driver: an
     /// event already fetched for it is dropped by the generation check.
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source, token: mio::Token) {
-        if lock(&self.inner.slab).remove(token).is_some() {
+        let mut slab = lock(&self.inner.slab);
+        if slab.remove(token).is_some() {
             self.inner.num_sources.fetch_sub(1, Ordering::Relaxed);
+            drop(slab);
             // The fd is about to be closed, which removes it from epoll anyway; an error here
             // (the driver's epoll is gone) changes nothing for the caller.
             let _ = self.inner.registry.deregister(source);
@@ -424,6 +439,7 @@ impl Handle {
     fn shutdown_signals(&self, wakers: &mut Vec<Waker>) {
         let mut signals = lock(&self.inner.signals);
         if let Some(mut receiver) = signals.receiver.take() {
+            self.inner.num_sources.fetch_sub(1, Ordering::Relaxed);
             let _ = self.inner.registry.deregister(&mut receiver);
         }
         let listening = signals.listeners > 0;

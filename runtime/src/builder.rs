@@ -236,12 +236,15 @@ impl Builder {
     /// computation without an `.await`), and everything queued behind it waits.
     ///
     /// One watchdog thread for the whole process reads each worker's current poll every quarter
-    /// of the threshold; the workers pay nothing more per poll than the metrics do. Reports go
+    /// of the threshold; the workers pay two relaxed stores per poll (the task's id, then zero).
+    /// A poll longer than the threshold and a quarter is always reported while it runs, one
+    /// shorter than the threshold never; the times given are lower bounds. It watches the tasks
+    /// the workers run, not `spawn_local` tasks nor the future given to `block_on`. Reports go
     /// to [`on_slow_poll`](Builder::on_slow_poll), by default one line on stderr:
     ///
     /// ```text
     /// filch: task 7 "fetch" has been in one poll on worker 1 for at least 104ms (blocking its worker?)
-    /// filch: task 7 "fetch" returned after at least 301ms in one poll on worker 1
+    /// filch: task 7 "fetch" returned after at least 290ms in one poll on worker 1
     /// ```
     pub fn slow_poll_threshold(&mut self, threshold: Option<Duration>) -> &mut Builder {
         self.slow_poll_threshold = threshold;

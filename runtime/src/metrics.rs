@@ -54,25 +54,48 @@ pub(crate) struct WorkerCounters {
     pub(crate) parks: Counter,
     pub(crate) unparks: Counter,
     pub(crate) forced_yields: Counter,
-    /// Nanoseconds spent out of `park` before the current stretch.
-    pub(crate) busy_ns: Counter,
     /// The task being polled (its raw id), or 0 between polls: for the slow-poll watchdog.
     pub(crate) current_task: AtomicU64,
-    /// When the current busy stretch began (nanoseconds since the runtime's start), or 0 while
-    /// parked.
-    pub(crate) busy_since_ns: AtomicU64,
+    /// Busy time in one word, so that a reader never mixes two moments (two words, a stretch
+    /// ending between a reader's two loads was counted twice or not at all; found by review):
+    /// asleep, the total busy nanoseconds; awake, [`AWAKE`] plus the total minus the clock at
+    /// waking, the *base* (the clock, nanoseconds since the runtime's start, is never below the
+    /// total), so that the total now is the clock now minus the base. One store per transition.
+    busy: AtomicU64,
 }
 
+/// Marks [`WorkerCounters::busy`] as holding the base of a busy stretch.
+const AWAKE: u64 = 1 << 63;
+
 impl WorkerCounters {
-    /// Total busy time as of `now_ns` (since the runtime's start).
+    /// A busy stretch begins at `now_ns`. Only the counters' worker calls this.
+    pub(crate) fn awake(&self, now_ns: u64) {
+        let total = self.busy.load(Ordering::Relaxed);
+        if total & AWAKE == 0 {
+            self.busy
+                .store(AWAKE | now_ns.saturating_sub(total), Ordering::Relaxed);
+        }
+    }
+
+    /// The busy stretch ends at `now_ns`. Only the counters' worker calls this.
+    pub(crate) fn asleep(&self, now_ns: u64) {
+        let value = self.busy.load(Ordering::Relaxed);
+        if value & AWAKE != 0 {
+            let base = value & !AWAKE;
+            self.busy
+                .store(now_ns.saturating_sub(base), Ordering::Relaxed);
+        }
+    }
+
+    /// Total busy time as of `now_ns`.
     pub(crate) fn busy(&self, now_ns: u64) -> Duration {
-        let since = self.busy_since_ns.load(Ordering::Relaxed);
-        let current = if since == 0 {
-            0
+        let value = self.busy.load(Ordering::Relaxed);
+        let total = if value & AWAKE != 0 {
+            now_ns.saturating_sub(value & !AWAKE)
         } else {
-            now_ns.saturating_sub(since)
+            value
         };
-        Duration::from_nanos(self.busy_ns.get() + current)
+        Duration::from_nanos(total)
     }
 }
 
@@ -101,9 +124,10 @@ pub struct RuntimeMetrics {
     pub workers: Vec<WorkerMetrics>,
     /// Tasks waiting in the shared (injector) queue.
     pub injector_depth: usize,
-    /// Tasks alive now: spawned, not yet completed (or cancelled).
+    /// Tasks alive now: spawned, not yet completed (or cancelled); `spawn_local` tasks aside.
     pub live_tasks: usize,
-    /// Tasks spawned on this runtime so far (`spawn`, `spawn_local`, task groups).
+    /// Tasks spawned on this runtime so far (`spawn`, `Handle::spawn`, task groups; not
+    /// `spawn_local` tasks, which live in their `block_on`'s own list).
     pub spawned_tasks: u64,
     /// Threads of the blocking pool now, busy or idle.
     pub blocking_threads: usize,
@@ -125,7 +149,8 @@ pub struct RuntimeMetrics {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WorkerMetrics {
-    /// Task polls run by this worker.
+    /// Task polls run by this worker (not those of `spawn_local` tasks, nor of `block_on`'s own
+    /// future).
     pub polls: u64,
     /// Tasks it took from other workers' queues (each steal moves a batch).
     pub steals: u64,
@@ -144,7 +169,9 @@ pub struct WorkerMetrics {
     /// 61 ticks, so the last few may be missing).
     pub budget_forced_yields: u64,
     /// Time spent awake (running tasks, looking for work, turning the driver without blocking),
-    /// as opposed to asleep.
+    /// as opposed to asleep. Read against the reader's clock while the worker is awake: between
+    /// two snapshots taken as it falls asleep it may step back by the length of a clock read, so
+    /// subtract with `saturating_sub`.
     pub busy: Duration,
 }
 

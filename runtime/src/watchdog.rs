@@ -17,11 +17,15 @@
 //!   each worker's (poll count, task id): the same pair, with a task id, on two readings means
 //!   the same poll is still running. Once it has been seen running for the threshold, it is
 //!   reported; when the pair changes, a reported poll is reported again as finished.
-//! - **Precision**: a poll is timed from the first reading that saw it, so the times reported are
-//!   lower bounds, short by up to one period (a quarter of the threshold); a poll is reported at
-//!   most a period and a quarter after it passes the threshold. A poll shorter than the
-//!   threshold is never reported; a busy but cooperative task (one whose polls each end quickly)
-//!   never is, however long it runs.
+//! - **Precision**: a poll is timed from the first reading that saw it to the last that still saw
+//!   it, so the times reported are lower bounds, short by up to two periods. A poll shorter than
+//!   the threshold is never reported; one longer than the threshold plus a period (a quarter of
+//!   it) always is, while it runs; one in between may be. A busy but cooperative task (one whose
+//!   polls each end quickly) never is, however long it runs. (With the period clamped to 250 ms,
+//!   thresholds over a second are checked less finely, in proportion.)
+//! - **What it sees**: the polls of tasks on the workers. Not `spawn_local` tasks, nor the future
+//!   given to `block_on` (on a current-thread runtime, the body of `#[filch::main]`): those run
+//!   outside the workers' task loop.
 //! - **Reports** go to the runtime's `on_slow_poll` callback, called on the watchdog thread
 //!   outside its lock; by default one line on stderr.
 
@@ -65,7 +69,8 @@ impl SlowPoll {
     }
 
     /// How long the poll has run (while running) or ran (once finished): a lower bound, short
-    /// by at most a quarter of the threshold (see the module docs).
+    /// by at most a quarter of the threshold while running, half of it once finished (see the
+    /// module docs).
     pub fn elapsed(&self) -> Duration {
         self.elapsed
     }
@@ -110,12 +115,15 @@ pub(crate) struct Watched {
 }
 
 /// What the watchdog remembers of one worker between readings.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Seen {
     polls: u64,
     task: u64,
     since: Instant,
-    reported: bool,
+    /// The last reading that saw this poll still running.
+    last: Instant,
+    /// `Some` once reported: the task's name then (the task may be gone by the second report).
+    reported: Option<Option<Arc<str>>>,
 }
 
 struct Entry {
@@ -153,7 +161,8 @@ pub(crate) fn register(watched: &Arc<Watched>) {
         polls: 0,
         task: 0,
         since: now,
-        reported: false,
+        last: now,
+        reported: None,
     };
     lock(&watchdog.entries).push(Entry {
         watched: Arc::downgrade(watched),
@@ -165,11 +174,20 @@ pub(crate) fn register(watched: &Arc<Watched>) {
 impl Watchdog {
     fn run(&self) {
         let mut reports = Vec::new();
-        let mut entries = lock(&self.entries);
+        // The registrations upgraded during a round, dropped only once the lock is released:
+        // the last reference to a runtime's callback may be among them, and its drop is user
+        // code (which may even build a runtime, and so register).
+        let mut upgraded: Vec<Arc<Watched>> = Vec::new();
         loop {
+            let mut entries = lock(&self.entries);
             let period = entries
                 .iter()
-                .filter_map(|e| e.watched.upgrade().map(|w| w.threshold / 4))
+                .filter_map(|e| e.watched.upgrade())
+                .map(|w| {
+                    let period = w.threshold / 4;
+                    upgraded.push(w);
+                    period
+                })
                 .min();
             entries = match period {
                 None => self
@@ -188,21 +206,20 @@ impl Watchdog {
             entries.retain_mut(|entry| match entry.watched.upgrade() {
                 Some(watched) => {
                     scan(&watched, &mut entry.seen, now, &mut reports);
+                    upgraded.push(watched);
                     true
                 }
                 None => false,
             });
-            if !reports.is_empty() {
-                // User code runs outside the lock.
-                drop(entries);
-                for (callback, report) in reports.drain(..) {
-                    // A panicking callback must not take the watchdog down for every runtime.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        callback(&report)
-                    }));
-                }
-                entries = lock(&self.entries);
+            // User code (the callbacks, and the drop of a last reference to one) runs outside
+            // the lock.
+            drop(entries);
+            for (callback, report) in reports.drain(..) {
+                // A panicking callback must not take the watchdog down for every runtime.
+                let _ =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&report)));
             }
+            upgraded.clear();
         }
     }
 }
@@ -218,37 +235,45 @@ fn scan(
         // Relaxed: a reading a little stale only delays a report by a period.
         let task = counters.current_task.load(Ordering::Relaxed);
         let polls = counters.polls.get();
-        let elapsed = now.saturating_duration_since(seen.since);
         if task != 0 && task == seen.task && polls == seen.polls {
-            if !seen.reported && elapsed >= watched.threshold {
-                seen.reported = true;
-                reports.push((
-                    watched.callback.clone(),
-                    report(seen.task, worker, elapsed, false),
-                ));
+            seen.last = now;
+            let elapsed = now.saturating_duration_since(seen.since);
+            if seen.reported.is_none() && elapsed >= watched.threshold {
+                let slow = report(seen.task, None, worker, elapsed, false);
+                seen.reported = Some(slow.name.clone());
+                reports.push((watched.callback.clone(), slow));
             }
             continue;
         }
-        if seen.reported {
-            reports.push((
-                watched.callback.clone(),
-                report(seen.task, worker, elapsed, true),
-            ));
+        if let Some(name) = seen.reported.take() {
+            // Up to the last reading that saw it running: a lower bound.
+            let elapsed = seen.last.saturating_duration_since(seen.since);
+            let slow = report(seen.task, Some(name), worker, elapsed, true);
+            reports.push((watched.callback.clone(), slow));
         }
         *seen = Seen {
             polls,
             task,
             since: now,
-            reported: false,
+            last: now,
+            reported: None,
         };
     }
 }
 
-fn report(task: u64, worker: usize, elapsed: Duration, finished: bool) -> SlowPoll {
+/// A report on task `task`; its name is looked up unless given (the second report reuses the
+/// first's).
+fn report(
+    task: u64,
+    name: Option<Option<Arc<str>>>,
+    worker: usize,
+    elapsed: Duration,
+    finished: bool,
+) -> SlowPoll {
     let id = Id::from_raw(task).expect("a reported poll has a task id");
     SlowPoll {
         id,
-        name: crate::task::name_of(id),
+        name: name.unwrap_or_else(|| crate::task::name_of(id)),
         worker,
         elapsed,
         finished,

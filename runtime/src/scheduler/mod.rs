@@ -565,8 +565,7 @@ impl Shared {
         self.remotes.len()
     }
 
-    /// Nanoseconds since the runtime started, at least 1 (0 marks a parked worker's
-    /// `busy_since_ns`).
+    /// Nanoseconds since the runtime started, at least 1.
     fn now_ns(&self) -> u64 {
         (self.started.elapsed().as_nanos() as u64).max(1)
     }

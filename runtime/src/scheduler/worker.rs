@@ -300,21 +300,13 @@ impl Worker {
 
     /// Metrics: a busy stretch begins (the worker starts, or wakes up).
     fn awake(&self) {
-        self.counters
-            .busy_since_ns
-            .store(self.shared().now_ns(), Ordering::Relaxed);
+        self.counters.awake(self.shared().now_ns());
     }
 
     /// Metrics: a busy stretch ends (the worker parks, or exits); the budget's count of forced
     /// yields on this thread is added to the worker's.
     fn asleep(&self) {
-        let counters = &self.counters;
-        let since = counters.busy_since_ns.swap(0, Ordering::Relaxed);
-        if since != 0 {
-            counters
-                .busy_ns
-                .add(self.shared().now_ns().saturating_sub(since));
-        }
+        self.counters.asleep(self.shared().now_ns());
         self.publish_forced_yields();
     }
 
@@ -382,6 +374,9 @@ impl Worker {
             w.set(self);
         });
         self.awake();
+        // Forced yields counted on this thread outside this runtime (a multi-thread runtime's
+        // `block_on` future) are not this runtime's.
+        let _ = coop::take_forced_yields();
         let _leave = Leave(self);
         let root = Arc::new(RootWaker {
             woken: std::sync::atomic::AtomicBool::new(true),
