@@ -55,9 +55,19 @@ fn a_blocking_poll_is_reported_before_it_returns_and_again_after() {
     // Timed from the first reading that saw it to the last: a lower bound, and at least what
     // the first report said (how much short of 300 ms depends on when the watchdog woke: not
     // asserted, on a shared machine).
-    assert!(finished.elapsed() >= running.elapsed(), "{finished} / {running}");
-    assert!(finished.elapsed() <= Duration::from_millis(300), "{finished}");
-    assert_eq!(finished.name(), Some("blocker"), "the name outlives the task");
+    assert!(
+        finished.elapsed() >= running.elapsed(),
+        "{finished} / {running}"
+    );
+    assert!(
+        finished.elapsed() <= Duration::from_millis(300),
+        "{finished}"
+    );
+    assert_eq!(
+        finished.name(),
+        Some("blocker"),
+        "the name outlives the task"
+    );
     assert!(
         finished.to_string().contains("returned after at least"),
         "{finished}"
