@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::within;
+use common::{is_our_child, within};
 use filch::io::{AsyncReadExt, AsyncWriteExt};
 use filch::process::Command;
 use std::io::ErrorKind;
@@ -14,20 +14,6 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Whether `pid` still exists as a child of this process, running or zombie.
-fn is_our_child(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let rest = &stat[stat.rfind(')').expect("stat has a comm") + 1..];
-    let ppid: u32 = rest
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    ppid == std::process::id()
-}
 
 /// Waits (up to `limit`) until none of `pids` is a child of ours any more.
 fn assert_reaped_within(pids: &[u32], limit: Duration) {

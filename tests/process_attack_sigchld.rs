@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::within;
+use common::{is_our_child, within};
 use filch::process::Command;
 use filch::signal::unix::{signal, SignalKind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,20 +13,6 @@ use std::time::{Duration, Instant};
 
 fn setup() {
     filch::process::use_sigchld_only();
-}
-
-/// Whether `pid` still exists as a child of this process, running or zombie.
-fn is_our_child(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let rest = &stat[stat.rfind(')').expect("stat has a comm") + 1..];
-    let ppid: u32 = rest
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    ppid == std::process::id()
 }
 
 /// Background reapers (children dropped while they run) are woken by every `SIGCHLD`, and a

@@ -2,6 +2,8 @@
 //! `SIGCHLD` fallback too). The cases are in `process_cases/mod.rs`.
 #![cfg(unix)]
 
+mod common;
+
 #[path = "process_cases/mod.rs"]
 mod cases;
 

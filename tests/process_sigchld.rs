@@ -2,6 +2,8 @@
 //! systems without pidfds. The cases are in `process_cases/mod.rs`.
 #![cfg(unix)]
 
+mod common;
+
 #[path = "process_cases/mod.rs"]
 mod cases;
 

@@ -206,3 +206,25 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// `pid`'s state letter and parent pid, from `/proc/<pid>/stat` (Linux); `None` once it is gone.
+fn proc_state_and_parent(pid: u32) -> Option<(String, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid ...`; comm may hold spaces and parentheses: split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.to_owned();
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// Whether `pid` still exists as a child of this process, running or zombie.
+pub(crate) fn is_our_child(pid: u32) -> bool {
+    proc_state_and_parent(pid).is_some_and(|(_, ppid)| ppid == std::process::id())
+}
+
+/// Whether `pid` is a zombie child of this process (state `Z`, our pid as its parent).
+pub(crate) fn is_our_zombie(pid: u32) -> bool {
+    proc_state_and_parent(pid)
+        .is_some_and(|(state, ppid)| state == "Z" && ppid == std::process::id())
+}

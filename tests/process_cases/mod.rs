@@ -2,39 +2,13 @@
 //! `process_sigchld.rs` (through `SIGCHLD`, the fallback). Each test calls `super::setup()`
 //! first, which picks the way.
 
+use crate::common::{is_our_child, is_our_zombie};
 use filch::io::{AsyncReadExt, AsyncWriteExt};
 use filch::process::Command;
 use std::io::ErrorKind;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-/// Whether `pid` is a zombie child of this process (`/proc/<pid>/stat`: state `Z`, our ppid).
-fn is_our_zombie(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // `pid (comm) state ppid ...`; comm may hold spaces and parentheses: split after the last ')'.
-    let rest = &stat[stat.rfind(')').expect("stat has a comm") + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next().unwrap_or("");
-    let ppid: u32 = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    state == "Z" && ppid == std::process::id()
-}
-
-/// Whether `pid` still exists as a child of this process, running or zombie.
-fn is_our_child(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let rest = &stat[stat.rfind(')').expect("stat has a comm") + 1..];
-    let ppid: u32 = rest
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    ppid == std::process::id()
-}
 
 /// Waits (up to 10 s) until none of `pids` is a child of ours any more: each was reaped.
 fn assert_reaped(pids: &[u32]) {
