@@ -257,8 +257,8 @@ pub mod sync {
 pub mod task {
     pub use filch_runtime::task::{Builder, Id, JoinError, JoinHandle};
     pub use filch_runtime::{
-        consume_budget, spawn, spawn_blocking, spawn_local, unconstrained, yield_now,
-        Unconstrained, YieldNow,
+        block_in_place, consume_budget, spawn, spawn_blocking, spawn_local, unconstrained,
+        yield_now, Unconstrained, YieldNow,
     };
 }
 

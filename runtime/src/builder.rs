@@ -31,6 +31,7 @@ pub struct Builder {
     hooks: ThreadHooks,
     slow_poll_threshold: Option<Duration>,
     on_slow_poll: SlowPollCallback,
+    rescue_threshold: Option<Duration>,
 }
 
 /// A callback run on a runtime thread.
@@ -84,6 +85,7 @@ impl Builder {
             hooks: ThreadHooks::default(),
             slow_poll_threshold: Some(Duration::from_millis(100)),
             on_slow_poll: Arc::new(crate::watchdog::print_to_stderr),
+            rescue_threshold: Some(Duration::from_millis(5)),
         }
     }
 
@@ -289,6 +291,60 @@ impl Builder {
         self
     }
 
+    /// How long a worker may be inside one poll before the other workers take over the task
+    /// queued in its LIFO slot: 5 ms by default; `None` turns the rescue off. It does nothing on
+    /// a current-thread runtime or with one worker (nobody to take over).
+    ///
+    /// A task woken or spawned by a running task goes to that worker's LIFO slot, to run next on
+    /// the same warm core; other workers do not steal it (stealing it eagerly costs wake-ups
+    /// and context switches on every message). But if the running task then blocks its worker
+    /// (`std::thread::sleep`, a blocking call, a long computation), the woken task would wait
+    /// for the whole block, however idle the other workers are. The slow-poll watchdog thread
+    /// reads each worker's current poll every half of this threshold; once one poll has lasted
+    /// longer, it moves the slot's task to the shared queue and wakes a sleeping worker for it,
+    /// and does so again at each reading while the poll lasts. Tasks in the worker's local queue
+    /// are stealable anyway (a worker is woken to steal them). The blocked task itself keeps its
+    /// worker, which carries on normally once the poll returns. Tasks that yielded
+    /// (`yield_now`, or a spent budget) just before the block are not rescued: they wait in a
+    /// list only their worker reads, as they do in tokio.
+    ///
+    /// A worker pays nothing per poll beyond the slow-poll watchdog's two stores; its LIFO
+    /// slot is one atomic pointer (a swap to put a task in, and one to take it out). The
+    /// watchdog thread wakes every half threshold while any worker is awake, and sleeps while
+    /// all of them sleep. [`WorkerMetrics::rescued`](crate::WorkerMetrics::rescued) counts the
+    /// tasks rescued.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = filch::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .rescue_threshold(Some(Duration::from_millis(10)))
+    ///     .build()
+    ///     .unwrap();
+    /// let waited = rt.block_on(async {
+    ///     filch::spawn(async {
+    ///         let (tx, rx) = filch::sync::oneshot::channel();
+    ///         // Spawned here, so it is queued in this worker's LIFO slot...
+    ///         let woken = filch::spawn(async move {
+    ///             let _ = tx.send(Instant::now());
+    ///         });
+    ///         let queued = Instant::now();
+    ///         // ...and this worker blocks: the other one takes the task over.
+    ///         std::thread::sleep(Duration::from_millis(300));
+    ///         let _ = woken;
+    ///         rx.await.unwrap() - queued
+    ///     })
+    ///     .await
+    ///     .unwrap()
+    /// });
+    /// assert!(waited < Duration::from_millis(300), "{waited:?}");
+    /// ```
+    pub fn rescue_threshold(&mut self, threshold: Option<Duration>) -> &mut Builder {
+        self.rescue_threshold = threshold;
+        self
+    }
+
     /// Creates the I/O driver and starts the worker threads (none for a current-thread runtime). Fails only if the operating system
     /// refuses a poller (epoll/kqueue instance) or a thread.
     pub fn build(&mut self) -> io::Result<Runtime> {
@@ -317,11 +373,26 @@ impl Builder {
             blocking,
             lend: self.current_thread,
         })?;
-        let watched = self.slow_poll_threshold.map(|threshold| {
+        let rescue = self
+            .rescue_threshold
+            .filter(|_| !self.current_thread && num_workers > 1)
+            .map(|after| {
+                let shared = Arc::downgrade(&handle.shared);
+                crate::watchdog::Rescue {
+                    after,
+                    run: Box::new(move |worker| {
+                        if let Some(shared) = shared.upgrade() {
+                            shared.rescue(worker);
+                        }
+                    }),
+                }
+            });
+        let watched = (self.slow_poll_threshold.is_some() || rescue.is_some()).then(|| {
             let watched = Arc::new(crate::watchdog::Watched {
                 counters: handle.shared.counters.to_vec(),
-                threshold,
+                threshold: self.slow_poll_threshold,
                 callback: self.on_slow_poll.clone(),
+                rescue,
             });
             crate::watchdog::register(&watched);
             watched
@@ -342,6 +413,8 @@ impl fmt::Debug for Builder {
             .field("thread_stack_size", &self.stack_size)
             .field("on_thread_start", &self.hooks.start.is_some())
             .field("on_thread_stop", &self.hooks.stop.is_some())
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("rescue_threshold", &self.rescue_threshold)
             .finish()
     }
 }

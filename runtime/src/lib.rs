@@ -33,6 +33,7 @@
 /// The cooperative budget lives with the leaf resources, in the reactor.
 pub(crate) use filch_reactor::coop;
 
+mod block_in_place;
 mod blocking;
 mod budget;
 mod builder;
@@ -55,6 +56,7 @@ mod test_thread;
 mod watchdog;
 mod yield_now;
 
+pub use block_in_place::block_in_place;
 pub use budget::{consume_budget, unconstrained, Unconstrained};
 pub use builder::Builder;
 pub use combinators::{

@@ -10,7 +10,9 @@ mod imp {
         pub(crate) use std::sync::{Mutex, MutexGuard};
 
         pub(crate) mod atomic {
-            pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+            pub(crate) use std::sync::atomic::{
+                fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering,
+            };
         }
     }
 
@@ -43,7 +45,9 @@ mod imp {
         pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
 
         pub(crate) mod atomic {
-            pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+            pub(crate) use loom::sync::atomic::{
+                fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering,
+            };
         }
     }
 

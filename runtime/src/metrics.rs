@@ -54,6 +54,9 @@ pub(crate) struct WorkerCounters {
     pub(crate) parks: Counter,
     pub(crate) unparks: Counter,
     pub(crate) forced_yields: Counter,
+    /// Tasks the stuck-worker rescue took from this worker's LIFO slot: written by the watchdog
+    /// thread (the only one that rescues), not by the worker.
+    pub(crate) rescued: Counter,
     /// The task being polled (its raw id), or 0 between polls: for the slow-poll watchdog.
     pub(crate) current_task: AtomicU64,
     /// Busy time in one word, so that a reader never mixes two moments (two words, a stretch
@@ -85,6 +88,13 @@ impl WorkerCounters {
             self.busy
                 .store(now_ns.saturating_sub(base), Ordering::Relaxed);
         }
+    }
+
+    /// Whether the worker is awake (in a busy stretch): a hint for the watchdog, which naps
+    /// while every worker sleeps.
+    pub(crate) fn is_awake(&self) -> bool {
+        // Relaxed: the watchdog reads it after a SeqCst fence (`watchdog.rs`, `may_nap`).
+        self.busy.load(Ordering::Relaxed) & AWAKE != 0
     }
 
     /// Total busy time as of `now_ns`.
@@ -168,6 +178,9 @@ pub struct WorkerMetrics {
     /// budget turned away, each making its task yield (counted when the worker parks or every
     /// 61 ticks, so the last few may be missing).
     pub budget_forced_yields: u64,
+    /// Tasks taken from its LIFO slot by the stuck-worker rescue, while it was inside one poll
+    /// for longer than the rescue threshold ([`Builder::rescue_threshold`](crate::Builder::rescue_threshold)).
+    pub rescued: u64,
     /// Time spent awake (running tasks, looking for work, turning the driver without blocking),
     /// as opposed to asleep. Read against the reader's clock while the worker is awake: between
     /// two snapshots taken as it falls asleep it may step back by the length of a clock read, so
@@ -208,7 +221,7 @@ impl fmt::Display for RuntimeMetrics {
         )?;
         writeln!(
             f,
-            "{:>6} {:>10} {:>8} {:>9} {:>8} {:>8} {:>6} {:>10} {:>8} {:>10}",
+            "{:>6} {:>10} {:>8} {:>9} {:>8} {:>8} {:>6} {:>10} {:>8} {:>8} {:>10}",
             "worker",
             "polls",
             "stolen",
@@ -218,12 +231,13 @@ impl fmt::Display for RuntimeMetrics {
             "queue",
             "lifo hits",
             "budget",
+            "rescued",
             "busy"
         )?;
         for (i, w) in self.workers.iter().enumerate() {
             writeln!(
                 f,
-                "{:>6} {:>10} {:>8} {:>9} {:>8} {:>8} {:>6} {:>10} {:>8} {:>10.1?}",
+                "{:>6} {:>10} {:>8} {:>9} {:>8} {:>8} {:>6} {:>10} {:>8} {:>8} {:>10.1?}",
                 i,
                 w.polls,
                 w.steals,
@@ -233,6 +247,7 @@ impl fmt::Display for RuntimeMetrics {
                 w.local_queue_depth,
                 w.lifo_hits,
                 w.budget_forced_yields,
+                w.rescued,
                 w.busy
             )?;
         }

@@ -33,7 +33,7 @@ use crate::metrics::WorkerCounters;
 use crate::task::Id;
 use crossbeam_utils::CachePadded;
 use std::fmt;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -106,12 +106,19 @@ impl fmt::Display for SlowPoll {
 /// Where slow polls are reported.
 pub(crate) type SlowPollCallback = Arc<dyn Fn(&SlowPoll) + Send + Sync>;
 
-/// A runtime's registration: its workers' counters, its threshold and its callback. The runtime
-/// holds the `Arc`; the watchdog a `Weak`.
+/// A runtime's stuck-worker rescue: run for a worker seen inside one poll for `after` or more.
+pub(crate) struct Rescue {
+    pub(crate) after: Duration,
+    pub(crate) run: Box<dyn Fn(usize) + Send + Sync>,
+}
+
+/// A runtime's registration: its workers' counters, its slow-poll threshold and callback, its
+/// rescue. The runtime holds the `Arc`; the watchdog a `Weak`.
 pub(crate) struct Watched {
     pub(crate) counters: Vec<Arc<CachePadded<WorkerCounters>>>,
-    pub(crate) threshold: Duration,
+    pub(crate) threshold: Option<Duration>,
     pub(crate) callback: SlowPollCallback,
+    pub(crate) rescue: Option<Rescue>,
 }
 
 /// What the watchdog remembers of one worker between readings.
@@ -128,6 +135,11 @@ struct Seen {
 
 struct Entry {
     watched: Weak<Watched>,
+    /// The runtime's counters, kept here too so that the watchdog can decide to nap without
+    /// upgrading (and then dropping, under its lock) a registration.
+    counters: Vec<Arc<CachePadded<WorkerCounters>>>,
+    /// How often this runtime is read.
+    period: Duration,
     seen: Vec<Seen>,
 }
 
@@ -136,14 +148,20 @@ struct Watchdog {
     changed: Condvar,
 }
 
+/// Set while the watchdog naps (every worker of every runtime asleep, no poll in progress): a
+/// worker that wakes up wakes it (`worker_awake`).
+static NAPPING: AtomicBool = AtomicBool::new(false);
+
+static WATCHDOG: OnceLock<Option<&'static Watchdog>> = OnceLock::new();
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Registers a runtime with the watchdog, starting its thread on first use. If the thread cannot
-/// be started, slow polls go unreported (the runtime itself works the same).
+/// be started, slow polls go unreported and workers unrescued (the runtime itself works the
+/// same).
 pub(crate) fn register(watched: &Arc<Watched>) {
-    static WATCHDOG: OnceLock<Option<&'static Watchdog>> = OnceLock::new();
     let watchdog = WATCHDOG.get_or_init(|| {
         let watchdog: &'static Watchdog = Box::leak(Box::new(Watchdog {
             entries: Mutex::new(Vec::new()),
@@ -164,84 +182,143 @@ pub(crate) fn register(watched: &Arc<Watched>) {
         last: now,
         reported: None,
     };
+    let period = [
+        watched.threshold.map(|t| t / 4),
+        watched.rescue.as_ref().map(|r| r.after / 2),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(MAX_PERIOD)
+    .clamp(MIN_PERIOD, MAX_PERIOD);
     lock(&watchdog.entries).push(Entry {
         watched: Arc::downgrade(watched),
+        counters: watched.counters.clone(),
+        period,
         seen: vec![seen; watched.counters.len()],
     });
     watchdog.changed.notify_one();
 }
 
+const MIN_PERIOD: Duration = Duration::from_millis(1);
+const MAX_PERIOD: Duration = Duration::from_millis(250);
+
+/// A worker has just woken up (its busy stretch began): if the watchdog naps, wake it.
+#[inline]
+pub(crate) fn worker_awake() {
+    // SeqCst fence: pairs with the one in `Watchdog::may_nap`. Either the watchdog's check
+    // after setting `NAPPING` sees this worker awake (the caller stored that before this call),
+    // or this load sees `NAPPING`.
+    fence(Ordering::SeqCst);
+    if NAPPING.load(Ordering::Relaxed) && NAPPING.swap(false, Ordering::Relaxed) {
+        if let Some(Some(watchdog)) = WATCHDOG.get() {
+            // Under the lock: the watchdog set `NAPPING` under it and holds it until it waits.
+            let _entries = lock(&watchdog.entries);
+            watchdog.changed.notify_one();
+        }
+    }
+}
+
 impl Watchdog {
     fn run(&self) {
         let mut reports = Vec::new();
+        let mut rescues: Vec<(Arc<Watched>, usize)> = Vec::new();
         // The registrations upgraded during a round, dropped only once the lock is released:
         // the last reference to a runtime's callback may be among them, and its drop is user
         // code (which may even build a runtime, and so register).
         let mut upgraded: Vec<Arc<Watched>> = Vec::new();
+        let mut entries = lock(&self.entries);
         loop {
-            let mut entries = lock(&self.entries);
-            let period = entries
-                .iter()
-                .filter_map(|e| e.watched.upgrade())
-                .map(|w| {
-                    let period = w.threshold / 4;
-                    upgraded.push(w);
-                    period
-                })
-                .min();
+            entries.retain(|e| e.watched.strong_count() > 0);
+            let period = entries.iter().map(|e| e.period).min();
             entries = match period {
-                None => self
-                    .changed
-                    .wait(entries)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(period) => {
-                    let period = period.clamp(Duration::from_millis(1), Duration::from_millis(250));
+                Some(period) if !Self::may_nap(&entries) => {
                     self.changed
                         .wait_timeout(entries, period)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
+                // Nothing registered, or every worker asleep: until a registration, or a
+                // worker wakes up.
+                _ => self
+                    .changed
+                    .wait(entries)
+                    .unwrap_or_else(PoisonError::into_inner),
             };
+            NAPPING.store(false, Ordering::Relaxed);
             let now = Instant::now();
-            entries.retain_mut(|entry| match entry.watched.upgrade() {
-                Some(watched) => {
-                    scan(&watched, &mut entry.seen, now, &mut reports);
+            for entry in entries.iter_mut() {
+                if let Some(watched) = entry.watched.upgrade() {
+                    scan(&watched, &mut entry.seen, now, &mut reports, &mut rescues);
                     upgraded.push(watched);
-                    true
                 }
-                None => false,
-            });
-            // User code (the callbacks, and the drop of a last reference to one) runs outside
-            // the lock.
+            }
+            // User code (the callbacks, the drop of a last reference to one, a task dropped by
+            // a rescue racing its runtime's shutdown) runs outside the lock.
             drop(entries);
+            for (watched, worker) in rescues.drain(..) {
+                if let Some(rescue) = &watched.rescue {
+                    (rescue.run)(worker);
+                }
+            }
             for (callback, report) in reports.drain(..) {
                 // A panicking callback must not take the watchdog down for every runtime.
                 let _ =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&report)));
             }
             upgraded.clear();
+            entries = lock(&self.entries);
         }
+    }
+
+    /// Whether the watchdog may sleep until a worker wakes up: no poll was in progress at the
+    /// last reading, and every worker of every runtime is asleep. Sets `NAPPING` if so, under
+    /// the lock, which the watchdog then holds until it waits (see `worker_awake`).
+    fn may_nap(entries: &[Entry]) -> bool {
+        let quiet = || {
+            entries.iter().all(|e| {
+                e.seen.iter().all(|s| s.task == 0) && e.counters.iter().all(|c| !c.is_awake())
+            })
+        };
+        if !quiet() {
+            return false;
+        }
+        NAPPING.store(true, Ordering::Relaxed);
+        // SeqCst fence: pairs with the one in `worker_awake`.
+        fence(Ordering::SeqCst);
+        if quiet() {
+            return true;
+        }
+        NAPPING.store(false, Ordering::Relaxed);
+        false
     }
 }
 
 /// One reading of a runtime's workers.
 fn scan(
-    watched: &Watched,
+    watched: &Arc<Watched>,
     seen: &mut [Seen],
     now: Instant,
     reports: &mut Vec<(SlowPollCallback, SlowPoll)>,
+    rescues: &mut Vec<(Arc<Watched>, usize)>,
 ) {
     for (worker, (counters, seen)) in watched.counters.iter().zip(seen.iter_mut()).enumerate() {
-        // Relaxed: a reading a little stale only delays a report by a period.
+        // Relaxed: a reading a little stale only delays a report or a rescue by a period.
         let task = counters.current_task.load(Ordering::Relaxed);
         let polls = counters.polls.get();
         if task != 0 && task == seen.task && polls == seen.polls {
             seen.last = now;
             let elapsed = now.saturating_duration_since(seen.since);
-            if seen.reported.is_none() && elapsed >= watched.threshold {
-                let slow = report(seen.task, None, worker, elapsed, false);
-                seen.reported = Some(slow.name.clone());
-                reports.push((watched.callback.clone(), slow));
+            if let Some(threshold) = watched.threshold {
+                if seen.reported.is_none() && elapsed >= threshold {
+                    let slow = report(seen.task, None, worker, elapsed, false);
+                    seen.reported = Some(slow.name.clone());
+                    reports.push((watched.callback.clone(), slow));
+                }
+            }
+            if watched.rescue.as_ref().is_some_and(|r| elapsed >= r.after) {
+                // At every reading while the poll lasts: the stuck task may wake more.
+                rescues.push((watched.clone(), worker));
             }
             continue;
         }

@@ -79,6 +79,7 @@
 mod current_thread;
 mod handoff;
 mod idle;
+mod lifo;
 mod park;
 mod queue;
 mod shuffle;
@@ -89,7 +90,9 @@ mod loom_tests;
 
 use park::ParkSignal;
 pub(crate) use park::{Parker, Unparker};
-pub(crate) use worker::{in_any_worker, in_worker_of, start, WorkerConfig, Workers};
+pub(crate) use worker::{
+    block_in_place, in_any_worker, in_worker_of, start, WorkerConfig, Workers,
+};
 
 use crate::blocking::BlockingPool;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
@@ -99,6 +102,7 @@ use crossbeam_utils::CachePadded;
 use filch_reactor::Driver;
 use handoff::DriverSlot;
 use idle::Idle;
+use lifo::LifoSlot;
 use queue::{Injector, Stealer};
 use std::future::Future;
 // Not modelled by loom (the loom models drive `Idle`, the queues and the parker directly), so the
@@ -165,6 +169,21 @@ enum Jump {
 struct Remote {
     stealer: Stealer<Notified>,
     park: ParkSignal,
+    /// The worker's LIFO slot: its own, except for a rescue (`lifo.rs`). Padded: the worker
+    /// writes it at every wake-up it makes, and other workers read `park` often.
+    lifo: CachePadded<LifoSlot<Notified>>,
+}
+
+impl lifo::Pointer for Notified {
+    fn into_ptr(self) -> std::ptr::NonNull<()> {
+        self.into_raw().cast()
+    }
+
+    unsafe fn from_ptr(ptr: std::ptr::NonNull<()>) -> Notified {
+        // SAFETY: the caller's pointer came from `into_ptr`, so it is a `Notified` reference
+        // given up, of a task of this scheduler; it is turned back once.
+        unsafe { Notified::from_raw(ptr.cast()) }
+    }
 }
 
 /// The scheduler as tasks know it: a cheap, cloneable reference to the shared state.
@@ -334,6 +353,42 @@ impl Shared {
         if let Some(index) = self.idle.any_worker_to_notify() {
             self.unpark_worker(index);
         }
+    }
+
+    /// Stuck-worker rescue: worker `index` has been inside one poll for longer than the rescue
+    /// threshold (the watchdog saw it; `watchdog.rs`). The task in its LIFO slot goes to the
+    /// injector, where any other worker may take it (a parked one is woken for it), and if its
+    /// local queue holds tasks, a parked worker is woken to steal them. The driver needs little:
+    /// a worker never holds it while it polls a task, and whoever left it to run tasks handed it
+    /// over or left the deputy watching (`handoff.rs`); if the driver is free with work and a
+    /// worker sleeps, it is handed over here all the same, so that nothing waits for the
+    /// deputy's timeout (a held driver is left alone: a request would cost its holder a
+    /// hand-off at every reading). Returns whether a task was taken from the slot.
+    ///
+    /// Called by the watchdog thread, at every reading while the poll lasts. If the poll has just
+    /// ended, the worker and the rescue race for the slot's task and one of them gets it
+    /// (`lifo.rs`); the stuck task itself is never touched.
+    pub(crate) fn rescue(&self, index: usize) -> bool {
+        let remote = &self.remotes[index];
+        let rescued = remote.lifo.rescue();
+        let taken = rescued.is_some();
+        if let Some(task) = rescued {
+            self.counters[index].rescued.add(1);
+            self.push_remote(task);
+        }
+        if !remote.stealer.is_empty() {
+            self.notify_parked_except(Some(index));
+        }
+        if self.driver_handle.has_work() && self.idle.any_parked() {
+            if let Some(guard) = self.driver.try_take() {
+                // A request made meanwhile is answered by the wake-up below.
+                let _ = self.driver.release(guard);
+                if let Some(index) = self.idle.any_worker_to_notify() {
+                    self.unpark_worker(index);
+                }
+            }
+        }
+        taken
     }
 
     /// A deputy woken for work has resigned (`handoff.rs`, "The deputy"): a holder that left
@@ -586,6 +641,7 @@ impl Shared {
                 local_queue_depth: remote.stealer.len(),
                 lifo_hits: c.lifo_hits.get(),
                 budget_forced_yields: c.forced_yields.get(),
+                rescued: c.rescued.get(),
                 busy: c.busy(now),
             })
             .collect();

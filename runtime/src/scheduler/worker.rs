@@ -5,6 +5,7 @@ use super::handoff::{
     DriverSlot, DEPUTY_BUSY_LEAVES, DEPUTY_CHECK_MAX, DEPUTY_CHECK_MIN, DEPUTY_QUIET_ROUNDS,
 };
 use super::idle::Idle;
+use super::lifo::LifoSlot;
 use super::park::{ParkSignal, Parker};
 use super::queue::{Injector, Local};
 use super::shuffle;
@@ -31,8 +32,6 @@ use std::task::{Context, Poll, Wake, Waker};
 
 /// A worker's own scheduling state. Touched only by its thread.
 pub(crate) struct Core {
-    /// The task to run next: the one most recently spawned or woken by this worker.
-    lifo: Option<Notified>,
     /// How many tasks in a row came from the LIFO slot.
     lifo_streak: u8,
     local: Local<Notified>,
@@ -50,6 +49,8 @@ pub(crate) struct Core {
 pub(super) struct Worker {
     handle: Handle,
     index: usize,
+    /// A current-thread runtime's worker, lent to each `block_on`.
+    lent: bool,
     /// This worker's counters (also in `Shared::counters`, for readers): held here so that a
     /// poll's increment costs no lookup.
     counters: Arc<CachePadded<WorkerCounters>>,
@@ -113,9 +114,9 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
         remotes.push(Remote {
             stealer: local.stealer(),
             park: ParkSignal::new(parker.unparker().clone()),
+            lifo: CachePadded::new(LifoSlot::new()),
         });
         let core = Core {
-            lifo: None,
             lifo_streak: 0,
             local,
             yielded: VecDeque::new(),
@@ -170,6 +171,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
         let worker = Worker {
             handle: handle.clone(),
             index: 0,
+            lent: true,
             counters: handle.shared.counters[0].clone(),
             core: RefCell::new(core),
             parker,
@@ -188,6 +190,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
         let worker = Worker {
             handle: handle.clone(),
             index,
+            lent: false,
             counters: handle.shared.counters[index].clone(),
             core: RefCell::new(core),
             parker,
@@ -242,8 +245,7 @@ pub(super) fn schedule_local(
             core.yielded.push_back(task);
             return Ok(());
         }
-        let displaced = core.lifo.replace(task);
-        if let Some(prev) = displaced {
+        if let Some(prev) = worker.lifo().put(task) {
             worker.push_local(&mut core, prev);
             drop(core);
             // Not this worker itself: it may be registered as parked while it turns the driver,
@@ -260,6 +262,12 @@ pub(super) fn schedule_local(
 impl Worker {
     fn shared(&self) -> &Shared {
         &self.handle.shared
+    }
+
+    /// This worker's LIFO slot: the task it runs next (`lifo.rs`).
+    #[inline]
+    fn lifo(&self) -> &LifoSlot<Notified> {
+        &self.shared().remotes[self.index].lifo
     }
 
     fn run_thread(self) {
@@ -301,6 +309,7 @@ impl Worker {
     /// Metrics: a busy stretch begins (the worker starts, or wakes up).
     fn awake(&self) {
         self.counters.awake(self.shared().now_ns());
+        crate::watchdog::worker_awake();
     }
 
     /// Metrics: a busy stretch ends (the worker parks, or exits); the budget's count of forced
@@ -467,7 +476,7 @@ impl Worker {
             // Shuffle builds: a driver turn at a random tick.
             core.turn_driver = true;
         }
-        if let Some(task) = core.lifo.take() {
+        if let Some(task) = self.lifo().take() {
             // Shuffle builds: sometimes the LIFO task goes behind the queue at once.
             if core.lifo_streak < MAX_LIFO_STREAK && !shuffle::chance(4) {
                 core.lifo_streak += 1;
@@ -771,7 +780,7 @@ impl Worker {
         let mut tasks = Vec::new();
         {
             let mut core = self.core.borrow_mut();
-            tasks.extend(core.lifo.take());
+            tasks.extend(self.lifo().take());
             tasks.extend(core.yielded.drain(..));
             while let Some(task) = core.local.pop() {
                 tasks.push(task);
@@ -801,6 +810,58 @@ impl FastRand {
         x ^= x << 17;
         self.0 = x;
         ((x >> 32) as usize * n) >> 32
+    }
+}
+
+/// [`crate::task::block_in_place`]: hands this worker's queued tasks to the others, then runs
+/// `f` here.
+pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
+    with_worker(|worker| {
+        // Not a worker (a multi-thread runtime's `block_on`, a plain thread): nothing waits
+        // behind this thread.
+        let Some(worker) = worker else { return f() };
+        assert!(
+            !worker.lent,
+            "filch::task::block_in_place called on a current-thread runtime: its one thread \
+             runs every task, so they would all wait; use filch::spawn_blocking, or a \
+             multi-thread runtime"
+        );
+        // Borrowed already: a `block_in_place` inside another one, whose hand-over holds.
+        let Ok(mut core) = worker.core.try_borrow_mut() else {
+            return f();
+        };
+        worker.hand_over(&mut core);
+        // A declared block: not a slow poll, and nothing left to rescue.
+        struct Restore<'a>(&'a WorkerCounters, u64);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.current_task.store(self.1, Ordering::Relaxed);
+            }
+        }
+        let counters = worker.counters();
+        let _restore = Restore(counters, counters.current_task.load(Ordering::Relaxed));
+        counters.current_task.store(0, Ordering::Relaxed);
+        // The core stays borrowed while `f` runs (and is released if it panics): a task that
+        // `f` wakes or spawns finds it busy and goes to the injector (`schedule_local`), for
+        // the other workers.
+        f()
+    })
+}
+
+impl Worker {
+    /// `block_in_place`: every task queued on this worker goes to the injector, a parked
+    /// worker is woken for them, and the driver is handed over if nobody watches it.
+    fn hand_over(&self, core: &mut Core) {
+        let shared = self.shared();
+        let mut tasks: Vec<Notified> = self.lifo().take().into_iter().collect();
+        tasks.extend(core.yielded.drain(..));
+        while let Some(task) = core.local.pop() {
+            tasks.push(task);
+        }
+        for task in tasks {
+            shared.push_remote(task);
+        }
+        shared.hand_off_driver(false);
     }
 }
 

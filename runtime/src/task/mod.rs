@@ -192,6 +192,11 @@ impl<S: 'static> Notified<S> {
         self.0.id()
     }
 
+    /// Gives up the reference without dropping it ([`from_raw`](Self::from_raw) takes it back).
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        self.0.into_raw()
+    }
+
     /// Polls the task once (or cancels it), consuming this reference.
     pub(crate) fn run(self) {
         let raw = ManuallyDrop::new(self).0.raw;

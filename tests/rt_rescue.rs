@@ -1,0 +1,249 @@
+//! Stuck-worker rescue: a task queued in the LIFO slot of a worker that then blocks is run by
+//! another worker within the rescue threshold and a reading; `block_in_place` hands a worker's
+//! queued tasks over before it blocks.
+
+use filch::Builder;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const THRESHOLD: Duration = Duration::from_millis(50);
+/// How long the blocking task blocks: far longer than any rescue takes.
+const BLOCK: Duration = Duration::from_millis(1000);
+
+fn runtime(rescue: Option<Duration>) -> filch::Runtime {
+    Builder::new_multi_thread()
+        .worker_threads(2)
+        .rescue_threshold(rescue)
+        // Reports are another test's business; this one keeps stderr quiet.
+        .slow_poll_threshold(None)
+        .build()
+        .unwrap()
+}
+
+/// On a worker: wakes a task waiting on a oneshot (it goes to this worker's LIFO slot), then
+/// blocks the worker for `block`. Returns how long the woken task waited to run.
+async fn wake_then_block(block: Duration) -> Duration {
+    let (tx, rx) = filch::sync::oneshot::channel::<Instant>();
+    let (ran_tx, ran_rx) = filch::sync::oneshot::channel::<Instant>();
+    drop(filch::spawn(async move {
+        let sent = rx.await.unwrap();
+        let _ = ran_tx.send(sent);
+        Instant::now()
+    }));
+    drop(filch::spawn(async move {
+        // Let the waiter park on its channel first.
+        filch::sleep(Duration::from_millis(20)).await;
+        tx.send(Instant::now()).unwrap();
+        std::thread::sleep(block);
+    }));
+    let sent = ran_rx.await.unwrap();
+    sent.elapsed()
+}
+
+#[test]
+fn a_task_woken_by_a_worker_that_then_blocks_runs_on_another_worker() {
+    let rt = runtime(Some(THRESHOLD));
+    let waited = rt.block_on(wake_then_block(BLOCK));
+    assert!(
+        waited < 2 * THRESHOLD,
+        "the woken task waited {waited:?}, threshold {THRESHOLD:?}"
+    );
+    let rescued: u64 = rt
+        .handle()
+        .metrics()
+        .workers
+        .iter()
+        .map(|w| w.rescued)
+        .sum();
+    assert_eq!(rescued, 1);
+}
+
+#[test]
+fn without_the_rescue_the_woken_task_waits_for_the_block() {
+    // The same workload with the rescue off: what the rescue saves (so the test above tests it).
+    let rt = runtime(None);
+    let block = Duration::from_millis(300);
+    let waited = rt.block_on(wake_then_block(block));
+    assert!(waited >= block, "waited only {waited:?}");
+    let rescued: u64 = rt
+        .handle()
+        .metrics()
+        .workers
+        .iter()
+        .map(|w| w.rescued)
+        .sum();
+    assert_eq!(rescued, 0);
+}
+
+#[test]
+fn a_spawned_task_is_rescued_after_the_runtime_was_idle() {
+    // Idle first: the watchdog naps while every worker sleeps, and must wake when one does.
+    let rt = runtime(Some(THRESHOLD));
+    std::thread::sleep(Duration::from_millis(200));
+    let waited = rt.block_on(async {
+        filch::spawn(async {
+            let (tx, rx) = mpsc::channel();
+            let queued = Instant::now();
+            // Spawned from a worker: this worker's LIFO slot.
+            drop(filch::spawn(
+                async move { tx.send(queued.elapsed()).unwrap() },
+            ));
+            std::thread::sleep(BLOCK);
+            // With a timeout: unrescued, the task would wait behind this very thread.
+            rx.recv_timeout(Duration::from_secs(5)).unwrap()
+        })
+        .await
+        .unwrap()
+    });
+    assert!(
+        waited < 2 * THRESHOLD,
+        "the spawned task waited {waited:?}, threshold {THRESHOLD:?}"
+    );
+}
+
+#[test]
+fn tasks_woken_again_and_again_by_a_stuck_poll_are_all_rescued() {
+    // A poll that computes without yielding and wakes a task now and then: each wake-up lands
+    // in the LIFO slot (displacing the last into the stealable queue), and each is rescued.
+    let rt = runtime(Some(THRESHOLD));
+    let (delays, max) = rt.block_on(async {
+        let (tx, rx) = mpsc::channel();
+        let stuck = filch::spawn(async move {
+            for _ in 0..5 {
+                let tx = tx.clone();
+                let queued = Instant::now();
+                drop(filch::spawn(
+                    async move { tx.send(queued.elapsed()).unwrap() },
+                ));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let delays: Vec<Duration> = (0..5)
+            .map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap())
+            .collect();
+        stuck.await.unwrap();
+        let max = delays.iter().max().copied().unwrap();
+        (delays, max)
+    });
+    assert!(max < 2 * THRESHOLD, "{delays:?}");
+}
+
+#[test]
+fn block_in_place_hands_the_queued_task_over_before_blocking() {
+    // The rescue off: the hand-over alone must do it.
+    let rt = runtime(None);
+    let (waited, value) = rt.block_on(async {
+        filch::spawn(async {
+            let (tx, rx) = mpsc::channel();
+            let queued = Instant::now();
+            drop(filch::spawn(
+                async move { tx.send(queued.elapsed()).unwrap() },
+            ));
+            let value = filch::task::block_in_place(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                7
+            });
+            (rx.recv_timeout(Duration::from_secs(5)).unwrap(), value)
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(value, 7);
+    assert!(waited < Duration::from_millis(200), "waited {waited:?}");
+}
+
+#[test]
+fn tasks_spawned_inside_block_in_place_run_on_other_workers() {
+    let rt = runtime(None);
+    let waited = rt.block_on(async {
+        filch::spawn(async {
+            filch::task::block_in_place(|| {
+                let (tx, rx) = mpsc::channel();
+                let queued = Instant::now();
+                drop(filch::spawn(
+                    async move { tx.send(queued.elapsed()).unwrap() },
+                ));
+                // Blocks until the task has run: it must not be queued on this worker.
+                rx.recv_timeout(Duration::from_secs(5)).unwrap()
+            })
+        })
+        .await
+        .unwrap()
+    });
+    assert!(waited < Duration::from_secs(1), "waited {waited:?}");
+}
+
+#[test]
+fn block_in_place_is_not_reported_as_a_slow_poll() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .slow_poll_threshold(Some(Duration::from_millis(20)))
+        .on_slow_poll(move |slow| {
+            let _ = tx.lock().unwrap().send(slow.to_string());
+        })
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        filch::spawn(async {
+            filch::task::block_in_place(|| std::thread::sleep(Duration::from_millis(200)));
+        })
+        .await
+        .unwrap();
+    });
+    drop(rt);
+    let reports: Vec<String> = rx.try_iter().collect();
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
+#[test]
+fn a_panic_inside_block_in_place_fails_its_task_only() {
+    let rt = runtime(None);
+    rt.block_on(async {
+        let err = filch::spawn(async {
+            filch::task::block_in_place(|| panic!("boom"));
+        })
+        .await
+        .unwrap_err();
+        assert!(err.is_panic());
+        // The worker carries on: later tasks run, and may use block_in_place again.
+        let v = filch::spawn(async { filch::task::block_in_place(|| 5) })
+            .await
+            .unwrap();
+        assert_eq!(v, 5);
+        let many = (0..100).map(|i| filch::spawn(async move { i }));
+        assert_eq!(filch::join_all(many).await.len(), 100);
+    });
+}
+
+#[test]
+fn block_in_place_outside_a_worker_just_runs() {
+    assert_eq!(filch::task::block_in_place(|| 3), 3);
+    let rt = runtime(None);
+    // A multi-thread runtime's `block_on` future runs on the caller's thread, not a worker.
+    assert_eq!(rt.block_on(async { filch::task::block_in_place(|| 4) }), 4);
+    // Nested: the inner call runs under the outer hand-over.
+    let v = rt.block_on(async {
+        filch::spawn(async { filch::task::block_in_place(|| filch::task::block_in_place(|| 6)) })
+            .await
+            .unwrap()
+    });
+    assert_eq!(v, 6);
+}
+
+#[test]
+fn block_in_place_on_a_current_thread_runtime_panics_with_advice() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { filch::task::block_in_place(|| ()) })
+    }))
+    .unwrap_err();
+    let msg = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap();
+    assert!(msg.contains("current-thread runtime"), "{msg}");
+    assert!(msg.contains("spawn_blocking"), "{msg}");
+}
