@@ -18,7 +18,7 @@
 //! - The rescuer takes with a swap.
 //!
 //! Every change of a non-null pointer is a swap, so each task put in is taken out exactly once,
-//! by one of them. Tested by the loom model `lifo_tests`.
+//! by one of them. Tested by the loom model in `lifo::loom_tests`.
 
 use crate::loom::sync::atomic::{AtomicPtr, Ordering};
 use std::marker::PhantomData;
@@ -91,7 +91,7 @@ impl<T: Pointer> Drop for LifoSlot<T> {
 }
 
 #[cfg(all(test, filch_loom))]
-mod lifo_tests {
+mod loom_tests {
     use super::*;
     use loom::sync::Arc;
     use loom::thread;
