@@ -3,8 +3,11 @@
 //! Part 1: five tasks each `filch::sleep(200 ms)` and all finish after about 200 ms. Part 2: on a
 //! runtime with two workers, a task queues four quick tasks and then blocks its worker with
 //! `std::thread::sleep(500 ms)`; the other worker steals the queued tasks and runs them at once —
-//! all but the one in the blocked worker's LIFO slot, which cannot be stolen and waits the whole
-//! 500 ms. Part 3: the same blocking call in `filch::spawn_blocking` holds no worker at all.
+//! all but the one in the blocked worker's LIFO slot, which is not stealable: the stuck-worker
+//! rescue moves it a few milliseconds later (`Builder::rescue_threshold`), and the slow-poll
+//! watchdog names the blocker on stderr. Part 3: the same, declared with
+//! `filch::task::block_in_place`: the queued tasks are handed over before the block, and nothing
+//! is reported. Part 4: the blocking call in `filch::spawn_blocking` holds no worker at all.
 //!
 //! `cargo run --example sleep_vs_block`
 
@@ -67,16 +70,36 @@ fn main() -> std::io::Result<()> {
         filch::join_all(quick).await;
         log(
             start,
-            "the other worker stole the queued tasks; the last one spawned sat in the",
+            "the other worker stole the queued tasks at once; the last one spawned, in the",
         );
         log(
             start,
-            "blocked worker's LIFO slot (not stealable) until the blocker let go",
+            "blocked worker's LIFO slot (not stealable), was rescued ~5 ms later",
         );
 
         log(
             start,
-            "part 3: the blocking call in spawn_blocking, with two ticking tasks",
+            "part 3: the same block, declared with filch::task::block_in_place",
+        );
+        let blocker = filch::spawn(async move {
+            let quick: Vec<_> = (1..=4)
+                .map(|i| {
+                    filch::spawn(async move {
+                        log(start, format!("  quick task {i} ran on {}", thread()));
+                    })
+                })
+                .collect();
+            // The queued tasks go to the other workers first; no slow-poll report.
+            filch::task::block_in_place(|| std::thread::sleep(Duration::from_millis(500)));
+            log(start, format!("  blocker lets go of {}", thread()));
+            quick
+        });
+        let quick = blocker.await.expect("blocker failed");
+        filch::join_all(quick).await;
+
+        log(
+            start,
+            "part 4: the blocking call in spawn_blocking, with two ticking tasks",
         );
         let job = filch::spawn_blocking(move || {
             std::thread::sleep(Duration::from_millis(500));
