@@ -169,9 +169,9 @@ enum Jump {
 struct Remote {
     stealer: Stealer<Notified>,
     park: ParkSignal,
-    /// The worker's LIFO slot: its own, except for a rescue (`lifo.rs`). Padded: the worker
-    /// writes it at every wake-up it makes, and other workers read `park` often.
-    lifo: CachePadded<LifoSlot<Notified>>,
+    /// The worker's LIFO slot: its own, except for a rescue (`lifo.rs`); the worker holds it
+    /// too. Padded: the worker writes it at every wake-up it makes.
+    lifo: Arc<CachePadded<LifoSlot<Notified>>>,
 }
 
 impl lifo::Pointer for Notified {

@@ -51,6 +51,9 @@ pub(super) struct Worker {
     index: usize,
     /// A current-thread runtime's worker, lent to each `block_on`.
     lent: bool,
+    /// This worker's LIFO slot (also in its `Remote`, for the rescue): held here so that taking
+    /// from it costs no lookup.
+    lifo: Arc<CachePadded<LifoSlot<Notified>>>,
     /// This worker's counters (also in `Shared::counters`, for readers): held here so that a
     /// poll's increment costs no lookup.
     counters: Arc<CachePadded<WorkerCounters>>,
@@ -111,10 +114,11 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
     for i in 0..n {
         let local = Local::new();
         let parker = Parker::new();
+        let lifo = Arc::new(CachePadded::new(LifoSlot::new()));
         remotes.push(Remote {
             stealer: local.stealer(),
             park: ParkSignal::new(parker.unparker().clone()),
-            lifo: CachePadded::new(LifoSlot::new()),
+            lifo: lifo.clone(),
         });
         let core = Core {
             lifo_streak: 0,
@@ -125,7 +129,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
             searching: false,
             turn_driver: false,
         };
-        cores.push((core, parker));
+        cores.push((core, parker, lifo));
     }
     let handle = Handle {
         shared: Arc::new(Shared {
@@ -166,12 +170,13 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
     });
 
     if config.lend {
-        let (core, parker) = cores.pop().expect("one worker");
+        let (core, parker, lifo) = cores.pop().expect("one worker");
         debug_assert!(cores.is_empty());
         let worker = Worker {
             handle: handle.clone(),
             index: 0,
             lent: true,
+            lifo,
             counters: handle.shared.counters[0].clone(),
             core: RefCell::new(core),
             parker,
@@ -181,7 +186,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
     }
 
     let mut threads = Vec::with_capacity(n);
-    for (index, (core, parker)) in cores.into_iter().enumerate() {
+    for (index, (core, parker, lifo)) in cores.into_iter().enumerate() {
         let mut builder =
             std::thread::Builder::new().name(format!("{}-worker-{index}", config.thread_name));
         if let Some(size) = config.stack_size {
@@ -191,6 +196,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
             handle: handle.clone(),
             index,
             lent: false,
+            lifo,
             counters: handle.shared.counters[index].clone(),
             core: RefCell::new(core),
             parker,
@@ -267,7 +273,7 @@ impl Worker {
     /// This worker's LIFO slot: the task it runs next (`lifo.rs`).
     #[inline]
     fn lifo(&self) -> &LifoSlot<Notified> {
-        &self.shared().remotes[self.index].lifo
+        &self.lifo
     }
 
     fn run_thread(self) {
