@@ -77,9 +77,10 @@ fn without_the_rescue_the_woken_task_waits_for_the_block() {
 
 #[test]
 fn a_spawned_task_is_rescued_after_the_runtime_was_idle() {
-    // Idle first: the watchdog naps while every worker sleeps, and must wake when one does.
+    // Idle first: the watchdog naps once every worker has slept for 8 readings (here 8 x 25
+    // ms), and must wake when one wakes up.
     let rt = runtime(Some(THRESHOLD));
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(500));
     let waited = rt.block_on(async {
         filch::spawn(async {
             let (tx, rx) = mpsc::channel();

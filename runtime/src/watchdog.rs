@@ -1,4 +1,5 @@
-//! Slow polls, named while they happen: one watchdog thread for the whole process.
+//! Slow polls, named while they happen, and stuck workers rescued: one watchdog thread for the
+//! whole process.
 //!
 //! # Design
 //!
@@ -13,7 +14,7 @@
 //! - **The watchdog**: one thread for the process, started with the first runtime that has a
 //!   threshold, asleep (without a timeout) while no runtime is registered. Every runtime built
 //!   with a threshold registers its workers' counters (a `Weak`: a runtime that is gone drops
-//!   out). The thread wakes every quarter of the smallest threshold (1 ms to 250 ms) and reads
+//!   out). The thread wakes every period (below; 1 ms to 250 ms) and reads
 //!   each worker's (poll count, task id): the same pair, with a task id, on two readings means
 //!   the same poll is still running. Once it has been seen running for the threshold, it is
 //!   reported; when the pair changes, a reported poll is reported again as finished.
@@ -27,7 +28,20 @@
 //!   given to `block_on` (on a current-thread runtime, the body of `#[filch::main]`): those run
 //!   outside the workers' task loop.
 //! - **Reports** go to the runtime's `on_slow_poll` callback, called on the watchdog thread
-//!   outside its lock; by default one line on stderr.
+//!   outside its lock; by default one line on stderr (and a `tracing` event with the feature).
+//! - **Rescue**: a worker seen inside one poll for the runtime's `rescue_threshold` (5 ms by
+//!   default; multi-thread runtimes with two workers or more) is rescued at every reading while
+//!   the poll lasts: `Shared::rescue` moves the task in its LIFO slot to the injector and wakes
+//!   a sleeping worker for it (`scheduler/lifo.rs`). Rescues run outside the lock too: one may
+//!   drop a task, when it races its runtime's shutdown. The period is the smaller of a quarter
+//!   of the slow-poll threshold and half the rescue threshold.
+//! - **Napping**: once [`NAP_AFTER`] readings in a row found every worker of every runtime
+//!   asleep (and no poll in progress), the watchdog waits without a timeout, so an idle process
+//!   makes no periodic wake-ups. A worker that wakes up wakes it (`worker_awake`: a fence and
+//!   a load; a lock and a notify only the first time after a nap). The two sides are a Dekker
+//!   pair: the watchdog sets `NAPPING`, fences, then reads the workers' busy words; a worker
+//!   stores its busy word, fences, then reads `NAPPING`; so either the watchdog sees the worker
+//!   awake and does not nap, or the worker sees `NAPPING` and wakes it.
 
 use crate::metrics::WorkerCounters;
 use crate::task::Id;
@@ -200,6 +214,13 @@ pub(crate) fn register(watched: &Arc<Watched>) {
     watchdog.changed.notify_one();
 }
 
+/// Readings in a row that must find every worker asleep before the watchdog naps. Napping at
+/// the first would cost a runtime that sleeps and wakes every millisecond (timers firing) a
+/// wake-up of the watchdog at each of its wake-ups, through a lock and a futex; after eight
+/// quiet readings (8 ms to 2 s, by the period), a runtime is idle indeed, and its next wake-up
+/// pays that once.
+const NAP_AFTER: u32 = 8;
+
 const MIN_PERIOD: Duration = Duration::from_millis(1);
 const MAX_PERIOD: Duration = Duration::from_millis(250);
 
@@ -228,22 +249,31 @@ impl Watchdog {
         // code (which may even build a runtime, and so register).
         let mut upgraded: Vec<Arc<Watched>> = Vec::new();
         let mut entries = lock(&self.entries);
+        // Readings in a row that found every worker asleep.
+        let mut quiet = 0;
         loop {
             entries.retain(|e| e.watched.strong_count() > 0);
             let period = entries.iter().map(|e| e.period).min();
+            quiet = if Self::all_asleep(&entries) {
+                quiet + 1
+            } else {
+                0
+            };
             entries = match period {
-                Some(period) if !Self::may_nap(&entries) => {
+                Some(period) if quiet < NAP_AFTER || !Self::may_nap(&entries) => {
                     self.changed
                         .wait_timeout(entries, period)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
                 // Nothing registered, or every worker asleep: until a registration, or a
-                // worker wakes up.
-                _ => self
-                    .changed
-                    .wait(entries)
-                    .unwrap_or_else(PoisonError::into_inner),
+                // worker wakes up; then count quiet readings from zero again.
+                _ => {
+                    quiet = 0;
+                    self.changed
+                        .wait(entries)
+                        .unwrap_or_else(PoisonError::into_inner)
+                }
             };
             NAPPING.store(false, Ordering::Relaxed);
             let now = Instant::now();
@@ -262,6 +292,8 @@ impl Watchdog {
                 }
             }
             for (callback, report) in reports.drain(..) {
+                #[cfg(feature = "tracing")]
+                crate::trace::slow_poll(&report);
                 // A panicking callback must not take the watchdog down for every runtime.
                 let _ =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&report)));
@@ -275,22 +307,21 @@ impl Watchdog {
     /// last reading, and every worker of every runtime is asleep. Sets `NAPPING` if so, under
     /// the lock, which the watchdog then holds until it waits (see `worker_awake`).
     fn may_nap(entries: &[Entry]) -> bool {
-        let quiet = || {
-            entries.iter().all(|e| {
-                e.seen.iter().all(|s| s.task == 0) && e.counters.iter().all(|c| !c.is_awake())
-            })
-        };
-        if !quiet() {
-            return false;
-        }
         NAPPING.store(true, Ordering::Relaxed);
         // SeqCst fence: pairs with the one in `worker_awake`.
         fence(Ordering::SeqCst);
-        if quiet() {
+        if Self::all_asleep(entries) {
             return true;
         }
         NAPPING.store(false, Ordering::Relaxed);
         false
+    }
+
+    /// No poll was in progress at the last reading, and every worker is asleep now.
+    fn all_asleep(entries: &[Entry]) -> bool {
+        entries
+            .iter()
+            .all(|e| e.seen.iter().all(|s| s.task == 0) && e.counters.iter().all(|c| !c.is_awake()))
     }
 }
 
