@@ -141,6 +141,25 @@ impl Handle {
     pub fn metrics(&self) -> crate::RuntimeMetrics {
         self.inner.shared.metrics()
     }
+
+    /// Starts recording a [`Timeline`](crate::Timeline): every poll (task, start, duration),
+    /// park, non-blocking driver turn and steal of every worker, keeping the last `capacity`
+    /// events per worker. A recording in progress is dropped and a new one begins. While on, a
+    /// worker reads the clock twice per poll and pushes to its own ring; off, it pays one
+    /// relaxed load per poll. Tasks of `spawn_local` and the future given to `block_on` are not
+    /// recorded (they do not run in the workers' task loop).
+    ///
+    /// See [`Timeline`](crate::Timeline) for an example.
+    pub fn start_timeline(&self, capacity: usize) {
+        self.inner.shared.start_timeline(capacity);
+    }
+
+    /// Stops the recording and returns its [`Timeline`](crate::Timeline) (empty if none was
+    /// started). Write it with [`Timeline::write_chrome_trace`](crate::Timeline::write_chrome_trace)
+    /// and open it in Perfetto.
+    pub fn stop_timeline(&self) -> crate::Timeline {
+        self.inner.shared.stop_timeline()
+    }
 }
 
 impl fmt::Debug for Handle {

@@ -53,6 +53,9 @@ mod scheduler;
 pub mod sync;
 pub mod task;
 mod test_thread;
+mod timeline;
+#[cfg(feature = "tracing")]
+mod trace;
 mod watchdog;
 mod yield_now;
 
@@ -69,6 +72,7 @@ pub use local::spawn_local;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use runtime::Runtime;
 pub use task::{Id, JoinError, JoinHandle};
+pub use timeline::{Timeline, TimelineEvent};
 pub use watchdog::SlowPoll;
 pub use yield_now::{yield_now, YieldNow};
 

@@ -59,6 +59,9 @@ pub(crate) struct WorkerCounters {
     pub(crate) rescued: Counter,
     /// The task being polled (its raw id), or 0 between polls: for the slow-poll watchdog.
     pub(crate) current_task: AtomicU64,
+    /// A timeline is being recorded (`timeline.rs`): set and cleared by the recording's owner,
+    /// read by the worker at each poll.
+    pub(crate) recording: std::sync::atomic::AtomicBool,
     /// Busy time in one word, so that a reader never mixes two moments (two words, a stretch
     /// ending between a reader's two loads was counted twice or not at all; found by review):
     /// asleep, the total busy nanoseconds; awake, [`AWAKE`] plus the total minus the clock at

@@ -152,6 +152,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Box<[Arc<CachePadded<WorkerCounters>>]>,
     /// The origin of the counters' timestamps.
     started: Instant,
+    /// The timeline's rings (`timeline.rs`), written only while a recording is on.
+    pub(crate) timeline: crate::timeline::Recorder,
 }
 
 /// What [`Shared::jump_if_idle`] did.
@@ -621,8 +623,25 @@ impl Shared {
     }
 
     /// Nanoseconds since the runtime started, at least 1.
-    fn now_ns(&self) -> u64 {
+    pub(crate) fn now_ns(&self) -> u64 {
         (self.started.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// Begins a timeline recording (`timeline.rs`), dropping any recording in progress.
+    pub(crate) fn start_timeline(&self, capacity: usize) {
+        self.timeline.begin(capacity, self.now_ns());
+        for counters in self.counters.iter() {
+            counters.recording.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Ends the recording and returns what it holds. A worker that read the flag just before
+    /// it was cleared pushes to an emptied ring of capacity 0, which keeps nothing.
+    pub(crate) fn stop_timeline(&self) -> crate::Timeline {
+        for counters in self.counters.iter() {
+            counters.recording.store(false, Ordering::Relaxed);
+        }
+        self.timeline.end()
     }
 
     /// A snapshot of the counters and queues (`metrics.rs`).

@@ -19,6 +19,7 @@ use crate::loom::sync::atomic::AtomicBool;
 use crate::loom::sync::MutexGuard;
 use crate::metrics::WorkerCounters;
 use crate::task::OwnedTasks;
+use crate::timeline::Raw;
 use crossbeam_utils::CachePadded;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -148,6 +149,7 @@ pub(crate) fn start(config: WorkerConfig) -> io::Result<(Handle, Workers)> {
             exited_cv: Condvar::new(),
             counters: (0..n).map(|_| Default::default()).collect(),
             started: std::time::Instant::now(),
+            timeline: crate::timeline::Recorder::new(n),
         }),
     };
 
@@ -301,11 +303,42 @@ impl Worker {
         let counters = &self.counters;
         counters.polls.add(1);
         // Relaxed: the watchdog only compares readings taken a period apart.
-        counters
-            .current_task
-            .store(task.id().to_raw(), Ordering::Relaxed);
-        task.run();
+        let id = task.id().to_raw();
+        counters.current_task.store(id, Ordering::Relaxed);
+        if counters.recording.load(Ordering::Relaxed) {
+            self.run_recorded(task, id);
+        } else {
+            task.run();
+        }
         counters.current_task.store(0, Ordering::Relaxed);
+    }
+
+    /// `run_task` while a timeline is recorded: the poll, timed.
+    #[cold]
+    #[inline(never)]
+    fn run_recorded(&self, task: Notified, id: u64) {
+        let shared = self.shared();
+        let start = shared.now_ns();
+        task.run();
+        let end = shared.now_ns();
+        self.record(Raw::Poll {
+            task: id,
+            start,
+            end,
+        });
+    }
+
+    /// Appends to this worker's timeline ring (a recording is on).
+    fn record(&self, event: Raw) {
+        self.shared().timeline.ring(self.index).push(event);
+    }
+
+    /// The clock, if a timeline is being recorded.
+    fn recording_now(&self) -> Option<u64> {
+        self.counters
+            .recording
+            .load(Ordering::Relaxed)
+            .then(|| self.shared().now_ns())
     }
 
     fn counters(&self) -> &WorkerCounters {
@@ -567,7 +600,15 @@ impl Worker {
                 .steal_batch_and_pop(&core.local)
             {
                 // The local queue was empty (`find_task` looked there first).
-                counters.steals.add(1 + core.local.len() as u64);
+                let tasks = 1 + core.local.len();
+                counters.steals.add(tasks as u64);
+                if let Some(at) = self.recording_now() {
+                    self.record(Raw::Steal {
+                        from: victim,
+                        tasks,
+                        at,
+                    });
+                }
                 return Some(task);
             }
         }
@@ -593,11 +634,14 @@ impl Worker {
             return false;
         }
         let park = &shared.remotes[self.index].park;
+        let slept_at = self.recording_now();
+        let mut in_driver = false;
         let (hand_off, searching) = match self.sleep(park) {
             Slept::InDriver {
                 mut driver,
                 was_deputy,
             } => {
+                in_driver = true;
                 let mut woken = self.woken.borrow_mut();
                 let turned = park.park_in_driver(|| {
                     if shared.driver_handle.is_clock_paused() {
@@ -649,6 +693,14 @@ impl Worker {
         };
         self.core.borrow_mut().searching = searching;
         self.counters().unparks.add(1);
+        if let Some(start) = slept_at {
+            let end = shared.now_ns();
+            self.record(Raw::Park {
+                start,
+                end,
+                in_driver,
+            });
+        }
         self.awake();
         if self.handle.is_shutdown() {
             return false;
@@ -742,9 +794,14 @@ impl Worker {
     fn turn_driver_now(&self) {
         let shared = self.shared();
         if let Some(mut driver) = shared.driver.try_take() {
+            let start = self.recording_now();
             let mut woken = self.woken.borrow_mut();
             driver.turn(Some(std::time::Duration::ZERO), &mut woken);
             let requested = shared.driver.release(driver);
+            if let Some(start) = start {
+                let end = shared.now_ns();
+                self.record(Raw::Turn { start, end });
+            }
             shared.driver_handle.wake_turn(&mut woken);
             drop(woken);
             // A worker that went to sleep during the turn (or a hand-off that found the driver
