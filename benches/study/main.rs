@@ -18,12 +18,16 @@
 //! All runtimes live in one process: same allocator (the system one), same build profile (the
 //! `bench` profile: release with debug info).
 //!
+//! `--timeline DIR` records one more filch run of each workload and writes it to `DIR` as Chrome
+//! trace JSON (for Perfetto) and as an SVG (`timeline.rs`).
+//!
 //! Output in `target/study/`: `REPORT.md`, `results.csv`, `ratios-<n>w.svg` (ratio per workload
 //! at each worker count) and `scaling.svg` (median per workload against worker count).
 
 mod floor;
 mod report;
 mod rt;
+mod timeline;
 #[path = "../common/work.rs"]
 mod work;
 mod workloads;
@@ -51,6 +55,8 @@ pub(crate) struct Options {
     pub(crate) samples: usize,
     pub(crate) only: Vec<String>,
     pub(crate) out: PathBuf,
+    /// `--timeline DIR`: a recorded filch run per workload (`timeline.rs`).
+    pub(crate) timeline: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -59,6 +65,7 @@ fn parse_args() -> Result<Options, String> {
     let mut workers = None;
     let mut samples = None;
     let mut only = Vec::new();
+    let mut timeline = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -95,12 +102,16 @@ fn parse_args() -> Result<Options, String> {
                     .ok_or("--only needs workload names (substrings), comma-separated")?;
                 only = list.split(',').map(str::to_owned).collect();
             }
+            "--timeline" => {
+                let dir = args.next().ok_or("--timeline needs a directory")?;
+                timeline = Some(PathBuf::from(dir));
+            }
             // What cargo bench passes to every bench target.
             "--bench" => {}
             "--help" | "-h" => {
                 return Err(
                     "usage: cargo bench --bench study -- [--quick] [--workers ct,1,2,4] \
-                            [--samples N] [--only name,name]"
+                            [--samples N] [--only name,name] [--timeline DIR]"
                         .to_owned(),
                 )
             }
@@ -127,6 +138,7 @@ fn parse_args() -> Result<Options, String> {
         samples: samples.unwrap_or(if quick { 10 } else { 20 }),
         only,
         out: target.join("study"),
+        timeline,
     })
 }
 
@@ -213,6 +225,18 @@ fn run_workload(
             }
         }
         bar.inc(1);
+    }
+    if let Some(dir) = &options.timeline {
+        // One more filch run, recorded (not a sample: recording costs two clock reads a poll).
+        let handle = rts.0.handle();
+        handle.start_timeline(timeline::CAPACITY);
+        settle();
+        let _ = (w.filch)(&rts.0, params);
+        let recorded = handle.stop_timeline();
+        let name = format!("{}-{}", w.name, report::label(params.key).replace(' ', "-"));
+        if let Err(err) = timeline::write(dir, &name, &recorded) {
+            eprintln!("cannot write the timeline of {}: {err}", w.name);
+        }
     }
 }
 

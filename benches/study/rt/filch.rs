@@ -19,6 +19,13 @@ pub(crate) struct Filch(
     Option<Arc<DriverThread>>,
 );
 
+impl Filch {
+    /// The runtime's handle: for `--timeline`.
+    pub(crate) fn handle(&self) -> filch::Handle {
+        self.0.handle()
+    }
+}
+
 impl Rt for Filch {
     const NAME: &'static str = "filch";
     type Join<T: Send + 'static> = Unwrap<filch::JoinHandle<T>>;
