@@ -122,9 +122,10 @@ fn the_chrome_trace_parses_back_to_the_same_slices() {
         let name = slice["name"].as_str().unwrap();
         assert!(name.starts_with("task "), "{name}");
     }
-    assert!(slices
-        .iter()
-        .any(|s| s["name"].as_str().unwrap().ends_with("\"sleeper \\\"quoted\\\"\"")));
+    assert!(slices.iter().any(|s| s["name"]
+        .as_str()
+        .unwrap()
+        .ends_with("\"sleeper \\\"quoted\\\"\"")));
     // Steals, when there were any, are instants on the thief's row.
     for steal in events.iter().filter(|e| e["cat"] == "steal") {
         assert_eq!(steal["ph"], "i");
@@ -138,7 +139,11 @@ fn a_full_ring_keeps_the_last_events_and_counts_the_dropped() {
     rt.block_on(workload());
     let timeline = rt.handle().stop_timeline();
     for worker in 0..2 {
-        let n = timeline.events.iter().filter(|e| e.worker() == worker).count();
+        let n = timeline
+            .events
+            .iter()
+            .filter(|e| e.worker() == worker)
+            .count();
         assert!(n <= 10, "worker {worker} kept {n}");
     }
     assert!(timeline.dropped > 0);
@@ -155,4 +160,27 @@ fn nothing_is_recorded_outside_a_recording() {
     assert!(rt.handle().stop_timeline().events.is_empty());
     // What the first recording held was taken by its stop.
     assert!(first.events.len() <= 2 * 1_000);
+}
+
+#[test]
+fn a_named_task_that_completes_in_its_first_poll_keeps_its_name() {
+    // Regression: names were looked up after the poll, when such a task is already freed.
+    let rt = runtime();
+    rt.handle().start_timeline(1_000);
+    let id = rt.block_on(async {
+        let handle = filch::task::Builder::new().name("one-shot").spawn(async {});
+        let id = handle.id();
+        handle.await.unwrap();
+        id
+    });
+    let timeline = rt.handle().stop_timeline();
+    let names: Vec<_> = timeline
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TimelineEvent::Poll { task, name, .. } if *task == id => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, [Some("one-shot".into())]);
 }

@@ -28,6 +28,8 @@ mod floor;
 mod report;
 mod rt;
 mod timeline;
+#[path = "../common/timeline_svg.rs"]
+mod timeline_svg;
 #[path = "../common/work.rs"]
 mod work;
 mod workloads;

@@ -10,7 +10,7 @@
 //!   moment of reading): two clock reads and one push per poll, one per park, steal and
 //!   non-blocking driver turn. A full ring drops its oldest events, so a long recording keeps
 //!   its last `capacity` events per worker. Named tasks' names are looked up once per worker
-//!   and recording (a task may be gone when the timeline is read).
+//!   and recording, before the poll (a task that completes in it loses its name).
 //! - [`Handle::stop_timeline`](crate::Handle::stop_timeline) clears the flags and takes the
 //!   rings. Times are relative to the start of the recording.
 //! - A worker's events never overlap in time except a driver turn inside a park (a worker
@@ -291,16 +291,19 @@ impl Ring {
             self.events.pop_front();
             self.dropped += 1;
         }
-        if let Raw::Poll { task, .. } = event {
-            if let Some(id) = Id::from_raw(task) {
-                if id.is_named() && !self.names.contains_key(&task) {
-                    if let Some(name) = crate::task::name_of(id) {
-                        self.names.insert(task, name);
-                    }
-                }
-            }
-        }
         self.events.push_back(event);
+    }
+
+    /// Notes the name of task `task` (a raw id) if it has one and this ring has not seen it:
+    /// called before the task's poll, since a task that completes in it loses its name.
+    pub(crate) fn note_name(&mut self, task: u64) {
+        let Some(id) = Id::from_raw(task) else { return };
+        if self.capacity == 0 || !id.is_named() || self.names.contains_key(&task) {
+            return;
+        }
+        if let Some(name) = crate::task::name_of(id) {
+            self.names.insert(task, name);
+        }
     }
 }
 

@@ -318,6 +318,9 @@ impl Worker {
     #[inline(never)]
     fn run_recorded(&self, task: Notified, id: u64) {
         let shared = self.shared();
+        if task.id().is_named() {
+            shared.timeline.ring(self.index).note_name(id);
+        }
         let start = shared.now_ns();
         task.run();
         let end = shared.now_ns();
