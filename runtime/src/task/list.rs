@@ -6,16 +6,91 @@
 //! per task. A task leaves the list when it completes (`remove`, called from the scheduler's
 //! `release`) or when shutdown pops it, whichever comes first under the shard's lock; the other
 //! finds it gone.
+//!
+//! # Spawn metadata
+//!
+//! Each shard also maps the id of every task it holds to its [`SpawnMeta`] (spawn location and
+//! parent task), for the task dump and the slow-poll watchdog. It lives here, not in the cell:
+//! the cell of a common small task fills a size class of glibc's allocator (120 of 128 bytes),
+//! and 8 more bytes per cell once doubled the cost of a spawn. The shard's lock is already taken
+//! at `bind` and at `remove`, so the entry is inserted and removed under it for no extra lock;
+//! the map's hasher is one folded multiply (`IdHasher`). [`OwnedTasks::for_each`] walks one
+//! shard at a time under its lock: a dump never stops the runtime, and a spawn or completion
+//! waits at most for one shard's walk.
 
 use super::raw::{Header, Links};
+use super::state::Snapshot;
 use super::{Id, JoinHandle, Notified, Schedule, Task};
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::Mutex;
 use crossbeam_utils::CachePadded;
+use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::ptr::NonNull;
+
+/// Where and by whom a task was spawned: kept in the owned-task list, beside the cell.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SpawnMeta {
+    /// The user's call to a spawn function (through `#[track_caller]`).
+    pub(crate) location: &'static Location<'static>,
+    /// The task polled on this worker thread when it was spawned, if any.
+    pub(crate) parent: Option<Id>,
+}
+
+impl SpawnMeta {
+    /// The caller's location (the `#[track_caller]` chain ends at the first function without the
+    /// attribute, or at a closure) and the task running on this thread's worker, if any.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn here() -> SpawnMeta {
+        SpawnMeta {
+            location: Location::caller(),
+            parent: crate::scheduler::current_task_id(),
+        }
+    }
+}
+
+/// A live task as [`OwnedTasks::for_each`] shows it: its id, its state word as read at that
+/// moment, and its spawn metadata.
+pub(crate) struct Listed {
+    pub(crate) id: Id,
+    pub(crate) state: Snapshot,
+    pub(crate) meta: Option<SpawnMeta>,
+}
+
+/// Hashes a task id (the only key of the metadata maps) with one folded multiply: the id's
+/// low bits are the same for every task of a shard, so an identity hash would pile them into a
+/// few buckets; the high half of the 128-bit product mixes every input bit into the low bits
+/// (the bucket) and the top bits (hashbrown's tag byte).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached: `Id` hashes as one `u64`. Correct anyway, for any key.
+        for &b in bytes {
+            self.write_u64(self.0 ^ u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let product = u128::from(n ^ self.0).wrapping_mul(u128::from(K));
+        self.0 = (product as u64) ^ ((product >> 64) as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type MetaMap = HashMap<Id, SpawnMeta, BuildHasherDefault<IdHasher>>;
 
 pub(crate) struct OwnedTasks<S: 'static> {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
@@ -25,6 +100,8 @@ pub(crate) struct OwnedTasks<S: 'static> {
 
 struct Shard {
     head: Option<NonNull<Header>>,
+    /// The spawn metadata of every task in this shard.
+    meta: MetaMap,
     /// Tasks in this shard now, and tasks ever bound to it (for the metrics; kept under the
     /// lock the list takes anyway).
     live: usize,
@@ -44,6 +121,7 @@ impl<S: Schedule> OwnedTasks<S> {
                 .map(|_| {
                     CachePadded::new(Mutex::new(Shard {
                         head: None,
+                        meta: MetaMap::default(),
                         live: 0,
                         spawned: 0,
                     }))
@@ -66,13 +144,14 @@ impl<S: Schedule> OwnedTasks<S> {
         future: T,
         scheduler: S,
         id: Id,
+        meta: SpawnMeta,
     ) -> (JoinHandle<T::Output>, Option<Notified<S>>)
     where
         T: Future + Send + 'static,
         T::Output: Send + 'static,
     {
         // SAFETY: a `Send` future and output may go anywhere.
-        unsafe { self.bind_local(future, scheduler, id) }
+        unsafe { self.bind_local(future, scheduler, id, meta) }
     }
 
     /// [`bind`](Self::bind) for a future or output that may not be `Send` (`spawn_local`).
@@ -86,6 +165,7 @@ impl<S: Schedule> OwnedTasks<S> {
         future: T,
         scheduler: S,
         id: Id,
+        meta: SpawnMeta,
     ) -> (JoinHandle<T::Output>, Option<Notified<S>>)
     where
         T: Future + 'static,
@@ -100,6 +180,7 @@ impl<S: Schedule> OwnedTasks<S> {
             task.shutdown();
             return (join, None);
         }
+        shard.meta.insert(id, meta);
         shard.push_front(task.into_raw());
         (join, Some(notified))
     }
@@ -113,6 +194,37 @@ impl<S: Schedule> OwnedTasks<S> {
             shard
                 .remove(task.header_ptr())
                 .map(|ptr| Task::from_raw(ptr))
+        }
+    }
+
+    /// The spawn location of task `id`, if it is in the list (for the slow-poll watchdog).
+    #[allow(
+        dead_code,
+        reason = "for the slow-poll watchdog's reports, wired in separately"
+    )]
+    pub(crate) fn location_of(&self, id: Id) -> Option<&'static Location<'static>> {
+        lock(self.shard(id)).meta.get(&id).map(|meta| meta.location)
+    }
+
+    /// Calls `f` with every task in the list, one shard at a time under that shard's lock
+    /// (`f` must not spawn, complete or look up tasks of this list). Each task's state is
+    /// read as the walk reaches it: a dump is a set of such readings, not one instant.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(Listed)) {
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            let mut next = shard.head;
+            while let Some(ptr) = next {
+                // SAFETY: the list holds a reference to each task in it, and we hold the shard's
+                // lock, under which the links are read and no task leaves the list.
+                let header = unsafe { ptr.as_ref() };
+                f(Listed {
+                    id: header.id,
+                    state: header.state.load(),
+                    meta: shard.meta.get(&header.id).copied(),
+                });
+                // SAFETY: as above.
+                next = unsafe { (*Shard::links(ptr)).next };
+            }
         }
     }
 
@@ -189,6 +301,7 @@ impl Shard {
                 (*Self::links(next)).prev = links.prev;
             }
             *links = Links::default();
+            self.meta.remove(&ptr.as_ref().id);
         }
         self.live -= 1;
         Some(ptr)
