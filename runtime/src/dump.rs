@@ -153,10 +153,7 @@ pub(crate) fn dump(shared: &Shared) -> TaskDump {
     // Names outside the shard locks: the name table has a lock of its own.
     let mut tasks: Vec<TaskInfo> = listed
         .into_iter()
-        .filter_map(|Listed { id, state, meta }| {
-            // Inserted and removed under the same shard lock as the task's links.
-            debug_assert!(meta.is_some(), "task {id} without spawn metadata");
-            let meta = meta?;
+        .map(|Listed { id, state, meta }| {
             let task_state = if state.is_complete() {
                 TaskState::Completing
             } else if state.is_running() {
@@ -171,7 +168,7 @@ pub(crate) fn dump(shared: &Shared) -> TaskDump {
             } else {
                 TaskState::Idle
             };
-            Some(TaskInfo {
+            TaskInfo {
                 id,
                 name: task::name_of(id),
                 location: meta.location,
@@ -179,7 +176,7 @@ pub(crate) fn dump(shared: &Shared) -> TaskDump {
                 state: task_state,
                 polls: state.polls() as u64,
                 cancelled: state.is_cancelled(),
-            })
+            }
         })
         .collect();
     tasks.sort_unstable_by_key(|t| t.id);

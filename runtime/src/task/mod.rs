@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! +---------------------- Header -----------------------+---- Core ----+- Trailer -+
-//! | state: AtomicUsize | vtable | owned-list links | id | scheduler, S | join      |
+//! | state: AtomicUsize | vtable | owned-list slot  | id | scheduler, S | join      |
 //! | (flags, refcount,  |        | (shard lock)     |    | stage:       | waker     |
 //! |  poll count)       |        |                  |    |              |           |
 //! |                    |        |                  |    |  future T,   |           |

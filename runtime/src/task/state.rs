@@ -222,6 +222,7 @@ impl State {
     }
 
     /// Called with a `Notified` reference, which this transition consumes on failure.
+    #[inline]
     pub(crate) fn transition_to_running(&self) -> TransitionToRunning {
         self.fetch_update(|curr| {
             debug_assert!(curr.is_notified(), "{curr:?}");
@@ -241,9 +242,14 @@ impl State {
                 TransitionToRunning::Cancelled
             } else {
                 // A poll: counted in the word's top bits by this same compare-exchange, so the
-                // dump's poll count costs no atomic operation of its own. Saturates.
-                if POLL_BITS > 0 && curr.0 & POLL_MASK != POLL_MASK {
-                    next.0 += POLL_ONE;
+                // dump's poll count costs no atomic operation of its own. The field is the top
+                // of the word, so a full one is the add's carry out: saturate by dropping that
+                // add (an add and a conditional move, no branch).
+                if POLL_BITS > 0 {
+                    let (counted, full) = next.0.overflowing_add(POLL_ONE);
+                    if !full {
+                        next.0 = counted;
+                    }
                 }
                 TransitionToRunning::Success
             };

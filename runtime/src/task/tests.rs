@@ -580,13 +580,14 @@ fn a_pinned_future_is_dropped_where_it_was_pinned() {
 }
 
 /// The stage adds nothing to its larger field: which one it holds is the state word's to say, so
-/// a 56-byte future makes a 120-byte cell, which the allocator serves from its 128-byte class.
+/// a 64-byte future makes a 120-byte cell, which the allocator serves from its 128-byte class
+/// (a 56-byte one made a 120-byte cell while the owned-task list had two links in the header).
 #[cfg(target_pointer_width = "64")]
 #[test]
 fn the_stage_has_no_tag_of_its_own() {
     use super::raw::{Cell, Header, Trailer};
     use std::mem::size_of;
-    struct Words([u64; 7]);
+    struct Words([u64; 8]);
     impl Future for Words {
         type Output = ();
         fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
@@ -600,7 +601,7 @@ fn the_stage_has_no_tag_of_its_own() {
         size_of::<Header>() + scheduler + future + size_of::<Trailer>()
     );
     assert_eq!(size_of::<Cell<Words, TestSched>>(), 120);
-    let _ = Words([0; 7]).0;
+    let _ = Words([0; 8]).0;
 }
 
 #[test]
