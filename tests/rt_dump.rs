@@ -249,9 +249,10 @@ fn a_task_whose_parent_completed_is_shown_as_a_root() {
     let rt = current_thread();
     rt.block_on(async {
         let (tx, rx) = oneshot::channel::<()>();
-        let parent = filch::spawn(async move { filch::spawn(async move { rx.await.unwrap() }) });
+        // Returns the child's handle (in a tuple: a bare handle would be awaitable).
+        let parent = filch::spawn(async move { (filch::spawn(async move { rx.await.unwrap() }),) });
         let parent_id = parent.id();
-        let child = parent.await.unwrap();
+        let (child,) = parent.await.unwrap();
         let dump = Handle::current().dump();
         let c = task(&dump, child.id());
         assert_eq!(c.parent, Some(parent_id));
