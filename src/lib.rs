@@ -93,8 +93,8 @@ pub use filch_runtime::{
     as_completed, join_all, race, run, select, spawn, spawn_blocking, spawn_local, try_join_all,
     wait, yield_now, AsCompleted, Builder, Either, EnterGuard, Failure, GroupError, Handle, Id,
     JoinAll, JoinError, JoinHandle, Race, ReturnWhen, Runtime, RuntimeMetrics, Scope, Select,
-    SlowPoll, TaskGroup, TaskResult, Timeline, TimelineEvent, TryCurrentError, TryJoinAll, Wait,
-    Waited, WorkerMetrics, YieldNow,
+    SlowPoll, TaskDump, TaskGroup, TaskInfo, TaskResult, TaskState, Timeline, TimelineEvent,
+    TryCurrentError, TryJoinAll, Wait, Waited, WorkerMetrics, YieldNow,
 };
 
 #[cfg(feature = "macros")]

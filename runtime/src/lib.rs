@@ -39,6 +39,7 @@ mod budget;
 mod builder;
 mod combinators;
 mod context;
+mod dump;
 pub mod fs;
 mod group;
 mod handle;
@@ -66,6 +67,7 @@ pub use combinators::{
     as_completed, join_all, race, select, try_join_all, wait, AsCompleted, Either, JoinAll, Race,
     ReturnWhen, Select, TaskResult, TryJoinAll, Wait, Waited,
 };
+pub use dump::{TaskDump, TaskInfo, TaskState};
 pub use group::{Failure, GroupError, Scope, TaskGroup};
 pub use handle::{spawn, spawn_blocking, EnterGuard, Handle, TryCurrentError};
 pub use local::spawn_local;

@@ -24,7 +24,7 @@
 //! Where no local set exists (a worker thread of a multi-thread runtime, whose tasks move between
 //! workers; a thread outside any runtime), `spawn_local` panics and says where it works.
 
-use crate::task::{Id, JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use crate::task::{Id, JoinHandle, Notified, OwnedTasks, Schedule, SpawnMeta, Task};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -225,11 +225,16 @@ where
     // and reset by its guard before the set goes), and this is that thread.
     let set = unsafe { &*set };
     let id = Id::next();
+    let meta = SpawnMeta::here();
     let scheduler = LocalScheduler(set.shared.clone());
     // SAFETY: the task is scheduled only to this set's queue, which only `LocalRoot::poll` on
     // this thread pops, and the set is shut down on this thread when its `block_on` ends (see
     // the module docs): the future and the output stay on this thread.
-    let (join, notified) = unsafe { set.shared.owned.bind_local(future, scheduler.clone(), id) };
+    let (join, notified) = unsafe {
+        set.shared
+            .owned
+            .bind_local(future, scheduler.clone(), id, meta)
+    };
     if let Some(notified) = notified {
         scheduler.schedule(notified);
     }

@@ -76,6 +76,7 @@ impl Runtime {
     }
 
     /// Spawns a task on this runtime; see [`filch::spawn`](crate::spawn).
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

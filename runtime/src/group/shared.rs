@@ -5,7 +5,7 @@ use crate::context;
 use crate::loom::lock;
 use crate::loom::sync::Mutex;
 use crate::scheduler;
-use crate::task::{Id, JoinHandle};
+use crate::task::{Id, JoinHandle, SpawnMeta};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -66,6 +66,8 @@ enum Slot<T> {
 struct Queued<T, E> {
     index: usize,
     id: Id,
+    /// Taken at `spawn`: the child's task is made later, by whichever task ends a sibling.
+    meta: SpawnMeta,
     name: Option<Arc<str>>,
     future: Boxed<T, E>,
 }
@@ -189,10 +191,14 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     ///
     /// # Panics
     /// Outside a runtime, or if the group has already finished.
+    #[track_caller]
     pub(crate) fn spawn<F>(self: &Arc<Self>, name: Option<Arc<str>>, future: F)
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
+        // The caller of `TaskGroup::spawn` (`#[track_caller]` all the way), and the task that
+        // owns the group (or a child spawning a sibling): the child's parent in the dump.
+        let meta = SpawnMeta::here();
         let runtime = self.runtime();
         let mut state = lock(&self.state);
         if state.finished {
@@ -217,6 +223,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             state.queue.push_back(Queued {
                 index,
                 id,
+                meta,
                 name,
                 future: Box::pin(future),
             });
@@ -225,7 +232,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         state.running += 1;
         state.slots.push(Slot::Starting);
         drop(state);
-        self.start(runtime, index, id, name, future);
+        self.start(runtime, index, id, meta, name, future);
     }
 
     /// Spawns the child's task and stores its handle.
@@ -234,6 +241,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         runtime: &scheduler::Handle,
         index: usize,
         id: Id,
+        meta: SpawnMeta,
         name: Option<Arc<str>>,
         future: F,
     ) where
@@ -247,7 +255,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             name: name.clone(),
             ended: false,
         };
-        let handle = runtime.spawn(child, id);
+        let handle = runtime.spawn(child, id, meta);
         let mut state = lock(&self.state);
         if matches!(state.slots[index], Slot::Starting) && !state.cancelled {
             state.slots[index] = Slot::Running(handle);
@@ -333,7 +341,14 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             .get()
             .expect("a child ran, so the runtime is known");
         if !runtime.is_shutdown() {
-            self.start(runtime, next.index, next.id, next.name, next.future);
+            self.start(
+                runtime,
+                next.index,
+                next.id,
+                next.meta,
+                next.name,
+                next.future,
+            );
             return;
         }
         // The runtime is going away: the queued children will never run.

@@ -91,13 +91,13 @@ mod loom_tests;
 use park::ParkSignal;
 pub(crate) use park::{Parker, Unparker};
 pub(crate) use worker::{
-    block_in_place, in_any_worker, in_worker_of, start, WorkerConfig, Workers,
+    block_in_place, current_task_id, in_any_worker, in_worker_of, start, WorkerConfig, Workers,
 };
 
 use crate::blocking::BlockingPool;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::metrics::{RuntimeMetrics, WorkerCounters, WorkerMetrics};
-use crate::task::{self, Id, JoinHandle, OwnedTasks, Schedule, Task};
+use crate::task::{self, Id, JoinHandle, OwnedTasks, Schedule, SpawnMeta, Task};
 use crossbeam_utils::CachePadded;
 use filch_reactor::Driver;
 use handoff::DriverSlot;
@@ -196,13 +196,13 @@ pub(crate) struct Handle {
 
 impl Handle {
     /// Binds `future` as a new task and schedules it.
-    pub(crate) fn spawn<F>(&self, future: F, id: Id) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, id: Id, meta: SpawnMeta) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         let scheduler = TaskScheduler(self.shared.clone());
-        let (join, notified) = self.shared.owned.bind(future, scheduler, id);
+        let (join, notified) = self.shared.owned.bind(future, scheduler, id, meta);
         if let Some(notified) = notified {
             self.shared.schedule_task(notified, false);
         }

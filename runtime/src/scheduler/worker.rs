@@ -961,3 +961,12 @@ impl Wake for RootWaker {
         }
     }
 }
+
+/// The task being polled on this thread's worker (of any runtime), if any: the parent of a task
+/// spawned now, for the task dump.
+#[inline]
+pub(crate) fn current_task_id() -> Option<crate::task::Id> {
+    with_worker(|w| {
+        w.and_then(|w| crate::task::Id::from_raw(w.counters.current_task.load(Ordering::Relaxed)))
+    })
+}

@@ -1,6 +1,6 @@
 //! `task::Builder`: spawn a task with options, for now its name.
 
-use super::{name, JoinHandle};
+use super::{name, JoinHandle, SpawnMeta};
 use crate::{context, Handle};
 use std::future::Future;
 use std::sync::Arc;
@@ -46,7 +46,9 @@ impl Builder {
     {
         // The id (and the name's entry) is made inside: outside a runtime, nothing is recorded.
         let name = self.name;
-        match context::with_current(|inner| inner.spawn(future, name::id_for(name))) {
+        // Read here: the closure below would end the `#[track_caller]` chain.
+        let meta = SpawnMeta::here();
+        match context::with_current(|inner| inner.spawn(future, name::id_for(name), meta)) {
             Some(join) => join,
             None => panic!(
                 "task::Builder::spawn called outside of a filch runtime: call it from a task or \
@@ -57,11 +59,14 @@ impl Builder {
     }
 
     /// Spawns the task on the runtime of `handle`, like [`Handle::spawn`].
+    #[track_caller]
     pub fn spawn_on<F>(self, future: F, handle: &Handle) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        handle.inner.spawn(future, name::id_for(self.name))
+        handle
+            .inner
+            .spawn(future, name::id_for(self.name), SpawnMeta::here())
     }
 }

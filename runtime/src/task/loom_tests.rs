@@ -319,7 +319,10 @@ fn shutdown_races_completion_and_the_output_being_taken() {
             polled: false,
             _guard: DropCount(drops.clone()),
         };
-        let (mut join, notified) = sched.owned.bind(future, sched.clone(), Id::next());
+        let (mut join, notified) =
+            sched
+                .owned
+                .bind(future, sched.clone(), Id::next(), SpawnMeta::here());
         sched.schedule(notified.expect("the list is open"));
         sched.run_all();
         let waker = lock(&slot).take().expect("first poll stored a waker");

@@ -7,8 +7,9 @@
 //!
 //! ```text
 //! +---------------------- Header -----------------------+---- Core ----+- Trailer -+
-//! | state: AtomicUsize | vtable | owned-list links | id | scheduler, S | join      |
-//! | (flags + refcount) |        | (shard lock)     |    | stage:       | waker     |
+//! | state: AtomicUsize | vtable | owned-list slot  | id | scheduler, S | join      |
+//! | (flags, refcount,  |        | (shard lock)     |    | stage:       | waker     |
+//! |  poll count)       |        |                  |    |              |           |
 //! |                    |        |                  |    |  future T,   |           |
 //! |                    |        |                  |    |  then output |           |
 //! +--------------------+--------+------------------+----+--------------+-----------+
@@ -17,7 +18,8 @@
 //! Everything a task ever needs lives in that one allocation: the future is replaced in place by its
 //! output, and the join handle, the wakers and the queue entries are all just counted pointers to the
 //! header. The vtable erases `T` and `S`, so a [`JoinHandle`] or a `Waker` needs no type parameters.
-//! A task's optional name is the one thing kept elsewhere (`name.rs`): few tasks have one, and the
+//! A task's optional name (`name.rs`: few tasks have one) and its spawn location and parent
+//! (the owned-task list's side map, `list.rs`, for the task dump) are kept elsewhere: the
 //! cell's size is what the allocator's speed depends on.
 //!
 //! # References
@@ -44,6 +46,16 @@
 //! | `CANCELLED` | `abort`, runtime shutdown | never | drop the future instead of polling it |
 //! | `JOIN_INTEREST` | spawn | the join handle, when it takes the output or is dropped | someone wants the output; without it the completer drops the output |
 //! | `JOIN_WAKER` | the join handle, after writing the slot | the join handle (to replace the waker), the completer (after waking it) | the completer may read the join waker slot |
+//!
+//! Above the six flags, two counters share the rest of the word (64-bit targets):
+//!
+//! | bits | field | changed by | meaning |
+//! |---|---|---|---|
+//! | 6..44 | reference count | every reference taken or dropped (`REF_ONE` steps) | see "References"; `ref_inc` aborts at 2^37, so no addition can carry into the poll count |
+//! | 44..64 | poll count | `transition_to_running`, inside its existing compare-exchange, when it takes `RUNNING` for a poll (not for a cancellation) | polls so far, saturating at 2^20 - 1; read by the task dump only, never by the protocol |
+//!
+//! On 32-bit targets the reference count takes every bit above the flags and the poll count
+//! reads 0.
 //!
 //! Rules that make the protocol sound:
 //!
@@ -96,9 +108,10 @@ mod tests;
 pub use builder::Builder;
 pub use error::{Id, JoinError};
 pub use join::JoinHandle;
-pub(crate) use list::OwnedTasks;
+pub(crate) use list::{Listed, OwnedTasks, SpawnMeta};
 pub(crate) use name::get as name_of;
 pub(crate) use raw::{Header, RawTask};
+pub(crate) use state::POLLS_MAX;
 
 use std::future::Future;
 use std::marker::PhantomData;

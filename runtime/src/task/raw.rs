@@ -14,20 +14,17 @@ use std::task::Waker;
 pub(crate) struct Header {
     pub(crate) state: State,
     pub(crate) vtable: &'static Vtable,
-    /// Links of the owned-task list.
+    /// The task's slot in its owned-task list shard (`list.rs`), or [`NOT_LISTED`].
     ///
     /// # Invariant
     /// Read and written only while holding the lock of the list shard the task was bound to.
-    pub(crate) owned: UnsafeCell<Links>,
+    pub(crate) owned: UnsafeCell<usize>,
     pub(crate) id: Id,
 }
 
-/// Intrusive doubly-linked list links.
-#[derive(Default)]
-pub(crate) struct Links {
-    pub(crate) prev: Option<NonNull<Header>>,
-    pub(crate) next: Option<NonNull<Header>>,
-}
+/// The owned-list slot index of a task in no list (not yet bound, refused by a closed list,
+/// removed, or popped by shutdown).
+pub(crate) const NOT_LISTED: usize = usize::MAX;
 
 /// The functions that know the concrete future and scheduler types.
 pub(crate) struct Vtable {
@@ -110,7 +107,7 @@ where
         header: Header {
             state: State::new(refs),
             vtable: vtable::<T, S>(),
-            owned: UnsafeCell::new(Links::default()),
+            owned: UnsafeCell::new(NOT_LISTED),
             id,
         },
         core: Core {

@@ -1,4 +1,4 @@
-//! The task's atomic state word: six flags and a reference count.
+//! The task's atomic state word: six flags, a reference count and a poll counter.
 //!
 //! The rules for each bit are in the module doc of [`crate::task`]; this file only implements the
 //! transitions. Every transition is one atomic read-modify-write and returns a `#[must_use]` value
@@ -26,9 +26,34 @@ const JOIN_WAKER: usize = 0b10_0000;
 
 const LIFECYCLE_MASK: usize = RUNNING | COMPLETE;
 const FLAG_BITS: u32 = 6;
-/// One reference, in the reference-count field above the flags.
+
+/// Width of the poll counter in the top bits of the word (for the task dump). Only 64-bit
+/// targets have room for it: on narrower ones the reference count keeps every bit above the
+/// flags and the counter reads 0.
+#[cfg(target_pointer_width = "64")]
+const POLL_BITS: u32 = 20;
+#[cfg(not(target_pointer_width = "64"))]
+const POLL_BITS: u32 = 0;
+/// The poll counter: bumped by [`State::transition_to_running`] on every successful take of
+/// `RUNNING` (a poll), in the same compare-exchange, and saturating at its maximum
+/// ([`POLLS_MAX`]). Never touched by any other transition.
+const POLL_MASK: usize = POLLS_MAX.wrapping_shl(usize::BITS - POLL_BITS);
+/// One poll, in the poll field. Unused (and meaningless) when `POLL_BITS` is 0.
+const POLL_ONE: usize = 1usize.wrapping_shl(usize::BITS - POLL_BITS);
+/// The largest count the poll field holds: a task polled more often reads as this.
+pub(crate) const POLLS_MAX: usize = (1usize << POLL_BITS) - 1;
+
+/// One reference, in the reference-count field between the flags and the poll counter.
 const REF_ONE: usize = 1 << FLAG_BITS;
-const REF_MASK: usize = !(REF_ONE - 1);
+/// The reference-count field: everything above the flags, below the poll counter (38 bits on
+/// 64-bit targets). Additions of `REF_ONE` are plain integer additions on the whole word, so a
+/// count that overflowed its field would carry into the poll counter: [`State::ref_inc`] aborts
+/// once the field's top bit is set, and every other addition creates at most one reference
+/// beyond what `ref_inc` counted (the one `Notified`), so a carry would take 2^37 threads
+/// incrementing at once between one's `fetch_add` and its check: it cannot happen.
+const REF_MASK: usize = !(REF_ONE - 1) & !POLL_MASK;
+/// The top bit of the reference-count field: `ref_inc` refuses to go past it.
+const REF_HIGH: usize = REF_MASK & !(REF_MASK >> 1);
 
 /// A copy of the state word, read through named accessors.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -59,6 +84,14 @@ impl Snapshot {
     pub(crate) fn ref_count(self) -> usize {
         (self.0 & REF_MASK) >> FLAG_BITS
     }
+    /// Polls so far, saturating at [`POLLS_MAX`] (always 0 where the word has no room for it).
+    pub(crate) fn polls(self) -> usize {
+        if POLL_BITS == 0 {
+            0
+        } else {
+            (self.0 & POLL_MASK).wrapping_shr(usize::BITS - POLL_BITS)
+        }
+    }
 }
 
 impl fmt::Debug for Snapshot {
@@ -71,6 +104,7 @@ impl fmt::Debug for Snapshot {
             .field("join_interest", &self.is_join_interested())
             .field("join_waker", &self.is_join_waker_set())
             .field("refs", &self.ref_count())
+            .field("polls", &self.polls())
             .finish()
     }
 }
@@ -149,6 +183,19 @@ impl State {
         }
     }
 
+    /// A new task as [`new`](State::new), whose poll counter reads `polls` already (tests of the
+    /// counter's saturation).
+    #[cfg(test)]
+    pub(crate) fn with_polls(refs: usize, polls: usize) -> State {
+        assert!(polls <= POLLS_MAX);
+        let state = State::new(refs);
+        state.val.fetch_or(
+            polls.wrapping_shl(usize::BITS - POLL_BITS),
+            Ordering::Relaxed,
+        );
+        state
+    }
+
     /// Acquire: pairs with the Release of every transition, so the stage written by the last
     /// owner is visible.
     pub(crate) fn load(&self) -> Snapshot {
@@ -175,6 +222,7 @@ impl State {
     }
 
     /// Called with a `Notified` reference, which this transition consumes on failure.
+    #[inline]
     pub(crate) fn transition_to_running(&self) -> TransitionToRunning {
         self.fetch_update(|curr| {
             debug_assert!(curr.is_notified(), "{curr:?}");
@@ -189,10 +237,20 @@ impl State {
                 };
                 return (action, Some(next));
             }
-            let next = Snapshot((curr.0 | RUNNING) & !NOTIFIED);
+            let mut next = Snapshot((curr.0 | RUNNING) & !NOTIFIED);
             let action = if curr.is_cancelled() {
                 TransitionToRunning::Cancelled
             } else {
+                // A poll: counted in the word's top bits by this same compare-exchange, so the
+                // dump's poll count costs no atomic operation of its own. The field is the top
+                // of the word, so a full one is the add's carry out: saturate by dropping that
+                // add (an add and a conditional move, no branch).
+                if POLL_BITS > 0 {
+                    let (counted, full) = next.0.overflowing_add(POLL_ONE);
+                    if !full {
+                        next.0 = counted;
+                    }
+                }
                 TransitionToRunning::Success
             };
             (action, Some(next))
@@ -395,8 +453,10 @@ impl State {
     /// the object is already visible; the count only has to be exact.
     pub(crate) fn ref_inc(&self) {
         let prev = self.val.fetch_add(REF_ONE, Ordering::Relaxed);
-        if prev > isize::MAX as usize {
-            // Overflowing the count would free a live task; refuse, as `Arc` does.
+        if prev & REF_HIGH != 0 {
+            // Half the count's field used: overflowing it would free a live task (and carry
+            // into the poll counter first); refuse, as `Arc` does at `isize::MAX`. The other
+            // half is the margin for increments racing this check (see `REF_MASK`).
             std::process::abort();
         }
     }

@@ -467,6 +467,7 @@ fn shutdown_cancels_owned_tasks_and_refuses_new_ones() {
             },
             sched.clone(),
             Id::next(),
+            SpawnMeta::here(),
         );
         sched.schedule(notified.unwrap());
         joins.push(join);
@@ -482,7 +483,10 @@ fn shutdown_cancels_owned_tasks_and_refuses_new_ones() {
         "shutdown dropped the pending futures"
     );
 
-    let (mut late, notified) = sched.owned.bind(async { 1 }, sched.clone(), Id::next());
+    let (mut late, notified) =
+        sched
+            .owned
+            .bind(async { 1 }, sched.clone(), Id::next(), SpawnMeta::here());
     assert!(notified.is_none());
     let waker = Waker::from(Arc::new(CountWaker::default()));
     assert!(matches!(poll_join(&mut late, &waker), Poll::Ready(Err(e)) if e.is_cancelled()));
@@ -576,13 +580,14 @@ fn a_pinned_future_is_dropped_where_it_was_pinned() {
 }
 
 /// The stage adds nothing to its larger field: which one it holds is the state word's to say, so
-/// a 56-byte future makes a 120-byte cell, which the allocator serves from its 128-byte class.
+/// a 64-byte future makes a 120-byte cell, which the allocator serves from its 128-byte class
+/// (a 56-byte one made a 120-byte cell while the owned-task list had two links in the header).
 #[cfg(target_pointer_width = "64")]
 #[test]
 fn the_stage_has_no_tag_of_its_own() {
     use super::raw::{Cell, Header, Trailer};
     use std::mem::size_of;
-    struct Words([u64; 7]);
+    struct Words([u64; 8]);
     impl Future for Words {
         type Output = ();
         fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
@@ -596,7 +601,7 @@ fn the_stage_has_no_tag_of_its_own() {
         size_of::<Header>() + scheduler + future + size_of::<Trailer>()
     );
     assert_eq!(size_of::<Cell<Words, TestSched>>(), 120);
-    let _ = Words([0; 7]).0;
+    let _ = Words([0; 8]).0;
 }
 
 #[test]
@@ -912,4 +917,52 @@ fn cancel_now_before_and_after_the_output_was_taken() {
     drop((idle, done));
     assert_eq!(drops.load(SeqCst), 1);
     assert_eq!(Arc::strong_count(&sched), 1);
+}
+
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn the_poll_count_saturates_and_leaves_the_reference_count_alone() {
+    use super::state::{State, TransitionToIdle, TransitionToNotified, TransitionToRunning};
+    assert_eq!(POLLS_MAX, (1 << 20) - 1);
+    let state = State::with_polls(2, POLLS_MAX - 1);
+    assert_eq!(state.load().polls(), POLLS_MAX - 1);
+    assert_eq!(state.load().ref_count(), 2);
+    // The last poll the field can count, then one more: it stays at the maximum.
+    for _ in 0..2 {
+        assert_eq!(state.transition_to_running(), TransitionToRunning::Success);
+        assert_eq!(state.load().polls(), POLLS_MAX);
+        assert_eq!(state.load().ref_count(), 2);
+        assert_eq!(state.transition_to_idle(), TransitionToIdle::Ok);
+        assert_eq!(state.load().ref_count(), 1);
+        assert_eq!(
+            state.transition_to_notified_by_ref(),
+            TransitionToNotified::Submit
+        );
+        assert_eq!(state.load().ref_count(), 2);
+    }
+    // Reference arithmetic under a full poll field: increments, decrements, the terminal drop.
+    state.ref_inc();
+    assert_eq!(state.load().ref_count(), 3);
+    assert!(!state.ref_dec());
+    assert_eq!(state.transition_to_running(), TransitionToRunning::Success);
+    let prev = state.transition_to_complete();
+    assert!(prev.is_running());
+    assert!(state.transition_to_terminal(2));
+    assert_eq!(state.load().polls(), POLLS_MAX);
+    assert_eq!(state.load().ref_count(), 0);
+}
+
+#[test]
+fn a_cancelled_run_is_not_counted_as_a_poll() {
+    use super::state::{State, TransitionToNotified, TransitionToRunning};
+    let state = State::new(2);
+    assert_eq!(
+        state.transition_to_notified_and_cancel(),
+        TransitionToNotified::DoNothing
+    );
+    assert_eq!(
+        state.transition_to_running(),
+        TransitionToRunning::Cancelled
+    );
+    assert_eq!(state.load().polls(), 0);
 }
