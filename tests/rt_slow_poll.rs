@@ -23,6 +23,7 @@ fn watched(threshold: Option<Duration>) -> (filch::Runtime, Receiver<(SlowPoll, 
 #[test]
 fn a_blocking_poll_is_reported_before_it_returns_and_again_after() {
     let (rt, reports) = watched(Some(Duration::from_millis(50)));
+    let line = line!() + 2;
     let (id, returned) = rt.block_on(async {
         let handle = filch::task::Builder::new().name("blocker").spawn(async {
             std::thread::sleep(Duration::from_millis(300));
@@ -38,12 +39,18 @@ fn a_blocking_poll_is_reported_before_it_returns_and_again_after() {
     assert!(!running.is_finished());
     assert_eq!(running.id(), id);
     assert_eq!(running.name(), Some("blocker"));
+    let location = running.location().expect("the spawn location");
+    assert_eq!((location.file(), location.line()), (file!(), line));
+    assert!(
+        running.to_string().contains(&format!("(spawned at {}:{line}:", file!())),
+        "{running}"
+    );
     assert!(running.worker() < 2);
     assert!(running.elapsed() >= Duration::from_millis(50), "{running}");
     assert!(
         running
             .to_string()
-            .contains("\"blocker\" has been in one poll"),
+            .contains("\"blocker\" (spawned at "),
         "{running}"
     );
     let (finished, _) = reports

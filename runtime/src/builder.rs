@@ -245,8 +245,8 @@ impl Builder {
     /// to [`on_slow_poll`](Builder::on_slow_poll), by default one line on stderr:
     ///
     /// ```text
-    /// filch: task 7 "fetch" has been in one poll on worker 1 for at least 104ms (blocking its worker?)
-    /// filch: task 7 "fetch" returned after at least 290ms in one poll on worker 1
+    /// filch: task 7 "fetch" (spawned at src/main.rs:20:5) has been in one poll on worker 1 for at least 104ms (blocking its worker?)
+    /// filch: task 7 "fetch" (spawned at src/main.rs:20:5) returned after at least 290ms in one poll on worker 1
     /// ```
     pub fn slow_poll_threshold(&mut self, threshold: Option<Duration>) -> &mut Builder {
         self.slow_poll_threshold = threshold;
@@ -281,7 +281,8 @@ impl Builder {
     /// drop(rt);
     /// # std::thread::sleep(Duration::from_millis(20));
     /// let reports = reports.lock().unwrap();
-    /// assert!(reports[0].contains("\"blocker\" has been in one poll"), "{reports:?}");
+    /// assert!(reports[0].contains("\"blocker\" (spawned at "), "{reports:?}");
+    /// assert!(reports[0].contains("has been in one poll"), "{reports:?}");
     /// ```
     pub fn on_slow_poll(
         &mut self,
@@ -393,6 +394,10 @@ impl Builder {
                 threshold: self.slow_poll_threshold,
                 callback: self.on_slow_poll.clone(),
                 rescue,
+                locate: Box::new({
+                    let shared = Arc::downgrade(&handle.shared);
+                    move |id| shared.upgrade()?.owned.location_of(id)
+                }),
             });
             crate::watchdog::register(&watched);
             watched

@@ -47,6 +47,7 @@ use crate::metrics::WorkerCounters;
 use crate::task::Id;
 use crossbeam_utils::CachePadded;
 use std::fmt;
+use std::panic::Location;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -60,6 +61,7 @@ use std::time::{Duration, Instant};
 pub struct SlowPoll {
     id: Id,
     name: Option<Arc<str>>,
+    location: Option<&'static Location<'static>>,
     worker: usize,
     elapsed: Duration,
     finished: bool,
@@ -75,6 +77,12 @@ impl SlowPoll {
     /// ([`task::Builder::name`](crate::task::Builder::name)).
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+
+    /// Where the task was spawned (the call to `spawn`), if it is still known: the task may be
+    /// gone by the time the watchdog looks it up.
+    pub fn location(&self) -> Option<&'static Location<'static>> {
+        self.location
     }
 
     /// The worker the poll runs on (its index, as in [`RuntimeMetrics::workers`](crate::RuntimeMetrics::workers)).
@@ -100,6 +108,9 @@ impl fmt::Display for SlowPoll {
         write!(f, "filch: task {}", self.id)?;
         if let Some(name) = &self.name {
             write!(f, " {name:?}")?;
+        }
+        if let Some(location) = self.location {
+            write!(f, " (spawned at {location})")?;
         }
         if self.finished {
             write!(
@@ -133,6 +144,8 @@ pub(crate) struct Watched {
     pub(crate) threshold: Option<Duration>,
     pub(crate) callback: SlowPollCallback,
     pub(crate) rescue: Option<Rescue>,
+    /// Where a task of this runtime was spawned (`OwnedTasks::location_of`).
+    pub(crate) locate: Box<dyn Fn(Id) -> Option<&'static Location<'static>> + Send + Sync>,
 }
 
 /// What the watchdog remembers of one worker between readings.
@@ -143,8 +156,16 @@ struct Seen {
     since: Instant,
     /// The last reading that saw this poll still running.
     last: Instant,
-    /// `Some` once reported: the task's name then (the task may be gone by the second report).
-    reported: Option<Option<Arc<str>>>,
+    /// `Some` once reported: what the first report said of the task (it may be gone by the
+    /// second).
+    reported: Option<Known>,
+}
+
+/// A reported task's name and spawn location.
+#[derive(Clone)]
+struct Known {
+    name: Option<Arc<str>>,
+    location: Option<&'static Location<'static>>,
 }
 
 struct Entry {
@@ -342,8 +363,11 @@ fn scan(
             let elapsed = now.saturating_duration_since(seen.since);
             if let Some(threshold) = watched.threshold {
                 if seen.reported.is_none() && elapsed >= threshold {
-                    let slow = report(seen.task, None, worker, elapsed, false);
-                    seen.reported = Some(slow.name.clone());
+                    let slow = report(watched, seen.task, None, worker, elapsed, false);
+                    seen.reported = Some(Known {
+                        name: slow.name.clone(),
+                        location: slow.location,
+                    });
                     reports.push((watched.callback.clone(), slow));
                 }
             }
@@ -353,10 +377,10 @@ fn scan(
             }
             continue;
         }
-        if let Some(name) = seen.reported.take() {
+        if let Some(known) = seen.reported.take() {
             // Up to the last reading that saw it running: a lower bound.
             let elapsed = seen.last.saturating_duration_since(seen.since);
-            let slow = report(seen.task, Some(name), worker, elapsed, true);
+            let slow = report(watched, seen.task, Some(known), worker, elapsed, true);
             reports.push((watched.callback.clone(), slow));
         }
         *seen = Seen {
@@ -369,19 +393,26 @@ fn scan(
     }
 }
 
-/// A report on task `task`; its name is looked up unless given (the second report reuses the
-/// first's).
+/// A report on task `task`; its name and spawn location are looked up unless given (the second
+/// report reuses the first's). The lookups lock the name table and one shard of the runtime's
+/// task list, under the watchdog's lock: neither is ever held while the watchdog's is taken.
 fn report(
+    watched: &Watched,
     task: u64,
-    name: Option<Option<Arc<str>>>,
+    known: Option<Known>,
     worker: usize,
     elapsed: Duration,
     finished: bool,
 ) -> SlowPoll {
     let id = Id::from_raw(task).expect("a reported poll has a task id");
+    let known = known.unwrap_or_else(|| Known {
+        name: crate::task::name_of(id),
+        location: (watched.locate)(id),
+    });
     SlowPoll {
         id,
-        name: name.unwrap_or_else(|| crate::task::name_of(id)),
+        name: known.name,
+        location: known.location,
         worker,
         elapsed,
         finished,

@@ -147,6 +147,14 @@ impl<S: Schedule> OwnedTasks<S> {
     where
         T: Future + 'static,
     {
+        // The `tracing` feature: the future runs inside the task's span (`trace.rs`).
+        #[cfg(feature = "tracing")]
+        let future = crate::trace::Traced::new(
+            future,
+            id,
+            super::name_of(id).as_deref(),
+            Some(meta.location),
+        );
         // SAFETY: the caller's contract.
         let (task, notified, join) = unsafe { super::owned(future, scheduler, id) };
         let mut shard = lock(self.shard(id));
@@ -174,10 +182,6 @@ impl<S: Schedule> OwnedTasks<S> {
     }
 
     /// The spawn location of task `id`, if it is in the list (for the slow-poll watchdog).
-    #[allow(
-        dead_code,
-        reason = "for the slow-poll watchdog's reports, wired in separately"
-    )]
     pub(crate) fn location_of(&self, id: Id) -> Option<&'static Location<'static>> {
         let shard = lock(self.shard(id));
         let found = shard.occupied().find_map(|(ptr, meta)| {
