@@ -55,7 +55,10 @@ fn a_task_woken_by_a_worker_that_then_blocks_runs_on_another_worker() {
         .iter()
         .map(|w| w.rescued)
         .sum();
-    assert_eq!(rescued, 1);
+    // Shuffle builds send some wake-ups to the injector instead of the LIFO slot.
+    if !cfg!(filch_shuffle) {
+        assert_eq!(rescued, 1);
+    }
 }
 
 #[test]
@@ -64,6 +67,11 @@ fn without_the_rescue_the_woken_task_waits_for_the_block() {
     let rt = runtime(None);
     let block = Duration::from_millis(300);
     let waited = rt.block_on(wake_then_block(block));
+    if cfg!(filch_shuffle) {
+        // Shuffle builds send some wake-ups to the injector instead of the LIFO slot, where
+        // the other worker takes them without a rescue.
+        return;
+    }
     assert!(waited >= block, "waited only {waited:?}");
     let rescued: u64 = rt
         .handle()
