@@ -560,7 +560,8 @@ fn block_in_place_after_a_slow_report_is_not_reported_as_returned() {
         .build()
         .unwrap();
     let returned = rt.block_on(async {
-        filch::spawn(async {
+        // Named: its id carries the name flag in its top bit.
+        filch::task::Builder::new().name("in place").spawn(async {
             std::thread::sleep(ms(100));
             filch::task::block_in_place(|| std::thread::sleep(ms(100)));
             std::thread::sleep(ms(5));
@@ -569,8 +570,12 @@ fn block_in_place_after_a_slow_report_is_not_reported_as_returned() {
         .await
         .unwrap()
     });
+    // The "returned" report comes at the next reading (within 5 ms here).
+    let mut reports: Vec<(bool, Instant)> = Vec::new();
+    while let Ok(report) = rx.recv_timeout(ms(300)) {
+        reports.push(report);
+    }
     drop(rt);
-    let reports: Vec<(bool, Instant)> = rx.try_iter().collect();
     for (finished, at) in &reports {
         assert!(
             !*finished || *at >= returned,
@@ -578,4 +583,8 @@ fn block_in_place_after_a_slow_report_is_not_reported_as_returned() {
             returned.saturating_duration_since(*at)
         );
     }
+    // One poll: one report while it runs, one when it returns (it was reported again as a new
+    // slow poll once `block_in_place` returned).
+    let kinds: Vec<bool> = reports.iter().map(|r| r.0).collect();
+    assert_eq!(kinds, [false, true], "{reports:?}");
 }
