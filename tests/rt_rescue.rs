@@ -55,7 +55,10 @@ fn a_task_woken_by_a_worker_that_then_blocks_runs_on_another_worker() {
         .iter()
         .map(|w| w.rescued)
         .sum();
-    assert_eq!(rescued, 1);
+    // Shuffle builds send some wake-ups to the injector instead of the LIFO slot.
+    if !cfg!(filch_shuffle) {
+        assert_eq!(rescued, 1);
+    }
 }
 
 #[test]
@@ -64,6 +67,11 @@ fn without_the_rescue_the_woken_task_waits_for_the_block() {
     let rt = runtime(None);
     let block = Duration::from_millis(300);
     let waited = rt.block_on(wake_then_block(block));
+    if cfg!(filch_shuffle) {
+        // Shuffle builds send some wake-ups to the injector instead of the LIFO slot, where
+        // the other worker takes them without a rescue.
+        return;
+    }
     assert!(waited >= block, "waited only {waited:?}");
     let rescued: u64 = rt
         .handle()
@@ -247,4 +255,35 @@ fn block_in_place_on_a_current_thread_runtime_panics_with_advice() {
         .unwrap();
     assert!(msg.contains("current-thread runtime"), "{msg}");
     assert!(msg.contains("spawn_blocking"), "{msg}");
+}
+
+#[test]
+fn a_task_inside_block_in_place_is_running_in_the_dump_and_parents_what_it_spawns() {
+    let rt = runtime(None);
+    let handle = rt.handle().clone();
+    let (id, state, parent) = rt.block_on(async move {
+        let task = filch::spawn(async move {
+            filch::task::block_in_place(|| {
+                let child = filch::spawn(std::future::pending::<()>());
+                let dump = handle.dump();
+                let me = dump
+                    .tasks
+                    .iter()
+                    .find(|t| t.state != filch::TaskState::Idle && t.id != child.id())
+                    .map(|t| (t.id, t.state));
+                let parent = dump.get(child.id()).and_then(|t| t.parent);
+                child.abort();
+                (me, parent)
+            })
+        });
+        let id = task.id();
+        let (me, parent) = task.await.unwrap();
+        (id, me, parent)
+    });
+    assert_eq!(state.map(|(t, _)| t), Some(id));
+    assert!(
+        matches!(state, Some((_, filch::TaskState::Running { worker: Some(_) }))),
+        "{state:?}"
+    );
+    assert_eq!(parent, Some(id));
 }

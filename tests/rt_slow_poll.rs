@@ -42,15 +42,15 @@ fn a_blocking_poll_is_reported_before_it_returns_and_again_after() {
     let location = running.location().expect("the spawn location");
     assert_eq!((location.file(), location.line()), (file!(), line));
     assert!(
-        running.to_string().contains(&format!("(spawned at {}:{line}:", file!())),
+        running
+            .to_string()
+            .contains(&format!("(spawned at {}:{line}:", file!())),
         "{running}"
     );
     assert!(running.worker() < 2);
     assert!(running.elapsed() >= Duration::from_millis(50), "{running}");
     assert!(
-        running
-            .to_string()
-            .contains("\"blocker\" (spawned at "),
+        running.to_string().contains("\"blocker\" (spawned at "),
         "{running}"
     );
     let (finished, _) = reports

@@ -255,7 +255,9 @@ impl Builder {
 
     /// Where slow polls are reported (see [`slow_poll_threshold`](Builder::slow_poll_threshold)):
     /// `f` is called on the watchdog thread, once while the poll runs and once when it returns.
-    /// A panic in `f` is caught.
+    /// A panic in `f` is caught. Keep `f` short: while it runs, the watchdog reads no worker,
+    /// so it also delays the stuck-worker rescue (`rescue_threshold`) of every runtime of the
+    /// process (send the report to a channel if it must go somewhere slow).
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};

@@ -158,10 +158,11 @@ pub(crate) fn dump(shared: &Shared) -> TaskDump {
                 TaskState::Completing
             } else if state.is_running() {
                 // Relaxed: a reading of what each worker polls now, as the watchdog's.
-                let worker = shared
-                    .counters
-                    .iter()
-                    .position(|c| c.current_task.load(Ordering::Relaxed) == id.to_raw());
+                let worker = shared.counters.iter().position(|c| {
+                    // A task inside `block_in_place` is still running.
+                    c.current_task.load(Ordering::Relaxed) & !crate::watchdog::IN_PLACE
+                        == id.to_raw()
+                });
                 TaskState::Running { worker }
             } else if state.is_notified() {
                 TaskState::Scheduled

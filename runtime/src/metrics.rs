@@ -57,7 +57,8 @@ pub(crate) struct WorkerCounters {
     /// Tasks the stuck-worker rescue took from this worker's LIFO slot: written by the watchdog
     /// thread (the only one that rescues), not by the worker.
     pub(crate) rescued: Counter,
-    /// The task being polled (its raw id), or 0 between polls: for the slow-poll watchdog.
+    /// The task being polled (its raw id), or 0 between polls: for the slow-poll watchdog
+    /// (marked with `watchdog::IN_PLACE` while the poll is inside `block_in_place`).
     pub(crate) current_task: AtomicU64,
     /// A timeline is being recorded (`timeline.rs`): set and cleared by the recording's owner,
     /// read by the worker at each poll.

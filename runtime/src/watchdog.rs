@@ -242,6 +242,12 @@ pub(crate) fn register(watched: &Arc<Watched>) {
 /// pays that once.
 const NAP_AFTER: u32 = 8;
 
+/// Marks a worker's `current_task` while the task it polls is inside `block_in_place`: the poll
+/// goes on (it must not be reported as returned), but the declared block is neither reported
+/// nor rescued, nor counted in the poll's time. Task ids never reach this bit (the counter is
+/// far below it, and bit 63 is their name flag, `Id::NAMED`).
+pub(crate) const IN_PLACE: u64 = 1 << 62;
+
 const MIN_PERIOD: Duration = Duration::from_millis(1);
 const MAX_PERIOD: Duration = Duration::from_millis(250);
 
@@ -357,8 +363,18 @@ fn scan(
     for (worker, (counters, seen)) in watched.counters.iter().zip(seen.iter_mut()).enumerate() {
         // Relaxed: a reading a little stale only delays a report or a rescue by a period.
         let task = counters.current_task.load(Ordering::Relaxed);
+        let in_place = task & IN_PLACE != 0;
+        let task = task & !IN_PLACE;
         let polls = counters.polls.get();
         if task != 0 && task == seen.task && polls == seen.polls {
+            if in_place {
+                // The same poll, inside `block_in_place`: not over (regression: it was
+                // reported as returned, then again as a new slow poll), but the block is not
+                // timed: its start moves on with it.
+                seen.since += now.saturating_duration_since(seen.last);
+                seen.last = now;
+                continue;
+            }
             seen.last = now;
             let elapsed = now.saturating_duration_since(seen.since);
             if let Some(threshold) = watched.threshold {

@@ -905,8 +905,16 @@ pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
             }
         }
         let counters = worker.counters();
-        let _restore = Restore(counters, counters.current_task.load(Ordering::Relaxed));
-        counters.current_task.store(0, Ordering::Relaxed);
+        let task = counters.current_task.load(Ordering::Relaxed);
+        let _restore = Restore(counters, task);
+        // Still inside the task's poll (if in one): marked, not cleared, so that the watchdog
+        // does not take the block for the poll's end (`watchdog::IN_PLACE`).
+        let marked = if task == 0 {
+            0
+        } else {
+            task | crate::watchdog::IN_PLACE
+        };
+        counters.current_task.store(marked, Ordering::Relaxed);
         // The core stays borrowed while `f` runs (and is released if it panics): a task that
         // `f` wakes or spawns finds it busy and goes to the injector (`schedule_local`), for
         // the other workers.
@@ -967,6 +975,10 @@ impl Wake for RootWaker {
 #[inline]
 pub(crate) fn current_task_id() -> Option<crate::task::Id> {
     with_worker(|w| {
-        w.and_then(|w| crate::task::Id::from_raw(w.counters.current_task.load(Ordering::Relaxed)))
+        w.and_then(|w| {
+            // A task inside `block_in_place` is still the one running here.
+            let task = w.counters.current_task.load(Ordering::Relaxed);
+            crate::task::Id::from_raw(task & !crate::watchdog::IN_PLACE)
+        })
     })
 }
