@@ -15,12 +15,15 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 
+/// An event: the task id of the span it is in (if any), its target, message and fields.
+type EventRecord = (Option<u64>, String, String, FieldMap);
+type FieldMap = HashMap<String, String>;
+
 #[derive(Default)]
 struct Recorded {
     /// Span id -> its fields.
     spans: HashMap<u64, HashMap<String, String>>,
-    /// (the task id of the span the event is in, if any; target; message; fields).
-    events: Vec<(Option<u64>, String, String, HashMap<String, String>)>,
+    events: Vec<EventRecord>,
     /// Task id -> times its span was entered.
     enters: HashMap<u64, usize>,
 }
