@@ -282,7 +282,10 @@ fn a_task_inside_block_in_place_is_running_in_the_dump_and_parents_what_it_spawn
     });
     assert_eq!(state.map(|(t, _)| t), Some(id));
     assert!(
-        matches!(state, Some((_, filch::TaskState::Running { worker: Some(_) }))),
+        matches!(
+            state,
+            Some((_, filch::TaskState::Running { worker: Some(_) }))
+        ),
         "{state:?}"
     );
     assert_eq!(parent, Some(id));

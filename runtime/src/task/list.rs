@@ -20,7 +20,20 @@
 //! (callgrind). The slab replaces both: one slot index in the header instead of two links (the
 //! cell shrinks by 8 bytes), and a slot write and a free-list push instead of hashing.
 //!
-//! What it costs instead: the dump walks every slot of a shard, vacant ones too (a shard keeps
+//! What the slab costs in time (interleaved A/B runs of the study's workloads, 2 workers, against
+//! the intrusive list without metadata): nothing measurable where one thread spawns and completes,
+//! but 10-15% on the rows where one thread spawns and the workers complete
+//! (`spawn_many_remote_*`, `group_10k`), likely because each spawn and each completion touches
+//! one more cache line, a slot last written by the other thread. Tried instead: the intrusive list back with the
+//! 16 bytes of metadata in the header. It won those rows back, and made `ping_pong` 1.5 times
+//! slower: that workload's cells grew past 120 bytes, out of glibc's fast bins (chunks up to
+//! 128 bytes), the size-class cliff above. Neither padding the slots to a cache line each nor a
+//! free stack beside the slots (so that `insert` writes its slot without reading it) helped. The
+//! way out left open: the intrusive list, with the metadata at the end of the cell where the cell
+//! stays in its size class with it (a per-type constant in the vtable would say where), and in a
+//! map beside the list for the others (which then pay the hashing).
+//!
+//! What walks cost: the dump walks every slot of a shard, vacant ones too (a shard keeps
 //! the capacity of its busiest moment), and [`OwnedTasks::location_of`], which has an id and
 //! no pointer, searches its shard's slots: linear in the tasks of one shard, for the watchdog's
 //! rare reports only. [`OwnedTasks::for_each`] walks one shard at a time under its lock: a dump
