@@ -290,3 +290,55 @@ fn a_task_inside_block_in_place_is_running_in_the_dump_and_parents_what_it_spawn
     );
     assert_eq!(parent, Some(id));
 }
+
+/// tokio's idiom for synchronous code that must wait for async code: `block_on` inside
+/// `block_in_place`, with this runtime's handle (the future's own tasks and timers run on the
+/// other worker) or with another runtime of either flavour.
+#[test]
+fn block_on_inside_block_in_place_waits_for_this_and_other_runtimes() {
+    let rt = runtime(None);
+    let other = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let other_handle = other.handle().clone();
+    let got = rt.block_on(async move {
+        filch::spawn(async move {
+            let here = filch::Handle::current();
+            filch::task::block_in_place(move || {
+                let own = here.block_on(async {
+                    let helper = filch::spawn(async {
+                        filch::sleep(Duration::from_millis(10)).await;
+                        20
+                    });
+                    helper.await.unwrap() + 1
+                });
+                let multi =
+                    other_handle.block_on(async { filch::spawn(async { 300 }).await.unwrap() });
+                let current = Builder::new_current_thread()
+                    .build()
+                    .unwrap()
+                    .block_on(async { filch::spawn(async { 4000 }).await.unwrap() });
+                own + multi + current
+            })
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(got, 4321);
+    // The worker is a worker again afterwards: its tasks still run, and `block_on` is refused
+    // there as before.
+    let refused = rt.block_on(async {
+        filch::spawn(async {
+            let inner = filch::Handle::current();
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.block_on(async {})))
+                .is_err()
+        })
+        .await
+        .unwrap()
+    });
+    assert!(
+        refused,
+        "block_on on a worker outside block_in_place must panic"
+    );
+}

@@ -14,8 +14,15 @@
 /// the poll (the block is declared) nor rescues the worker (nothing is left to rescue). The
 /// calling task keeps its worker: other tasks do not run on this thread until `f` returns.
 ///
+/// Inside `f` the thread counts as no worker: `f` may call
+/// [`Handle::block_on`](crate::Handle::block_on) (tokio's idiom
+/// `block_in_place(|| handle.block_on(future))`, for synchronous code that must wait for async
+/// code) or another runtime's `block_on`; tasks it spawns still name the blocked task as their
+/// parent in the [task dump](crate::Handle::dump).
+///
 /// Unlike tokio's, it starts no replacement thread: the runtime has one worker fewer while `f`
-/// runs (on a one-worker runtime, every other task waits). Called outside a worker thread (in
+/// runs. On a one-worker runtime every other task waits, so a `block_on` inside `f` that waits
+/// for one of this runtime's tasks never returns. Called outside a worker thread (in
 /// [`Runtime::block_on`](crate::Runtime::block_on)'s future on a multi-thread runtime, or on a
 /// thread of your own) it just runs `f`.
 ///

@@ -66,8 +66,12 @@ pub(super) struct Worker {
 }
 
 thread_local! {
-    /// The worker running on this thread, if any. Set for the whole life of a worker thread.
+    /// The worker running on this thread, if any. Set for the whole life of a worker thread,
+    /// except while a task of it is inside `block_in_place` (which restores it).
     static WORKER: Cell<*const Worker> = const { Cell::new(ptr::null()) };
+    /// The raw id of the task inside `block_in_place` on this thread (0: none), while
+    /// `WORKER` is cleared for the block.
+    static IN_PLACE_TASK: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Where [`Worker::sleep`] left a worker.
@@ -228,8 +232,9 @@ pub(crate) fn in_worker_of(handle: &Handle) -> bool {
 
 fn with_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
     let ptr = WORKER.try_with(Cell::get).unwrap_or(ptr::null());
-    // SAFETY: the pointer is set by `run_thread` to a `Worker` on its own stack frame and cleared
-    // before that frame ends, and only this thread reads it.
+    // SAFETY: the pointer is set by `run_thread` (or a lent worker's `block_on`) to a `Worker`
+    // on its own stack frame and cleared before that frame ends (`block_in_place` clears it
+    // for a while and sets it back, from inside that frame), and only this thread reads it.
     f(unsafe { ptr.as_ref() })
 }
 
@@ -915,9 +920,20 @@ pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
             task | crate::watchdog::IN_PLACE
         };
         counters.current_task.store(marked, Ordering::Relaxed);
-        // The core stays borrowed while `f` runs (and is released if it panics): a task that
-        // `f` wakes or spawns finds it busy and goes to the injector (`schedule_local`), for
-        // the other workers.
+        // While `f` runs, this thread is no worker: `f` may `block_on` (this runtime's handle,
+        // or another runtime, as tokio allows), and what it wakes or spawns goes to the
+        // injector, for the other workers (the core stays borrowed too, and is released if `f`
+        // panics). Its spawns still name the blocked task as their parent (`IN_PLACE_TASK`).
+        struct Rejoin<'a>(&'a Worker, u64);
+        impl Drop for Rejoin<'_> {
+            fn drop(&mut self) {
+                let _ = IN_PLACE_TASK.try_with(|t| t.set(self.1));
+                let _ = WORKER.try_with(|w| w.set(self.0));
+            }
+        }
+        let outer = IN_PLACE_TASK.with(|t| t.replace(task & !crate::watchdog::IN_PLACE));
+        WORKER.with(|w| w.set(ptr::null()));
+        let _rejoin = Rejoin(worker, outer);
         f()
     })
 }
@@ -975,10 +991,12 @@ impl Wake for RootWaker {
 #[inline]
 pub(crate) fn current_task_id() -> Option<crate::task::Id> {
     with_worker(|w| {
-        w.and_then(|w| {
-            // A task inside `block_in_place` is still the one running here.
-            let task = w.counters.current_task.load(Ordering::Relaxed);
-            crate::task::Id::from_raw(task & !crate::watchdog::IN_PLACE)
-        })
+        let task = match w {
+            Some(w) => w.counters.current_task.load(Ordering::Relaxed),
+            // Inside `block_in_place` (which leaves the worker for the block): the blocked
+            // task, still the one running here.
+            None => IN_PLACE_TASK.try_with(Cell::get).unwrap_or(0),
+        };
+        crate::task::Id::from_raw(task & !crate::watchdog::IN_PLACE)
     })
 }
